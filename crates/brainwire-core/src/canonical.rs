@@ -1,0 +1,168 @@
+//! The canonical JSON writer: Python's `json.dumps(v, sort_keys=True,
+//! separators=(",", ":"), ensure_ascii=False, allow_nan=False)`.
+
+use crate::float_repr::write_python_repr;
+use crate::{JsonError, Limits, Value};
+
+/// Canonical bytes of a JSON document, exactly as the v2 reference signs it.
+///
+/// Equivalent to Python's
+/// `json.dumps(json.loads(input), sort_keys=True, separators=(",", ":"),
+/// ensure_ascii=False, allow_nan=False).encode()`, refusing with a typed error where the
+/// reference cannot sign, or where brainwire is stricter than Python (see [`JsonError`]).
+///
+/// ```
+/// let out = brainwire_core::canonicalize(br#"{"b": 1E2, "a": [1e-5, -0, "\u00e9"]}"#,
+///     &brainwire_core::Limits::default())?;
+/// assert_eq!(out, r#"{"a":[1e-05,0,"é"],"b":100.0}"#.as_bytes());
+/// # Ok::<(), brainwire_core::JsonError>(())
+/// ```
+///
+/// # Errors
+///
+/// Any [`JsonError`] from [`Value::parse`].
+pub fn canonicalize(input: &[u8], limits: &Limits) -> Result<Vec<u8>, JsonError> {
+    let value = Value::parse(input, limits)?;
+    let mut out = Vec::with_capacity(input.len());
+    write_canonical(&value, &mut out);
+    Ok(out)
+}
+
+/// Appends the canonical form of `value` to `out`.
+pub fn write_canonical(value: &Value<'_>, out: &mut Vec<u8>) {
+    match value {
+        Value::Null => out.extend_from_slice(b"null"),
+        Value::Bool(true) => out.extend_from_slice(b"true"),
+        Value::Bool(false) => out.extend_from_slice(b"false"),
+        Value::Integer(digits) => write_integer(digits, out),
+        Value::Float(f) => write_python_repr(*f, out),
+        Value::String(s) => write_string(s, out),
+        Value::Array(items) => {
+            out.push(b'[');
+            for (i, item) in items.iter().enumerate() {
+                if i > 0 {
+                    out.push(b',');
+                }
+                write_canonical(item, out);
+            }
+            out.push(b']');
+        }
+        Value::Object(members) => write_members(members.iter().map(|(k, v)| (&**k, v)), out),
+    }
+}
+
+/// Appends the canonical form of an object whose members come sorted by key bytes.
+///
+/// This is how a signed envelope is written without copying the frame: the caller merges
+/// the frame's members with the session binding it adds, and this writes them.
+pub fn write_members<'v, 'a: 'v>(
+    members: impl IntoIterator<Item = (&'v str, &'v Value<'a>)>,
+    out: &mut Vec<u8>,
+) {
+    out.push(b'{');
+    for (i, (key, value)) in members.into_iter().enumerate() {
+        if i > 0 {
+            out.push(b',');
+        }
+        write_string(key, out);
+        out.push(b':');
+        write_canonical(value, out);
+    }
+    out.push(b'}');
+}
+
+/// Python's `int`: exact digits, and `-0` is `0`.
+fn write_integer(digits: &str, out: &mut Vec<u8>) {
+    if digits == "-0" {
+        out.push(b'0');
+    } else {
+        out.extend_from_slice(digits.as_bytes());
+    }
+}
+
+/// A string with only `"`, `\` and U+0000..U+001F escaped, like `ensure_ascii=False`.
+pub fn write_string(s: &str, out: &mut Vec<u8>) {
+    out.push(b'"');
+    let bytes = s.as_bytes();
+    let mut run_start = 0;
+    for (i, &b) in bytes.iter().enumerate() {
+        let short: &[u8] = match b {
+            b'"' => b"\\\"",
+            b'\\' => b"\\\\",
+            b'\n' => b"\\n",
+            b'\r' => b"\\r",
+            b'\t' => b"\\t",
+            0x08 => b"\\b",
+            0x0c => b"\\f",
+            0..=0x1f => b"",
+            _ => continue,
+        };
+        out.extend_from_slice(&bytes[run_start..i]);
+        if short.is_empty() {
+            const HEX: &[u8; 16] = b"0123456789abcdef";
+            out.extend_from_slice(b"\\u00");
+            out.push(HEX[usize::from(b >> 4)]);
+            out.push(HEX[usize::from(b & 0xf)]);
+        } else {
+            out.extend_from_slice(short);
+        }
+        run_start = i + 1;
+    }
+    out.extend_from_slice(&bytes[run_start..]);
+    out.push(b'"');
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn canon(s: &str) -> String {
+        String::from_utf8(canonicalize(s.as_bytes(), &Limits::default()).unwrap()).unwrap()
+    }
+
+    /// Expected strings were produced by CPython 3.11's `json.dumps(json.loads(x),
+    /// sort_keys=True, separators=(",", ":"), ensure_ascii=False, allow_nan=False)`.
+    #[test]
+    fn matches_python_dumps() {
+        let cases: &[(&str, &str)] = &[
+            (
+                r#" { "b" : 1 , "a" : [ true , false , null ] } "#,
+                r#"{"a":[true,false,null],"b":1}"#,
+            ),
+            ("-0", "0"),
+            ("-0.0", "-0.0"),
+            ("1E2", "100.0"),
+            ("1e16", "1e+16"),
+            ("0.00001", "1e-05"),
+            (
+                "123456789012345678901234567890",
+                "123456789012345678901234567890",
+            ),
+            (
+                r#""\u0000\u001f\u007f\b\f\n\r\t\"\\\/""#,
+                "\"\\u0000\\u001f\u{7f}\\b\\f\\n\\r\\t\\\"\\\\/\"",
+            ),
+            (
+                r#""\u2028\u2029\ufeff\uffff""#,
+                "\"\u{2028}\u{2029}\u{feff}\u{ffff}\"",
+            ),
+            (
+                r#"{"é":1,"z":2,"\ud83d\ude00":3,"\uffff":4}"#,
+                "{\"z\":2,\"é\":1,\"\u{ffff}\":4,\"😀\":3}",
+            ),
+            ("[]", "[]"),
+            ("{}", "{}"),
+            (r#"[{}, [], [[]]]"#, "[{},[],[[]]]"),
+        ];
+        for (input, expected) in cases {
+            assert_eq!(canon(input), *expected, "canonical({input})");
+        }
+    }
+
+    #[test]
+    fn keys_sort_by_code_point_not_utf16() {
+        // U+FFFF sorts before U+1F600 by code point; UTF-16 (JCS) would put the
+        // surrogate pair 0xD83D first.
+        assert_eq!(canon(r#"{"😀":1,"\uffff":2}"#), "{\"\u{ffff}\":2,\"😀\":1}");
+    }
+}

@@ -1,0 +1,58 @@
+//! The shared ground of the brainwire crates: canonical JSON exactly as the v2 reference
+//! signs it, the wire's [`Timestamp`], and the [`Limits`] every decoder applies.
+//!
+//! This crate does no I/O. It turns bytes into bytes.
+//!
+//! # Canonical JSON
+//!
+//! The v2 reference (`z4j-core` 1.13.0) signs `json.dumps(json.loads(wire),
+//! sort_keys=True, separators=(",", ":"), ensure_ascii=False, allow_nan=False)`. Python's
+//! number and string model decides those bytes, so [`canonicalize`] reproduces it rather
+//! than serializing a `serde_json::Value`:
+//!
+//! | input | Python's model | canonical |
+//! |---|---|---|
+//! | `-0`, `123456789012345678901234567890` | exact `int` | `0`, the same digits |
+//! | `1E2`, `1e16`, `0.00001`, `1e15` | `float`, printed by `repr` | `100.0`, `1e+16`, `1e-05`, `1000000000000000.0` |
+//! | `"\u00e9\u2028\/"` | `str` | raw UTF-8 except `"` `\` and U+0000..U+001F |
+//! | `{"b":1,"a":2}` | `dict` | keys sorted by code point (UTF-8 byte order) |
+//!
+//! Where Python is loose, brainwire refuses with a typed [`JsonError`]:
+//!
+//! | input | Python | brainwire |
+//! |---|---|---|
+//! | `NaN`, `Infinity`, `1e400` | parses, then refuses to sign | [`JsonError::NonFiniteNumber`] |
+//! | `{"a":1,"a":2}` | last key wins | [`JsonError::DuplicateKey`] (RFC 7493) |
+//! | `"\ud800"` | parses, then cannot encode | [`JsonError::LoneSurrogate`] |
+//! | UTF-8 BOM, UTF-16, UTF-32 | detected and decoded | [`JsonError::ByteOrderMark`], [`JsonError::NotUtf8`] |
+//! | more than 4300 integer digits | refuses | [`JsonError::IntegerTooLong`] |
+//! | deeper than [`Limits::max_depth`] (default 256) | ~990 levels | [`JsonError::TooDeep`] |
+//!
+//! ```
+//! use brainwire_core::{canonicalize, Limits};
+//!
+//! let wire = br#"{"ts": 1746428308.9996243, "n": -0, "big": 18446744073709551616}"#;
+//! let canonical = canonicalize(wire, &Limits::default())?;
+//! assert_eq!(canonical, br#"{"big":18446744073709551616,"n":0,"ts":1746428308.9996243}"#);
+//! # Ok::<(), brainwire_core::JsonError>(())
+//! ```
+//!
+//! # Crate features
+//!
+//! None: this crate is always the same.
+
+#![forbid(unsafe_code)]
+#![deny(missing_docs)]
+
+mod canonical;
+mod error;
+mod float_repr;
+mod limits;
+mod timestamp;
+mod value;
+
+pub use canonical::{canonicalize, write_canonical, write_members, write_string};
+pub use error::JsonError;
+pub use limits::{Limits, MAX_DEPTH_CEILING};
+pub use timestamp::{Timestamp, TimestampError};
+pub use value::Value;

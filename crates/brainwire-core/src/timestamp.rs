@@ -1,0 +1,264 @@
+//! Wall-clock timestamps as the wire carries them.
+
+use std::fmt;
+
+use time::{Date, Month, OffsetDateTime, PrimitiveDateTime, Time, UtcOffset};
+
+/// A point in time with a UTC offset, as carried in `ts` fields.
+///
+/// Parsing accepts RFC 3339 with `T`, `t` or a space between date and time and any number
+/// of fraction digits (kept to the nanosecond), and refuses a time without an offset: the
+/// reference refuses those for signed frames, since a naive time has no meaning across
+/// machines. Python also accepts ISO 8601 basic forms (`20261123T101506Z`) and a missing
+/// seconds field; brainwire does not.
+///
+/// Display writes what the reference's pydantic models write: microseconds when non-zero,
+/// and `Z` for UTC (`2026-11-23T10:15:06.370359Z`).
+#[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Hash)]
+pub struct Timestamp(OffsetDateTime);
+
+/// Why a timestamp text was refused.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, thiserror::Error)]
+#[non_exhaustive]
+pub enum TimestampError {
+    /// Not an RFC 3339 date and time.
+    #[error("timestamp is not RFC 3339")]
+    Invalid,
+    /// A date and time without a UTC offset.
+    #[error("timestamp has no UTC offset")]
+    Naive,
+}
+
+impl TimestampError {
+    /// A stable snake_case name for tools and logs.
+    pub const fn kind(&self) -> &'static str {
+        match self {
+            Self::Invalid => "invalid_timestamp",
+            Self::Naive => "naive_timestamp",
+        }
+    }
+}
+
+impl Timestamp {
+    /// The current time from the system clock, in UTC.
+    pub fn now_utc() -> Self {
+        Self(OffsetDateTime::now_utc())
+    }
+
+    /// The timestamp for a `time` value.
+    pub const fn from_offset_date_time(value: OffsetDateTime) -> Self {
+        Self(value)
+    }
+
+    /// The timestamp `micros` microseconds after the Unix epoch, in UTC.
+    ///
+    /// # Errors
+    ///
+    /// [`TimestampError::Invalid`] outside the years the `time` crate supports.
+    pub fn from_unix_micros(micros: i64) -> Result<Self, TimestampError> {
+        OffsetDateTime::from_unix_timestamp_nanos(i128::from(micros) * 1000)
+            .map(Self)
+            .map_err(|_| TimestampError::Invalid)
+    }
+
+    /// The underlying `time` value.
+    pub const fn as_offset_date_time(&self) -> OffsetDateTime {
+        self.0
+    }
+
+    /// Whole microseconds since the Unix epoch.
+    pub fn unix_micros(&self) -> i128 {
+        self.0.unix_timestamp_nanos() / 1000
+    }
+
+    /// `self - earlier`, as a signed duration.
+    pub fn duration_since(&self, earlier: Timestamp) -> time::Duration {
+        self.0 - earlier.0
+    }
+
+    /// This timestamp moved by `delta`, or `None` out of range.
+    pub fn checked_add(&self, delta: time::Duration) -> Option<Timestamp> {
+        self.0.checked_add(delta).map(Self)
+    }
+
+    /// Parses an RFC 3339 timestamp (see the type docs for what is accepted).
+    ///
+    /// # Errors
+    ///
+    /// [`TimestampError::Naive`] without an offset, [`TimestampError::Invalid`] otherwise.
+    pub fn parse(text: &str) -> Result<Self, TimestampError> {
+        let b = text.as_bytes();
+        let invalid = TimestampError::Invalid;
+        if b.len() < 19 || b[4] != b'-' || b[7] != b'-' || b[13] != b':' || b[16] != b':' {
+            return Err(invalid);
+        }
+        if !matches!(b[10], b'T' | b't' | b' ') {
+            return Err(invalid);
+        }
+        let year = digits(&b[0..4])? as i32;
+        let month = Month::try_from(digits(&b[5..7])? as u8).map_err(|_| invalid)?;
+        let day = digits(&b[8..10])? as u8;
+        let hour = digits(&b[11..13])? as u8;
+        let minute = digits(&b[14..16])? as u8;
+        let second = digits(&b[17..19])? as u8;
+        let mut rest = &b[19..];
+        let mut nanos = 0u32;
+        if let Some((b'.', fraction)) = rest.split_first() {
+            let n = fraction.iter().take_while(|d| d.is_ascii_digit()).count();
+            if n == 0 {
+                return Err(invalid);
+            }
+            for (i, d) in fraction[..n].iter().enumerate().take(9) {
+                nanos += u32::from(d - b'0') * 10u32.pow(8 - i as u32);
+            }
+            rest = &fraction[n..];
+        }
+        let offset = match rest {
+            [] => return Err(TimestampError::Naive),
+            [b'Z'] => UtcOffset::UTC,
+            [sign @ (b'+' | b'-'), h1, h2, b':', m1, m2] => {
+                let hours = digits(&[*h1, *h2])? as i8;
+                let minutes = digits(&[*m1, *m2])? as i8;
+                let (hours, minutes) = if *sign == b'-' {
+                    (-hours, -minutes)
+                } else {
+                    (hours, minutes)
+                };
+                UtcOffset::from_hms(hours, minutes, 0).map_err(|_| invalid)?
+            }
+            _ => return Err(invalid),
+        };
+        let date = Date::from_calendar_date(year, month, day).map_err(|_| invalid)?;
+        let time = Time::from_hms_nano(hour, minute, second, nanos).map_err(|_| invalid)?;
+        Ok(Self(
+            PrimitiveDateTime::new(date, time).assume_offset(offset),
+        ))
+    }
+}
+
+fn digits(bytes: &[u8]) -> Result<u32, TimestampError> {
+    bytes.iter().try_fold(0u32, |acc, &d| {
+        if d.is_ascii_digit() {
+            Ok(acc * 10 + u32::from(d - b'0'))
+        } else {
+            Err(TimestampError::Invalid)
+        }
+    })
+}
+
+impl fmt::Display for Timestamp {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        let t = self.0;
+        write!(
+            f,
+            "{:04}-{:02}-{:02}T{:02}:{:02}:{:02}",
+            t.year(),
+            u8::from(t.month()),
+            t.day(),
+            t.hour(),
+            t.minute(),
+            t.second()
+        )?;
+        if t.microsecond() != 0 {
+            write!(f, ".{:06}", t.microsecond())?;
+        }
+        let offset = t.offset();
+        if offset.is_utc() {
+            f.write_str("Z")
+        } else {
+            let (h, m, _) = offset.as_hms();
+            let sign = if offset.is_negative() { '-' } else { '+' };
+            write!(f, "{sign}{:02}:{:02}", h.unsigned_abs(), m.unsigned_abs())
+        }
+    }
+}
+
+impl std::str::FromStr for Timestamp {
+    type Err = TimestampError;
+
+    fn from_str(s: &str) -> Result<Self, Self::Err> {
+        Self::parse(s)
+    }
+}
+
+impl serde::Serialize for Timestamp {
+    fn serialize<S: serde::Serializer>(&self, serializer: S) -> Result<S::Ok, S::Error> {
+        serializer.collect_str(self)
+    }
+}
+
+impl<'de> serde::Deserialize<'de> for Timestamp {
+    fn deserialize<D: serde::Deserializer<'de>>(deserializer: D) -> Result<Self, D::Error> {
+        struct Visitor;
+        impl serde::de::Visitor<'_> for Visitor {
+            type Value = Timestamp;
+            fn expecting(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+                f.write_str("an RFC 3339 timestamp with a UTC offset")
+            }
+            fn visit_str<E: serde::de::Error>(self, v: &str) -> Result<Timestamp, E> {
+                Timestamp::parse(v).map_err(E::custom)
+            }
+        }
+        deserializer.deserialize_str(Visitor)
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn accepts_what_the_reference_accepts() {
+        let cases = [
+            ("2026-11-23T10:15:06.370359Z", "2026-11-23T10:15:06.370359Z"),
+            ("2026-11-23 10:15:06Z", "2026-11-23T10:15:06Z"),
+            ("2026-11-23t10:15:06+00:00", "2026-11-23T10:15:06Z"),
+            (
+                "2026-11-23T10:15:06.1+02:00",
+                "2026-11-23T10:15:06.100000+02:00",
+            ),
+            (
+                "2026-11-23T10:15:06.123456789012-05:30",
+                "2026-11-23T10:15:06.123456-05:30",
+            ),
+        ];
+        for (input, shown) in cases {
+            assert_eq!(
+                Timestamp::parse(input).unwrap().to_string(),
+                shown,
+                "{input}"
+            );
+        }
+    }
+
+    #[test]
+    fn refuses_naive_and_malformed() {
+        assert_eq!(
+            Timestamp::parse("2026-11-23T10:15:06"),
+            Err(TimestampError::Naive)
+        );
+        assert_eq!(
+            Timestamp::parse("2026-11-23T10:15:06.5"),
+            Err(TimestampError::Naive)
+        );
+        for bad in [
+            "2026-11-23T10:15:06z",
+            "2026-11-23T24:00:00Z",
+            "2026-11-23T10:15:60Z",
+            "2026-02-30T10:15:06Z",
+            "2026-11-23T10:15:06.Z",
+            "2026-11-23X10:15:06Z",
+            "20261123T101506Z",
+            "",
+        ] {
+            assert_eq!(Timestamp::parse(bad), Err(TimestampError::Invalid), "{bad}");
+        }
+    }
+
+    #[test]
+    fn offsets_compare_as_instants() {
+        let a = Timestamp::parse("2026-11-23T12:00:00+02:00").unwrap();
+        let b = Timestamp::parse("2026-11-23T10:00:30Z").unwrap();
+        assert_eq!(b.duration_since(a), time::Duration::seconds(30));
+    }
+}
