@@ -82,8 +82,10 @@ mod tests {
 
     #[test]
     fn direct_field_write_is_capped_when_enforced() {
-        let mut limits = Limits::default();
-        limits.max_depth = usize::MAX;
+        let limits = Limits {
+            max_depth: usize::MAX,
+            ..Limits::default()
+        };
         assert_eq!(limits.effective_depth(), MAX_DEPTH_CEILING);
     }
 }
