@@ -1,0 +1,69 @@
+//! How the MAC is written on the wire, and checked.
+
+use base64::Engine as _;
+use hmac::Mac as _;
+
+use crate::Secret;
+
+/// How the 32-byte MAC is written in the frame's `hmac` field.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq, Hash)]
+#[non_exhaustive]
+pub enum MacEncoding {
+    /// 64 lowercase hex digits: what the reference writes and accepts (the default).
+    #[default]
+    LowercaseHex,
+    /// Standard base64 with padding: what document 001 says, for peers that follow it
+    /// literally. The reference refuses it.
+    Base64,
+}
+
+impl MacEncoding {
+    /// Writes `tag` in this encoding.
+    pub(crate) fn encode(self, tag: &[u8]) -> String {
+        match self {
+            Self::LowercaseHex => hex::encode(tag),
+            Self::Base64 => base64::engine::general_purpose::STANDARD.encode(tag),
+        }
+    }
+
+    /// Reads a tag written in this encoding; `None` when it is not one.
+    ///
+    /// Hex must be lowercase: the reference compares the hex strings, so an uppercase MAC
+    /// fails there and must fail here too.
+    pub(crate) fn decode(self, text: &str) -> Option<[u8; 32]> {
+        let mut tag = [0u8; 32];
+        match self {
+            Self::LowercaseHex => {
+                if text.len() != 64 || !text.bytes().all(|b| matches!(b, b'0'..=b'9' | b'a'..=b'f'))
+                {
+                    return None;
+                }
+                hex::decode_to_slice(text, &mut tag).ok()?;
+            }
+            Self::Base64 => {
+                if text.len() != 44 {
+                    return None;
+                }
+                let bytes = base64::engine::general_purpose::STANDARD
+                    .decode(text)
+                    .ok()?;
+                tag = bytes.try_into().ok()?;
+            }
+        }
+        Some(tag)
+    }
+}
+
+/// HMAC-SHA256 of `canonical` under `secret`.
+pub(crate) fn compute(secret: &Secret, canonical: &[u8]) -> [u8; 32] {
+    let mut mac = secret.mac();
+    mac.update(canonical);
+    mac.finalize().into_bytes().into()
+}
+
+/// Whether `tag` is the MAC of `canonical` under `secret`, compared in constant time.
+pub(crate) fn matches(secret: &Secret, canonical: &[u8], tag: &[u8; 32]) -> bool {
+    let mut mac = secret.mac();
+    mac.update(canonical);
+    mac.verify_slice(tag).is_ok()
+}

@@ -1,0 +1,272 @@
+//! The signer of one direction of one session.
+
+use base64::Engine as _;
+use brainwire_core::{write_string, JsonError, Limits, Timestamp, Value};
+use bytes::Bytes;
+
+use crate::envelope::write_envelope;
+use crate::{mac, MacEncoding, Secret, SessionBinding};
+
+/// Where the signer takes its timestamps from.
+pub trait Clock {
+    /// The current wall-clock time.
+    fn now(&mut self) -> Timestamp;
+}
+
+/// The system clock, in UTC.
+#[derive(Debug, Clone, Copy, Default)]
+pub struct SystemClock;
+
+impl Clock for SystemClock {
+    fn now(&mut self) -> Timestamp {
+        Timestamp::now_utc()
+    }
+}
+
+impl<F: FnMut() -> Timestamp> Clock for F {
+    fn now(&mut self) -> Timestamp {
+        self()
+    }
+}
+
+/// Where the signer takes the 16 random bytes of each nonce from.
+pub trait NonceSource {
+    /// Fills `bytes` with fresh random bytes.
+    fn fill(&mut self, bytes: &mut [u8; 16]);
+}
+
+/// Nonces from the operating system (`getrandom`).
+#[derive(Debug, Clone, Copy, Default)]
+pub struct OsNonces;
+
+impl NonceSource for OsNonces {
+    fn fill(&mut self, bytes: &mut [u8; 16]) {
+        // A signer without randomness cannot make unique nonces; the OS failing here is
+        // not recoverable by the caller.
+        getrandom::getrandom(bytes).expect("the operating system provides randomness");
+    }
+}
+
+impl<F: FnMut(&mut [u8; 16])> NonceSource for F {
+    fn fill(&mut self, bytes: &mut [u8; 16]) {
+        self(bytes);
+    }
+}
+
+/// The per-frame values the signer stamps: freshness, uniqueness and order.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Stamp {
+    /// The frame's `ts`.
+    pub ts: Timestamp,
+    /// The frame's `nonce` (the reference makes 22 urlsafe characters from 16 bytes).
+    pub nonce: String,
+    /// The frame's `seq`.
+    pub seq: u64,
+}
+
+/// Why a frame could not be signed. These are the caller's mistakes, not the peer's.
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+#[non_exhaustive]
+pub enum SignError {
+    /// The payload is not JSON brainwire can sign.
+    #[error("payload refused")]
+    Payload(#[source] JsonError),
+    /// The payload is JSON but not an object.
+    #[error("payload is not a JSON object")]
+    PayloadNotObject,
+    /// The frame id is not 1 to 64 characters, as the reference requires.
+    #[error("frame id must have 1 to 64 characters, not {chars}")]
+    InvalidId {
+        /// Characters given.
+        chars: usize,
+    },
+    /// The nonce is not 1 to 32 characters.
+    #[error("nonce must have 1 to 32 characters, not {chars}")]
+    InvalidNonce {
+        /// Characters given.
+        chars: usize,
+    },
+    /// The sequence number is 0 (it starts at 1) or has run out.
+    #[error("seq must be at least 1")]
+    InvalidSeq,
+}
+
+impl SignError {
+    /// A stable snake_case name for tools and logs.
+    pub const fn kind(&self) -> &'static str {
+        match self {
+            Self::Payload(e) => e.kind(),
+            Self::PayloadNotObject => "payload_not_object",
+            Self::InvalidId { .. } => "invalid_id",
+            Self::InvalidNonce { .. } => "invalid_nonce",
+            Self::InvalidSeq => "invalid_seq",
+        }
+    }
+}
+
+/// Signs the outbound frames of one direction of one session.
+///
+/// Each call to [`sign`](Self::sign) stamps `ts` from the clock, a 22-character urlsafe
+/// nonce from 16 random bytes and the next `seq` (from 1), MACs the canonical envelope
+/// (the frame's fields minus `hmac`, plus the [`SessionBinding`]) and writes the wire
+/// frame in the reference's field order: `v, id, ts, nonce, seq, hmac, type, payload`.
+///
+/// The MAC is computed over the canonical form of the very bytes sent, so a verifier that
+/// re-parses the wire (as the reference does) computes the same envelope.
+pub struct FrameSigner<C = SystemClock, N = OsNonces> {
+    secret: Secret,
+    binding: SessionBinding,
+    next_seq: u64,
+    encoding: MacEncoding,
+    limits: Limits,
+    clock: C,
+    nonces: N,
+}
+
+impl<C, N> std::fmt::Debug for FrameSigner<C, N> {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("FrameSigner")
+            .field("secret", &self.secret)
+            .field("binding", &self.binding)
+            .field("next_seq", &self.next_seq)
+            .field("encoding", &self.encoding)
+            .finish_non_exhaustive()
+    }
+}
+
+impl FrameSigner {
+    /// A signer using the system clock and OS randomness.
+    pub fn new(secret: Secret, binding: SessionBinding) -> Self {
+        Self::with_sources(secret, binding, SystemClock, OsNonces)
+    }
+}
+
+impl<C: Clock, N: NonceSource> FrameSigner<C, N> {
+    /// A signer with an injected clock and nonce source (deterministic tests).
+    pub fn with_sources(secret: Secret, binding: SessionBinding, clock: C, nonces: N) -> Self {
+        Self {
+            secret,
+            binding,
+            next_seq: 1,
+            encoding: MacEncoding::default(),
+            limits: Limits::default(),
+            clock,
+            nonces,
+        }
+    }
+
+    /// Writes the MAC in `encoding` (lowercase hex by default).
+    #[must_use]
+    pub fn mac_encoding(mut self, encoding: MacEncoding) -> Self {
+        self.encoding = encoding;
+        self
+    }
+
+    /// Limits applied to payloads before signing (they bound the canonical pass).
+    #[must_use]
+    pub fn limits(mut self, limits: Limits) -> Self {
+        self.limits = limits;
+        self
+    }
+
+    /// The `seq` the next frame gets.
+    pub fn next_seq(&self) -> u64 {
+        self.next_seq
+    }
+
+    /// The session this signer binds.
+    pub fn binding(&self) -> &SessionBinding {
+        &self.binding
+    }
+
+    /// Signs a frame of `frame_type` with `id` and `payload` (a JSON object's text),
+    /// stamping the next `ts`, nonce and `seq`.
+    ///
+    /// # Errors
+    ///
+    /// [`SignError`] when the id or payload is unusable; the seq is then not consumed.
+    pub fn sign(&mut self, frame_type: &str, id: &str, payload: &[u8]) -> Result<Bytes, SignError> {
+        let mut random = [0u8; 16];
+        self.nonces.fill(&mut random);
+        let stamp = Stamp {
+            ts: self.clock.now(),
+            nonce: base64::engine::general_purpose::URL_SAFE_NO_PAD.encode(random),
+            seq: self.next_seq,
+        };
+        let wire = self.sign_stamped(&stamp, frame_type, id, payload)?;
+        self.next_seq = self.next_seq.checked_add(1).ok_or(SignError::InvalidSeq)?;
+        Ok(wire)
+    }
+
+    /// Signs with a given stamp, leaving the signer's own counter alone: for conformance
+    /// vectors and for re-sending a frame exactly as first signed.
+    ///
+    /// # Errors
+    ///
+    /// [`SignError`] when the id, nonce, seq or payload is unusable.
+    pub fn sign_stamped(
+        &self,
+        stamp: &Stamp,
+        frame_type: &str,
+        id: &str,
+        payload: &[u8],
+    ) -> Result<Bytes, SignError> {
+        let id_chars = id.chars().count();
+        if !(1..=64).contains(&id_chars) {
+            return Err(SignError::InvalidId { chars: id_chars });
+        }
+        let nonce_chars = stamp.nonce.chars().count();
+        if !(1..=32).contains(&nonce_chars) {
+            return Err(SignError::InvalidNonce { chars: nonce_chars });
+        }
+        if stamp.seq == 0 {
+            return Err(SignError::InvalidSeq);
+        }
+        let payload_value = Value::parse(payload, &self.limits).map_err(SignError::Payload)?;
+        if !matches!(payload_value, Value::Object(_)) {
+            return Err(SignError::PayloadNotObject);
+        }
+        let ts = stamp.ts.to_string();
+        let seq = stamp.seq.to_string();
+
+        // The envelope's members, sorted by key; the payload is the parsed value itself.
+        let v = Value::Integer("2");
+        let id_value = Value::String(id.into());
+        let ts_value = Value::String(ts.as_str().into());
+        let nonce_value = Value::String(stamp.nonce.as_str().into());
+        let seq_value = Value::Integer(&seq);
+        let type_value = Value::String(frame_type.into());
+        let members = [
+            ("id".into(), id_value),
+            ("nonce".into(), nonce_value),
+            ("payload".into(), payload_value),
+            ("seq".into(), seq_value),
+            ("ts".into(), ts_value),
+            ("type".into(), type_value),
+            ("v".into(), v),
+        ];
+        let mut canonical = Vec::with_capacity(payload.len() + 256);
+        write_envelope(&members, &self.binding, &mut canonical);
+        let tag = self
+            .encoding
+            .encode(&mac::compute(&self.secret, &canonical));
+
+        let mut wire = Vec::with_capacity(payload.len() + 256);
+        wire.extend_from_slice(b"{\"v\":2,\"id\":");
+        write_string(id, &mut wire);
+        wire.extend_from_slice(b",\"ts\":");
+        write_string(&ts, &mut wire);
+        wire.extend_from_slice(b",\"nonce\":");
+        write_string(&stamp.nonce, &mut wire);
+        wire.extend_from_slice(b",\"seq\":");
+        wire.extend_from_slice(seq.as_bytes());
+        wire.extend_from_slice(b",\"hmac\":");
+        write_string(&tag, &mut wire);
+        wire.extend_from_slice(b",\"type\":");
+        write_string(frame_type, &mut wire);
+        wire.extend_from_slice(b",\"payload\":");
+        wire.extend_from_slice(payload);
+        wire.push(b'}');
+        Ok(Bytes::from(wire))
+    }
+}

@@ -1,0 +1,377 @@
+//! The verifier of one direction of one session.
+
+use std::marker::PhantomData;
+
+use brainwire_close::{v2::CloseCode, NamesCloseCode};
+use brainwire_core::{JsonError, Limits, Timestamp, Value};
+
+use crate::envelope::write_envelope;
+use crate::{mac, MacEncoding, ReplayError, ReplayFields, ReplayGuard, Secret, SessionBinding};
+
+/// Whether a frame type is signed.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
+pub enum FrameKind {
+    /// Carries `nonce`, `seq` and `hmac`; verified and replay-checked.
+    Signed,
+    /// A handshake frame (`hello`, `hello_ack`): no key is agreed yet.
+    Unsigned,
+}
+
+/// The boxed error a schema's typed decode returns.
+pub type SchemaError = Box<dyn std::error::Error + Send + Sync + 'static>;
+
+/// What a protocol crate tells the verifier about its frames.
+///
+/// `brainwire-v2` implements this for its `Frame`; the verifier does the rest.
+pub trait FrameSchema {
+    /// The typed frame a successful verify returns.
+    type Frame;
+
+    /// The protocol version in the `v` field.
+    const VERSION: u64;
+
+    /// Whether `frame_type` is a known type, and whether it is signed.
+    fn kind(frame_type: &str) -> Option<FrameKind>;
+
+    /// Decodes and validates the whole frame (caps, required fields) from its wire text.
+    ///
+    /// # Errors
+    ///
+    /// Any decode error of the protocol crate, boxed.
+    fn decode(frame_type: &str, wire: &[u8]) -> Result<Self::Frame, SchemaError>;
+}
+
+/// The current secret and, during a rotation, the previous ones.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Keyring {
+    keys: Vec<Secret>,
+}
+
+/// Which key of a [`Keyring`] verified a frame: 0 is the current one, 1 the one before.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, PartialOrd, Ord)]
+pub struct KeyId(pub usize);
+
+impl KeyId {
+    /// Whether the current key matched (rather than one kept for a rotation).
+    pub const fn is_current(self) -> bool {
+        self.0 == 0
+    }
+}
+
+impl Keyring {
+    /// A keyring holding only `current`.
+    pub fn new(current: Secret) -> Self {
+        Self {
+            keys: vec![current],
+        }
+    }
+
+    /// Also accepts frames signed with `previous` (tried after the keys already held).
+    #[must_use]
+    pub fn with_previous(mut self, previous: Secret) -> Self {
+        self.keys.push(previous);
+        self
+    }
+
+    /// Makes `next` the current key, keeping at most `keep_previous` older ones.
+    pub fn rotate(&mut self, next: Secret, keep_previous: usize) {
+        self.keys.insert(0, next);
+        self.keys.truncate(keep_previous + 1);
+    }
+
+    /// The keys, current first.
+    pub fn keys(&self) -> &[Secret] {
+        &self.keys
+    }
+}
+
+impl From<Secret> for Keyring {
+    fn from(secret: Secret) -> Self {
+        Self::new(secret)
+    }
+}
+
+/// A frame that passed verification.
+#[derive(Debug, Clone, PartialEq)]
+#[non_exhaustive]
+pub struct Verified<F> {
+    /// The typed frame.
+    pub frame: F,
+    /// The key that verified it; `None` for an unsigned handshake frame.
+    pub key: Option<KeyId>,
+}
+
+/// Why a frame was refused. Each error names the v2 close code that follows it.
+#[derive(Debug, thiserror::Error)]
+#[non_exhaustive]
+pub enum VerifyError {
+    /// The bytes are not JSON brainwire accepts.
+    #[error("frame is not acceptable JSON")]
+    Json(#[source] JsonError),
+    /// JSON, but not an object.
+    #[error("frame is not a JSON object")]
+    NotObject,
+    /// `v` is present but not an integer (the reference treats this as malformed).
+    #[error("frame version is not an integer")]
+    InvalidVersion,
+    /// A signed frame without `v`.
+    #[error("signed frame has no version")]
+    MissingVersion,
+    /// `v` is an integer other than the supported version.
+    #[error("unsupported frame version {found}")]
+    UnsupportedVersion {
+        /// The version sent (cut to 20 characters).
+        found: String,
+    },
+    /// No string `type`.
+    #[error("frame has no type")]
+    MissingType,
+    /// A `type` this protocol does not define.
+    #[error("unknown frame type {found:?}")]
+    UnknownType {
+        /// The type sent (cut to 64 bytes).
+        found: String,
+    },
+    /// A signed frame whose `payload` is neither an object nor absent.
+    #[error("signed frame payload is not an object")]
+    PayloadNotObject,
+    /// A signed frame with no (or an empty) `hmac`.
+    #[error("signed frame has no hmac")]
+    MissingSignature,
+    /// The `hmac` is malformed or matches no key.
+    #[error("hmac does not match")]
+    BadSignature,
+    /// A validly signed frame that breaks a replay rule.
+    #[error("replay check failed")]
+    Replay(#[source] ReplayError),
+    /// A frame whose fields break the protocol's schema (types, caps, required fields).
+    #[error("invalid frame")]
+    InvalidFrame(#[source] SchemaError),
+}
+
+impl VerifyError {
+    /// A stable snake_case name for tools and logs.
+    pub fn kind(&self) -> &'static str {
+        match self {
+            Self::Json(e) => e.kind(),
+            Self::NotObject => "not_object",
+            Self::InvalidVersion => "invalid_version",
+            Self::MissingVersion => "missing_version",
+            Self::UnsupportedVersion { .. } => "unsupported_version",
+            Self::MissingType => "missing_type",
+            Self::UnknownType { .. } => "unknown_type",
+            Self::PayloadNotObject => "payload_not_object",
+            Self::MissingSignature => "missing_signature",
+            Self::BadSignature => "bad_signature",
+            Self::Replay(e) => e.kind(),
+            Self::InvalidFrame(_) => "invalid_frame",
+        }
+    }
+}
+
+impl NamesCloseCode for VerifyError {
+    type Code = CloseCode;
+
+    /// 4426 for a version the brain does not support, 4403 for a MAC or replay failure
+    /// (what the deployed brain sends), 4400 for anything malformed.
+    fn close_code(&self) -> CloseCode {
+        match self {
+            Self::UnsupportedVersion { .. } => CloseCode::UnsupportedProtocol,
+            Self::MissingSignature | Self::BadSignature | Self::Replay(_) => CloseCode::Forbidden,
+            _ => CloseCode::MalformedHandshake,
+        }
+    }
+}
+
+/// Verifies the inbound frames of one direction of one session.
+///
+/// Order of checks, each refusing with its own [`VerifyError`]: JSON (with [`Limits`]) →
+/// object → version gate → known type → unsigned handshake, or the signed path: MAC over
+/// the canonical envelope, constant time, with each key of the [`Keyring`] → replay rules
+/// (checked only) → typed validation → replay state committed. Nothing changes unless the
+/// frame is accepted whole, and no replay state is touched before the MAC verifies.
+///
+/// The verifier never reads a clock: `now` is an argument.
+pub struct FrameVerifier<S> {
+    keys: Keyring,
+    binding: SessionBinding,
+    encoding: MacEncoding,
+    limits: Limits,
+    guard: ReplayGuard,
+    canonical: Vec<u8>,
+    schema: PhantomData<fn() -> S>,
+}
+
+impl<S> std::fmt::Debug for FrameVerifier<S> {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("FrameVerifier")
+            .field("keys", &self.keys)
+            .field("binding", &self.binding)
+            .field("encoding", &self.encoding)
+            .field("limits", &self.limits)
+            .field("last_seq", &self.guard.last_seq())
+            .finish_non_exhaustive()
+    }
+}
+
+impl<S: FrameSchema> FrameVerifier<S> {
+    /// A verifier for the session `binding`, accepting MACs made with any key of `keys`.
+    pub fn new(keys: impl Into<Keyring>, binding: SessionBinding) -> Self {
+        Self {
+            keys: keys.into(),
+            binding,
+            encoding: MacEncoding::default(),
+            limits: Limits::default(),
+            guard: ReplayGuard::default(),
+            canonical: Vec::new(),
+            schema: PhantomData,
+        }
+    }
+
+    /// Expects MACs in `encoding` (lowercase hex by default).
+    #[must_use]
+    pub fn mac_encoding(mut self, encoding: MacEncoding) -> Self {
+        self.encoding = encoding;
+        self
+    }
+
+    /// Applies `limits` to every frame.
+    #[must_use]
+    pub fn limits(mut self, limits: Limits) -> Self {
+        self.limits = limits;
+        self
+    }
+
+    /// Uses `guard` (for example with a non-default [`crate::ReplayConfig`]).
+    #[must_use]
+    pub fn replay_guard(mut self, guard: ReplayGuard) -> Self {
+        self.guard = guard;
+        self
+    }
+
+    /// The replay guard's state.
+    pub fn guard(&self) -> &ReplayGuard {
+        &self.guard
+    }
+
+    /// The session this verifier is bound to.
+    pub fn binding(&self) -> &SessionBinding {
+        &self.binding
+    }
+
+    /// Verifies a frame received at `now`: signature, schema and replay rules, then
+    /// records it.
+    ///
+    /// # Errors
+    ///
+    /// The first check the frame fails; the verifier's state is then unchanged.
+    pub fn verify(
+        &mut self,
+        wire: &[u8],
+        now: Timestamp,
+    ) -> Result<Verified<S::Frame>, VerifyError> {
+        self.run(wire, Some(now))
+    }
+
+    /// Verifies signature and schema only, without replay rules or state: for
+    /// conformance tools and for inspecting frames out of band.
+    ///
+    /// # Errors
+    ///
+    /// The first check the frame fails.
+    pub fn authenticate(&mut self, wire: &[u8]) -> Result<Verified<S::Frame>, VerifyError> {
+        self.run(wire, None)
+    }
+
+    fn run(
+        &mut self,
+        wire: &[u8],
+        now: Option<Timestamp>,
+    ) -> Result<Verified<S::Frame>, VerifyError> {
+        let root = Value::parse(wire, &self.limits).map_err(VerifyError::Json)?;
+        let members = root.as_object().ok_or(VerifyError::NotObject)?;
+        let version = root.get("v");
+        match version {
+            None => {}
+            Some(Value::Integer(v)) if v.parse::<u64>().ok() == Some(S::VERSION) => {}
+            Some(Value::Integer(v)) => {
+                return Err(VerifyError::UnsupportedVersion {
+                    found: v.chars().take(20).collect(),
+                })
+            }
+            Some(_) => return Err(VerifyError::InvalidVersion),
+        }
+        let frame_type = root
+            .get("type")
+            .and_then(Value::as_str)
+            .ok_or(VerifyError::MissingType)?;
+        let kind = S::kind(frame_type).ok_or_else(|| VerifyError::UnknownType {
+            found: cut(frame_type, 64),
+        })?;
+        if kind == FrameKind::Unsigned {
+            let frame = S::decode(frame_type, wire).map_err(VerifyError::InvalidFrame)?;
+            return Ok(Verified { frame, key: None });
+        }
+        if version.is_none() {
+            return Err(VerifyError::MissingVersion);
+        }
+        if !matches!(
+            root.get("payload"),
+            None | Some(Value::Null | Value::Object(_))
+        ) {
+            return Err(VerifyError::PayloadNotObject);
+        }
+        let tag = match root.get("hmac") {
+            None | Some(Value::Null) => return Err(VerifyError::MissingSignature),
+            Some(Value::String(s)) if s.is_empty() => return Err(VerifyError::MissingSignature),
+            Some(Value::String(s)) => self.encoding.decode(s).ok_or(VerifyError::BadSignature)?,
+            Some(_) => return Err(VerifyError::BadSignature),
+        };
+
+        self.canonical.clear();
+        write_envelope(members, &self.binding, &mut self.canonical);
+        let key = self
+            .keys
+            .keys()
+            .iter()
+            .position(|secret| mac::matches(secret, &self.canonical, &tag))
+            .map(KeyId)
+            .ok_or(VerifyError::BadSignature)?;
+
+        let ticket = match now {
+            Some(now) => Some(
+                self.guard
+                    .check(replay_fields(&root), now)
+                    .map_err(VerifyError::Replay)?,
+            ),
+            None => None,
+        };
+        let frame = S::decode(frame_type, wire).map_err(VerifyError::InvalidFrame)?;
+        if let (Some(ticket), Some(now)) = (ticket, now) {
+            self.guard.commit(ticket, now);
+        }
+        Ok(Verified {
+            frame,
+            key: Some(key),
+        })
+    }
+}
+
+fn replay_fields<'a>(root: &'a Value<'_>) -> ReplayFields<'a> {
+    ReplayFields {
+        ts: root.get("ts").and_then(Value::as_str),
+        nonce: root.get("nonce").and_then(Value::as_str),
+        seq: match root.get("seq") {
+            Some(Value::Integer(digits)) => digits.parse().ok(),
+            _ => None,
+        },
+    }
+}
+
+fn cut(s: &str, max_bytes: usize) -> String {
+    let mut end = s.len().min(max_bytes);
+    while !s.is_char_boundary(end) {
+        end -= 1;
+    }
+    s[..end].to_owned()
+}
