@@ -1,0 +1,479 @@
+//! The frame: envelope fields plus one typed payload, and its decode, encode and sign.
+
+use brainwire_core::{Limits, Timestamp, Value};
+use brainwire_sign::{Clock, FrameKind, FrameSchema, FrameSigner, NonceSource, SchemaError, Stamp};
+use bytes::Bytes;
+use serde::de::DeserializeOwned;
+use serde::{Deserialize, Serialize};
+
+use crate::validate::chars;
+use crate::{
+    AgentStatus, Command, CommandAck, CommandResult, DecodeError, EncodeError, ErrorReport,
+    EventBatch, EventBatchAck, Heartbeat, Hello, HelloAck, RegistryDelta,
+};
+
+/// The eleven frame types of v2: a closed set, since an unknown type is refused.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
+#[non_exhaustive]
+pub enum FrameType {
+    /// `hello` (unsigned)
+    Hello,
+    /// `hello_ack` (unsigned)
+    HelloAck,
+    /// `event_batch`
+    EventBatch,
+    /// `event_batch_ack`
+    EventBatchAck,
+    /// `heartbeat`
+    Heartbeat,
+    /// `command`
+    Command,
+    /// `command_ack`
+    CommandAck,
+    /// `command_result`
+    CommandResult,
+    /// `registry_delta`
+    RegistryDelta,
+    /// `error`
+    Error,
+    /// `agent_status`
+    AgentStatus,
+}
+
+impl FrameType {
+    /// Every type, in the reference's order.
+    pub const ALL: [FrameType; 11] = [
+        Self::Hello,
+        Self::HelloAck,
+        Self::EventBatch,
+        Self::EventBatchAck,
+        Self::Heartbeat,
+        Self::Command,
+        Self::CommandAck,
+        Self::CommandResult,
+        Self::RegistryDelta,
+        Self::Error,
+        Self::AgentStatus,
+    ];
+
+    /// The wire `type`.
+    pub const fn as_str(self) -> &'static str {
+        match self {
+            Self::Hello => "hello",
+            Self::HelloAck => "hello_ack",
+            Self::EventBatch => "event_batch",
+            Self::EventBatchAck => "event_batch_ack",
+            Self::Heartbeat => "heartbeat",
+            Self::Command => "command",
+            Self::CommandAck => "command_ack",
+            Self::CommandResult => "command_result",
+            Self::RegistryDelta => "registry_delta",
+            Self::Error => "error",
+            Self::AgentStatus => "agent_status",
+        }
+    }
+
+    /// The type named `name` on the wire, if v2 defines it.
+    pub fn from_wire(name: &str) -> Option<Self> {
+        Self::ALL.into_iter().find(|t| t.as_str() == name)
+    }
+
+    /// Whether frames of this type are signed (all but the handshake pair).
+    pub const fn kind(self) -> FrameKind {
+        match self {
+            Self::Hello | Self::HelloAck => FrameKind::Unsigned,
+            _ => FrameKind::Signed,
+        }
+    }
+}
+
+/// The typed payload of a frame; its variant decides the wire `type`.
+#[derive(Debug, Clone, PartialEq)]
+#[non_exhaustive]
+#[allow(missing_docs)] // each variant is named after its frame type and payload struct
+pub enum Payload {
+    Hello(Hello),
+    HelloAck(HelloAck),
+    EventBatch(EventBatch),
+    EventBatchAck(EventBatchAck),
+    Heartbeat(Heartbeat),
+    Command(Command),
+    CommandAck(CommandAck),
+    CommandResult(CommandResult),
+    RegistryDelta(RegistryDelta),
+    Error(ErrorReport),
+    AgentStatus(AgentStatus),
+}
+
+/// Runs `$body` with `$p` bound to the payload struct inside any variant.
+macro_rules! with_payload {
+    ($payload:expr, $p:ident => $body:expr) => {
+        match $payload {
+            Payload::Hello($p) => $body,
+            Payload::HelloAck($p) => $body,
+            Payload::EventBatch($p) => $body,
+            Payload::EventBatchAck($p) => $body,
+            Payload::Heartbeat($p) => $body,
+            Payload::Command($p) => $body,
+            Payload::CommandAck($p) => $body,
+            Payload::CommandResult($p) => $body,
+            Payload::RegistryDelta($p) => $body,
+            Payload::Error($p) => $body,
+            Payload::AgentStatus($p) => $body,
+        }
+    };
+}
+
+impl Payload {
+    /// The frame type this payload travels in.
+    pub const fn frame_type(&self) -> FrameType {
+        match self {
+            Self::Hello(_) => FrameType::Hello,
+            Self::HelloAck(_) => FrameType::HelloAck,
+            Self::EventBatch(_) => FrameType::EventBatch,
+            Self::EventBatchAck(_) => FrameType::EventBatchAck,
+            Self::Heartbeat(_) => FrameType::Heartbeat,
+            Self::Command(_) => FrameType::Command,
+            Self::CommandAck(_) => FrameType::CommandAck,
+            Self::CommandResult(_) => FrameType::CommandResult,
+            Self::RegistryDelta(_) => FrameType::RegistryDelta,
+            Self::Error(_) => FrameType::Error,
+            Self::AgentStatus(_) => FrameType::AgentStatus,
+        }
+    }
+
+    /// Checks the reference's caps and bounds.
+    ///
+    /// # Errors
+    ///
+    /// [`DecodeError::Field`] naming the first field out of bounds.
+    pub fn validate(&self) -> Result<(), DecodeError> {
+        with_payload!(self, p => p.validate())
+    }
+
+    /// The payload's JSON text, every field written (optional ones as `null`), in the
+    /// reference's field order.
+    pub fn to_json(&self) -> Vec<u8> {
+        serde_json::to_vec(self).expect("payloads serialize to JSON")
+    }
+}
+
+impl Serialize for Payload {
+    fn serialize<S: serde::Serializer>(&self, serializer: S) -> Result<S::Ok, S::Error> {
+        with_payload!(self, p => p.serialize(serializer))
+    }
+}
+
+/// The fields a signed frame carries besides its payload.
+#[derive(Debug, Clone, PartialEq, Eq, Default)]
+pub struct Signature {
+    /// The nonce, at most 32 characters.
+    pub nonce: String,
+    /// The sequence number.
+    pub seq: u64,
+    /// The MAC as sent, at most 128 characters.
+    pub hmac: String,
+}
+
+/// A v2 frame: `v: 2`, `id`, `ts`, the signature fields of signed types, and the payload.
+#[derive(Debug, Clone, PartialEq)]
+#[non_exhaustive]
+pub struct Frame {
+    /// The frame's id, 1 to 64 characters.
+    pub id: String,
+    /// When it was sent (`null` is allowed on the handshake frames).
+    pub ts: Option<Timestamp>,
+    /// `nonce`, `seq` and `hmac`, on signed types.
+    pub signature: Option<Signature>,
+    /// The typed payload.
+    pub payload: Payload,
+}
+
+impl Frame {
+    /// An unsigned-shaped frame (no ts, no signature): what [`encode`] sends for `hello`
+    /// and `hello_ack`.
+    pub fn new(id: impl Into<String>, payload: Payload) -> Self {
+        Self {
+            id: id.into(),
+            ts: None,
+            signature: None,
+            payload,
+        }
+    }
+
+    /// The frame's type.
+    pub const fn frame_type(&self) -> FrameType {
+        self.payload.frame_type()
+    }
+}
+
+/// Decodes a frame under the default [`Limits`], without checking any signature.
+///
+/// A brain or agent receiving frames should use [`crate::FrameVerifier`], which checks
+/// the MAC and replay rules before it decodes.
+///
+/// # Errors
+///
+/// [`DecodeError`], each naming its close code.
+pub fn decode(wire: &[u8]) -> Result<Frame, DecodeError> {
+    decode_with_limits(wire, &Limits::default())
+}
+
+/// [`decode`] under `limits`.
+///
+/// # Errors
+///
+/// [`DecodeError`], each naming its close code.
+pub fn decode_with_limits(wire: &[u8], limits: &Limits) -> Result<Frame, DecodeError> {
+    let root = Value::parse(wire, limits).map_err(DecodeError::Json)?;
+    if root.as_object().is_none() {
+        return Err(DecodeError::NotObject);
+    }
+    let frame_type = root
+        .get("type")
+        .and_then(Value::as_str)
+        .ok_or(DecodeError::MissingType)?;
+    let frame_type = FrameType::from_wire(frame_type).ok_or_else(|| DecodeError::UnknownType {
+        found: frame_type.chars().take(64).collect(),
+    })?;
+    decode_checked(frame_type, wire)
+}
+
+/// The wire form of an unsigned frame.
+#[derive(Deserialize)]
+struct UnsignedWire<P> {
+    #[serde(default = "two")]
+    v: u64,
+    id: String,
+    #[serde(default)]
+    ts: Option<Timestamp>,
+    payload: P,
+}
+
+/// The wire form of a signed frame; nonce, seq and hmac default as in the reference.
+#[derive(Deserialize)]
+#[serde(bound(deserialize = "P: Deserialize<'de>"))]
+struct SignedWire<P> {
+    #[serde(default = "two")]
+    v: u64,
+    id: String,
+    #[serde(default)]
+    ts: Option<Timestamp>,
+    #[serde(default)]
+    nonce: String,
+    #[serde(default)]
+    seq: u64,
+    #[serde(default)]
+    hmac: String,
+    #[serde(default)]
+    payload: Option<P>,
+}
+
+fn two() -> u64 {
+    2
+}
+
+/// Decodes bytes already parsed under limits (so their depth is bounded): one serde pass
+/// into exactly one struct, then the caps.
+pub(crate) fn decode_checked(frame_type: FrameType, wire: &[u8]) -> Result<Frame, DecodeError> {
+    let frame = match frame_type {
+        FrameType::Hello => unsigned(wire, Payload::Hello)?,
+        FrameType::HelloAck => unsigned(wire, Payload::HelloAck)?,
+        FrameType::EventBatch => signed(wire, Payload::EventBatch)?,
+        FrameType::EventBatchAck => signed(wire, Payload::EventBatchAck)?,
+        FrameType::Heartbeat => signed(wire, Payload::Heartbeat)?,
+        FrameType::Command => signed(wire, Payload::Command)?,
+        FrameType::CommandAck => signed_or_default(wire, Payload::CommandAck)?,
+        FrameType::CommandResult => signed(wire, Payload::CommandResult)?,
+        FrameType::RegistryDelta => signed(wire, Payload::RegistryDelta)?,
+        FrameType::Error => signed(wire, Payload::Error)?,
+        FrameType::AgentStatus => signed(wire, Payload::AgentStatus)?,
+    };
+    chars("id", &frame.id, 1, 64)?;
+    if let Some(sig) = &frame.signature {
+        chars("nonce", &sig.nonce, 0, 32)?;
+        chars("hmac", &sig.hmac, 0, 128)?;
+    }
+    frame.payload.validate()?;
+    Ok(frame)
+}
+
+fn from_wire<T: DeserializeOwned>(wire: &[u8]) -> Result<T, DecodeError> {
+    let mut de = serde_json::Deserializer::from_slice(wire);
+    // Depth was bounded by the limits parse; serde_json's own limit (128) is lower than
+    // the 254 levels the reference signer emits.
+    de.disable_recursion_limit();
+    let value = T::deserialize(&mut de).map_err(DecodeError::Schema)?;
+    de.end().map_err(DecodeError::Schema)?;
+    Ok(value)
+}
+
+fn check_version(v: u64) -> Result<(), DecodeError> {
+    if v == 2 {
+        Ok(())
+    } else {
+        Err(DecodeError::UnsupportedVersion)
+    }
+}
+
+fn unsigned<P: DeserializeOwned>(
+    wire: &[u8],
+    wrap: fn(P) -> Payload,
+) -> Result<Frame, DecodeError> {
+    let w: UnsignedWire<P> = from_wire(wire)?;
+    check_version(w.v)?;
+    Ok(Frame {
+        id: w.id,
+        ts: w.ts,
+        signature: None,
+        payload: wrap(w.payload),
+    })
+}
+
+fn signed<P: DeserializeOwned>(wire: &[u8], wrap: fn(P) -> Payload) -> Result<Frame, DecodeError> {
+    let w: SignedWire<P> = from_wire(wire)?;
+    check_version(w.v)?;
+    let payload = w
+        .payload
+        .ok_or_else(|| DecodeError::Schema(serde::de::Error::missing_field("payload")))?;
+    Ok(signed_frame(
+        w.id,
+        w.ts,
+        w.nonce,
+        w.seq,
+        w.hmac,
+        wrap(payload),
+    ))
+}
+
+/// `command_ack` alone has a default payload in the reference.
+fn signed_or_default<P: DeserializeOwned + Default>(
+    wire: &[u8],
+    wrap: fn(P) -> Payload,
+) -> Result<Frame, DecodeError> {
+    let w: SignedWire<P> = from_wire(wire)?;
+    check_version(w.v)?;
+    Ok(signed_frame(
+        w.id,
+        w.ts,
+        w.nonce,
+        w.seq,
+        w.hmac,
+        wrap(w.payload.unwrap_or_default()),
+    ))
+}
+
+fn signed_frame(
+    id: String,
+    ts: Option<Timestamp>,
+    nonce: String,
+    seq: u64,
+    hmac: String,
+    payload: Payload,
+) -> Frame {
+    Frame {
+        id,
+        ts,
+        signature: Some(Signature { nonce, seq, hmac }),
+        payload,
+    }
+}
+
+/// The wire form written by [`encode`], in the reference's field order.
+#[derive(Serialize)]
+struct WireOut<'a> {
+    v: u8,
+    id: &'a str,
+    ts: Option<&'a Timestamp>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    nonce: Option<&'a str>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    seq: Option<u64>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    hmac: Option<&'a str>,
+    #[serde(rename = "type")]
+    frame_type: &'static str,
+    payload: &'a Payload,
+}
+
+/// Encodes a frame as it stands: `hello`/`hello_ack` as sent, or a signed frame with the
+/// signature fields it carries. To sign a frame, use [`sign`].
+pub fn encode(frame: &Frame) -> Bytes {
+    let sig = frame.signature.as_ref();
+    let out = WireOut {
+        v: 2,
+        id: &frame.id,
+        ts: frame.ts.as_ref(),
+        nonce: sig.map(|s| s.nonce.as_str()),
+        seq: sig.map(|s| s.seq),
+        hmac: sig.map(|s| s.hmac.as_str()),
+        frame_type: frame.frame_type().as_str(),
+        payload: &frame.payload,
+    };
+    Bytes::from(serde_json::to_vec(&out).expect("frames serialize to JSON"))
+}
+
+/// Signs `payload` as a frame with `id`, stamping `ts`, nonce and seq from `signer`.
+///
+/// # Errors
+///
+/// [`EncodeError::Unsigned`] for `hello`/`hello_ack`, [`EncodeError::Invalid`] when the
+/// payload breaks a cap the peer would refuse, [`EncodeError::Sign`] for a bad id.
+pub fn sign<C: Clock, N: NonceSource>(
+    signer: &mut FrameSigner<C, N>,
+    id: &str,
+    payload: &Payload,
+) -> Result<Bytes, EncodeError> {
+    let (frame_type, json) = prepare(payload)?;
+    signer
+        .sign(frame_type, id, &json)
+        .map_err(EncodeError::Sign)
+}
+
+/// Signs with a given stamp (conformance vectors, exact re-sends); the signer's counter
+/// is left alone.
+///
+/// # Errors
+///
+/// As [`sign`].
+pub fn sign_stamped<C: Clock, N: NonceSource>(
+    signer: &FrameSigner<C, N>,
+    stamp: &Stamp,
+    id: &str,
+    payload: &Payload,
+) -> Result<Bytes, EncodeError> {
+    let (frame_type, json) = prepare(payload)?;
+    signer
+        .sign_stamped(stamp, frame_type, id, &json)
+        .map_err(EncodeError::Sign)
+}
+
+fn prepare(payload: &Payload) -> Result<(&'static str, Vec<u8>), EncodeError> {
+    let frame_type = payload.frame_type();
+    if frame_type.kind() == FrameKind::Unsigned {
+        return Err(EncodeError::Unsigned {
+            frame_type: frame_type.as_str(),
+        });
+    }
+    payload.validate().map_err(EncodeError::Invalid)?;
+    Ok((frame_type.as_str(), payload.to_json()))
+}
+
+/// The v2 protocol as a [`FrameSchema`]: plugs the typed frames into
+/// [`brainwire_sign::FrameVerifier`].
+#[derive(Debug, Clone, Copy)]
+pub enum V2 {}
+
+impl FrameSchema for V2 {
+    type Frame = Frame;
+    const VERSION: u64 = 2;
+
+    fn kind(frame_type: &str) -> Option<FrameKind> {
+        FrameType::from_wire(frame_type).map(FrameType::kind)
+    }
+
+    fn decode(frame_type: &str, wire: &[u8]) -> Result<Frame, SchemaError> {
+        let frame_type = FrameType::from_wire(frame_type).ok_or("unknown frame type")?;
+        decode_checked(frame_type, wire).map_err(Into::into)
+    }
+}

@@ -1,0 +1,96 @@
+//! The v2 agent protocol: eleven typed frames, wire-compatible with the deployed
+//! reference, `z4j-core` 1.13.0 (`z4j_core.transport.frames`).
+//!
+//! This crate does no I/O. Frames come in as bytes and leave as [`Bytes`](bytes::Bytes):
+//!
+//! - [`FrameVerifier`] checks an inbound frame (MAC, replay rules, schema) and gives a
+//!   typed [`Frame`]; [`decode`] reads one without checking a signature.
+//! - [`sign`] signs an outbound payload with a [`brainwire_sign::FrameSigner`];
+//!   [`encode`] writes the unsigned handshake frames.
+//!
+//! ```
+//! use brainwire_core::Timestamp;
+//! use brainwire_sign::{FrameSigner, Secret, SessionBinding};
+//! use brainwire_v2::{sign, FrameVerifier, Heartbeat, Payload};
+//!
+//! let secret = Secret::new(vec![7u8; 32])?;
+//! let binding = SessionBinding::new("agent-1", "project-1", "session-1");
+//! let mut signer = FrameSigner::new(secret.clone(), binding.clone());
+//! let wire = sign(&mut signer, "hb-1", &Payload::Heartbeat(Heartbeat::default()))?;
+//!
+//! let mut verifier = FrameVerifier::new(secret, binding);
+//! let frame = verifier.verify(&wire, Timestamp::now_utc())?.frame;
+//! assert_eq!(frame.payload, Payload::Heartbeat(Heartbeat::default()));
+//! # Ok::<(), Box<dyn std::error::Error>>(())
+//! ```
+//!
+//! # Frames
+//!
+//! | type | signed | direction | payload |
+//! |---|---|---|---|
+//! | `hello` | no | agent → brain | [`Hello`] |
+//! | `hello_ack` | no | brain → agent | [`HelloAck`] |
+//! | `event_batch` | yes | agent → brain | [`EventBatch`] (≤ 5000 events) |
+//! | `event_batch_ack` | yes | brain → agent | [`EventBatchAck`] |
+//! | `heartbeat` | yes | agent → brain | [`Heartbeat`] |
+//! | `command` | yes | brain → agent | [`Command`] |
+//! | `command_ack` | yes | agent → brain | [`CommandAck`] |
+//! | `command_result` | yes | agent → brain | [`CommandResult`] |
+//! | `registry_delta` | yes | agent → brain | [`RegistryDelta`] |
+//! | `error` | yes | both | [`ErrorReport`] |
+//! | `agent_status` | yes | agent → brain | [`AgentStatus`] |
+//!
+//! # Where document 001 and the reference differ
+//!
+//! The reference's bytes win. Each difference, and what brainwire does:
+//!
+//! | topic | document 001 | reference (brainwire) |
+//! |---|---|---|
+//! | `hmac` encoding | base64 | lowercase hex; base64 as [`brainwire_sign::MacEncoding::Base64`] |
+//! | what the MAC covers | not said | canonical JSON of the frame minus `hmac`, plus `agent_id`, `project_id`, `session_id` of the session |
+//! | `command` payload | `command_id`, `verb`, `args` | `action`, `target`, `parameters`, `timeout_seconds`, `issued_by`, `delivery_claim_token` |
+//! | `command_result` payload | `command_id`, `ok`, `error{code,message}`, `result` | `status` (`success`/`failed`), `result`, `error` (string), `delivery_claim_token` |
+//! | `command_ack`, `registry_delta`, `error`, `agent_status` payloads | not given | as the reference's models ([`CommandAck`], [`RegistryDelta`], [`ErrorReport`], [`AgentStatus`]) |
+//! | `heartbeat` payload | `{}` | `buffer_size`, `last_flush_at`, `dropped_events`, `telemetry_loss`, `adapter_health` |
+//! | `hello` | no `v`, `id` | `v` (defaults to 2 when absent), `id`; also `runtime_features` |
+//! | `ts` | optional | required on signed frames (replay window), `null` allowed on the handshake |
+//! | close codes | 1000, 1011, 4400, 4401, 4408, 4426, 4429 | also 4002, 4003, 4403, 4427 ([`brainwire_close::v2::CloseCode`]) |
+//!
+//! Unknown fields are ignored, as in the reference; unknown frame types are refused with
+//! [`DecodeError::UnknownType`].
+//!
+//! # Crate features
+//!
+//! None.
+
+#![forbid(unsafe_code)]
+#![deny(missing_docs)]
+
+mod command;
+mod error;
+mod events;
+mod frame;
+mod handshake;
+mod health;
+mod json_object;
+mod registry;
+mod validate;
+
+pub use command::{Command, CommandAck, CommandResult, CommandStatus};
+pub use error::{DecodeError, EncodeError, FieldProblem};
+pub use events::{EventBatch, EventBatchAck, MAX_EVENTS_PER_BATCH};
+pub use frame::{
+    decode, decode_with_limits, encode, sign, sign_stamped, Frame, FrameType, Payload, Signature,
+    V2,
+};
+pub use handshake::{Hello, HelloAck};
+pub use health::{AgentStatus, Heartbeat, TelemetryLoss};
+pub use json_object::JsonObject;
+pub use registry::{ErrorReport, RegistryDelta};
+
+/// The protocol version `hello` and `hello_ack` carry.
+pub const PROTOCOL_VERSION: &str = "2";
+
+/// Verifies inbound v2 frames of one session direction: see
+/// [`brainwire_sign::FrameVerifier`].
+pub type FrameVerifier = brainwire_sign::FrameVerifier<V2>;

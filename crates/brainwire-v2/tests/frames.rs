@@ -1,0 +1,297 @@
+//! Every v2 frame type through sign, verify, encode and decode; caps and strictness.
+
+use brainwire_close::NamesCloseCode;
+use brainwire_core::Timestamp;
+use brainwire_sign::{FrameSigner, Secret, SessionBinding, VerifyError};
+use brainwire_v2::*;
+use proptest::prelude::*;
+
+const NOW_MICROS: i64 = 1_800_000_000_123_456;
+
+fn now() -> Timestamp {
+    Timestamp::from_unix_micros(NOW_MICROS).unwrap()
+}
+
+fn binding() -> SessionBinding {
+    SessionBinding::new("4f9c2d1e-agent", "7a1b-project", "sess-1")
+}
+
+fn secret() -> Secret {
+    Secret::new(b"0123456789abcdef0123456789abcdef".to_vec()).unwrap()
+}
+
+/// Nonces 0x01.., 0x02.., ...: distinct and predictable.
+struct CountingNonces(u8);
+
+impl brainwire_sign::NonceSource for CountingNonces {
+    fn fill(&mut self, bytes: &mut [u8; 16]) {
+        self.0 += 1;
+        *bytes = [self.0; 16];
+    }
+}
+
+fn signer() -> FrameSigner<fn() -> Timestamp, CountingNonces> {
+    FrameSigner::with_sources(
+        secret(),
+        binding(),
+        now as fn() -> Timestamp,
+        CountingNonces(0),
+    )
+}
+
+fn obj(text: &str) -> JsonObject {
+    JsonObject::from_text(text).unwrap()
+}
+
+/// One payload of every signed type, with non-default values in every field kind.
+fn signed_payloads() -> Vec<Payload> {
+    let mut hb = Heartbeat::default();
+    hb.buffer_size = 12;
+    hb.last_flush_at = Some(now());
+    hb.adapter_health.insert("celery".into(), "ok".into());
+    let mut loss = TelemetryLoss::new("buf-1", "rt-1");
+    loss.event_records = (1 << 53) - 1;
+    loss.adapter_events.insert("celery".into(), 3);
+    hb.telemetry_loss = Some(loss.clone());
+
+    let mut status = AgentStatus::default();
+    status.telemetry_loss = Some(loss);
+    status.current_session_age_seconds = Some(12.5);
+    status.buffer_oldest_age_seconds = Some(1e-7);
+    status.agent_version = "1.13.0".into();
+    status.protocol_version = "2".into();
+    status.engines = vec!["celery".into()];
+
+    let mut command = Command::new("cancel_task", obj(r#"{"task_id":"t-1"}"#));
+    command.parameters = obj(r#"{"reason":"user","big":123456789012345678901234567890}"#);
+    command.issued_by = Some("user-1".into());
+    command.delivery_claim_token = Some("claim-1".into());
+
+    let mut result = CommandResult::success(Some(obj(r#"{"cancelled":true,"ratio":0.1}"#)));
+    result.delivery_claim_token = Some("claim-1".into());
+
+    let mut delta = RegistryDelta::new("celery");
+    delta.added = vec![obj(r#"{"name":"app.tasks.add"}"#)];
+    delta.removed = vec!["app.tasks.old".into()];
+
+    vec![
+        Payload::EventBatch(EventBatch::new(vec![
+            obj(r#"{"task_id":"t-1","ts":1746428308.9996243,"args":[1,-0,1e16]}"#),
+            obj(r#"{"name":"é\u2028😀","kwargs":{}}"#),
+        ])),
+        Payload::EventBatchAck(EventBatchAck::new("batch-1", 2, 1, 1)),
+        Payload::Heartbeat(hb),
+        Payload::Command(command),
+        Payload::CommandAck(CommandAck::new(Some("claim-1".into()))),
+        Payload::CommandResult(result),
+        Payload::CommandResult(CommandResult::failed("boom")),
+        Payload::RegistryDelta(delta),
+        Payload::Error(ErrorReport::new("bad_thing", "it broke")),
+        Payload::AgentStatus(status),
+    ]
+}
+
+#[test]
+fn every_signed_type_round_trips_through_sign_and_verify() {
+    let mut s = signer();
+    let mut v = FrameVerifier::new(secret(), binding());
+    let payloads = signed_payloads();
+    let covered: std::collections::HashSet<_> = payloads.iter().map(Payload::frame_type).collect();
+    assert_eq!(covered.len(), 9, "every signed type is covered");
+    for (i, payload) in payloads.into_iter().enumerate() {
+        let id = format!("frame-{i}");
+        let wire = sign(&mut s, &id, &payload).unwrap();
+        let frame = v.verify(&wire, now()).unwrap().frame;
+        assert_eq!(frame.payload, payload);
+        assert_eq!(frame.id, id);
+        assert_eq!(frame.ts, Some(now()));
+        assert_eq!(frame.signature.as_ref().map(|s| s.seq), Some(i as u64 + 1));
+        // The wire re-encodes to the same bytes: encode writes what sign wrote.
+        assert_eq!(encode(&frame), wire);
+    }
+}
+
+#[test]
+fn handshake_frames_round_trip_unsigned() {
+    let mut hello = Hello::new("1.13.0", "bare");
+    hello.engines = vec!["celery".into()];
+    hello
+        .capabilities
+        .insert("celery".into(), vec!["retry_by_reference_v1".into()]);
+    hello.host = obj(r#"{"hostname":"h","pid":42}"#);
+    hello.worker_pid = Some(42);
+    let ack = HelloAck::new("1.13.0", "a", "p", "s");
+    for payload in [Payload::Hello(hello), Payload::HelloAck(ack)] {
+        let frame = Frame::new("h-1", payload);
+        let wire = encode(&frame);
+        assert_eq!(decode(&wire).unwrap(), frame);
+        let mut v = FrameVerifier::new(secret(), binding());
+        let verified = v.verify(&wire, now()).unwrap();
+        assert_eq!(verified.key, None);
+        assert_eq!(verified.frame, frame);
+        assert!(matches!(
+            sign(&mut signer(), "x", &frame.payload),
+            Err(EncodeError::Unsigned { .. })
+        ));
+    }
+}
+
+#[test]
+fn hello_matches_the_reference_wire() {
+    // serialize_frame(HelloFrame(id="h", payload=HelloPayload(protocol_version="2",
+    // agent_version="1", framework="bare"))) from z4j-core 1.13.0:
+    let reference = br#"{"v":2,"id":"h","ts":null,"type":"hello","payload":{"protocol_version":"2","agent_version":"1","framework":"bare","engines":[],"schedulers":[],"capabilities":{},"host":{},"worker_id":null,"worker_role":null,"worker_pid":null,"worker_started_at":null,"runtime_features":[]}}"#;
+    let frame = Frame::new("h", Payload::Hello(Hello::new("1", "bare")));
+    assert_eq!(&encode(&frame)[..], &reference[..]);
+    assert_eq!(decode(reference).unwrap(), frame);
+}
+
+#[test]
+fn caps_and_strict_types_are_enforced() {
+    let cases: Vec<(String, &str)> = vec![
+        (format!(r#"{{"v":2,"id":"{}","type":"heartbeat","payload":{{}}}}"#, "x".repeat(65)), "id"),
+        (r#"{"v":2,"id":"","type":"heartbeat","payload":{}}"#.into(), "id"),
+        (
+            format!(r#"{{"v":2,"id":"e","type":"event_batch","payload":{{"events":[{}]}}}}"#, vec!["{}"; 5001].join(",")),
+            "payload.events",
+        ),
+        (r#"{"v":2,"id":"e","type":"heartbeat","payload":{"buffer_size":10000001}}"#.into(), "payload.buffer_size"),
+        (r#"{"v":2,"id":"e","type":"command","payload":{"action":"x","timeout_seconds":0}}"#.into(), "payload.timeout_seconds"),
+        (format!(r#"{{"v":2,"id":"e","type":"error","payload":{{"code":"{}","message":""}}}}"#, "c".repeat(81)), "payload.code"),
+        (r#"{"v":2,"id":"e","type":"hello_ack","payload":{"protocol_version":"2","brain_version":"1","agent_id":"a","project_id":"p","session_id":"s","max_frame_size_bytes":1023}}"#.into(), "payload.max_frame_size_bytes"),
+    ];
+    for (wire, field) in cases {
+        match decode(wire.as_bytes()) {
+            Err(DecodeError::Field { field: f, .. }) => assert_eq!(f, field, "{wire:.80}"),
+            other => panic!("{wire:.80}: expected a field error, got {other:?}"),
+        }
+    }
+    // Strict JSON types: no float for an int, no string for a bool, closed status set.
+    for wire in [
+        r#"{"v":2,"id":"e","type":"heartbeat","payload":{"buffer_size":1.0}}"#,
+        r#"{"v":2,"id":"e","type":"error","payload":{"code":"c","message":"m","fatal":"yes"}}"#,
+        r#"{"v":2,"id":"e","type":"command_result","payload":{"status":"timeout"}}"#,
+        r#"{"v":2,"id":"e","type":"event_batch","payload":{"events":[1]}}"#,
+        r#"{"v":2,"id":"e","type":"heartbeat"}"#,
+        r#"{"v":2,"id":"e","type":"event_batch_ack","payload":{"acked_id":null,"received":1,"accepted":1,"rejected":0}}"#,
+    ] {
+        let err = decode(wire.as_bytes()).unwrap_err();
+        assert!(matches!(err, DecodeError::Schema(_)), "{wire}: {err:?}");
+        assert_eq!(
+            (err.kind(), err.close_code().code()),
+            ("invalid_frame", 4400)
+        );
+    }
+}
+
+#[test]
+fn envelope_errors_name_kind_and_close_code() {
+    let cases = [
+        (&b"{"[..], "malformed_json", 4400),
+        (b"[]", "not_object", 4400),
+        (br#"{"v":2}"#, "missing_type", 4400),
+        (br#"{"v":2,"type":"event"}"#, "unknown_type", 4400),
+        (br#"{"v":3,"id":"h","type":"hello","payload":{"protocol_version":"2","agent_version":"1","framework":"bare"}}"#, "unsupported_version", 4426),
+    ];
+    for (wire, kind, code) in cases {
+        let err = decode(wire).unwrap_err();
+        assert_eq!((err.kind(), err.close_code().code()), (kind, code));
+    }
+}
+
+#[test]
+fn command_ack_payload_defaults_like_the_reference() {
+    let frame =
+        decode(br#"{"v":2,"id":"a","type":"command_ack","nonce":"n","seq":1,"hmac":"h"}"#).unwrap();
+    assert_eq!(frame.payload, Payload::CommandAck(CommandAck::default()));
+}
+
+#[test]
+fn deep_event_payloads_within_the_limit_verify() {
+    // 254 levels in all, as the reference signer can emit; serde_json alone stops at 128.
+    let depth_inside = 254 - 4; // frame, payload, events list, event object
+    let deep = format!(
+        r#"{{"deep":{}1{}}}"#,
+        "[".repeat(depth_inside - 1),
+        "]".repeat(depth_inside - 1)
+    );
+    let payload = Payload::EventBatch(EventBatch::new(vec![obj(&deep)]));
+    let wire = sign(&mut signer(), "deep", &payload).unwrap();
+    let mut v = FrameVerifier::new(secret(), binding());
+    assert_eq!(v.verify(&wire, now()).unwrap().frame.payload, payload);
+    let too_deep = format!(r#"{{"deep":{}1{}}}"#, "[".repeat(300), "]".repeat(300));
+    let wire = sign(
+        &mut signer(),
+        "deep",
+        &Payload::EventBatch(EventBatch::new(vec![obj(&too_deep)])),
+    );
+    assert!(
+        matches!(wire, Err(EncodeError::Sign(_))),
+        "the signer refuses what no verifier takes"
+    );
+}
+
+#[test]
+fn a_tampered_event_is_refused_with_4403() {
+    let payload = &signed_payloads()[0];
+    let wire = sign(&mut signer(), "b", payload).unwrap();
+    let tampered = String::from_utf8(wire.to_vec())
+        .unwrap()
+        .replace("t-1", "t-2");
+    let err = FrameVerifier::new(secret(), binding())
+        .verify(tampered.as_bytes(), now())
+        .unwrap_err();
+    assert!(matches!(err, VerifyError::BadSignature));
+    assert_eq!(err.close_code().code(), 4403);
+}
+
+fn json_object_text() -> impl Strategy<Value = String> {
+    prop::collection::btree_map(
+        "[a-z_]{1,8}",
+        prop_oneof![
+            any::<i64>().prop_map(|i| i.to_string()),
+            any::<f64>()
+                .prop_filter("finite", |f| f.is_finite())
+                .prop_map(|f| serde_json::to_string(&f).unwrap()),
+            any::<String>().prop_map(|s| serde_json::to_string(&s).unwrap()),
+            Just("null".to_owned()),
+            Just("[1,[2,{}]]".to_owned()),
+        ],
+        0..6,
+    )
+    .prop_map(|m| {
+        let members: Vec<String> = m.into_iter().map(|(k, v)| format!("{k:?}:{v}")).collect();
+        format!("{{{}}}", members.join(","))
+    })
+}
+
+proptest! {
+    #[test]
+    fn decode_of_encode_is_identity(
+        events in prop::collection::vec(json_object_text(), 0..5),
+        id in "[A-Za-z0-9_-]{1,64}",
+        nonce in "[A-Za-z0-9_-]{0,32}",
+        seq in any::<u64>(),
+        received in any::<u64>(),
+        code in "\\PC{0,80}",
+        message in "\\PC{0,200}",
+        fatal in any::<bool>(),
+    ) {
+        let sig = Some(Signature { nonce, seq, hmac: "ab".repeat(32) });
+        let payloads = [
+            Payload::EventBatch(EventBatch::new(events.iter().map(|e| obj(e)).collect())),
+            Payload::EventBatchAck(EventBatchAck::new(id.clone(), received, 0, received)),
+            Payload::Error({
+                let mut e = ErrorReport::new(code, message);
+                e.fatal = fatal;
+                e
+            }),
+        ];
+        for payload in payloads {
+            let mut frame = Frame::new(id.clone(), payload);
+            frame.ts = Some(now());
+            frame.signature = sig.clone();
+            prop_assert_eq!(decode(&encode(&frame)).unwrap(), frame);
+        }
+    }
+}
