@@ -6,8 +6,11 @@ use time::{Date, Month, OffsetDateTime, PrimitiveDateTime, Time, UtcOffset};
 
 /// A point in time with a UTC offset, as carried in `ts` fields.
 ///
+/// Like Python's `datetime`, a timestamp holds whole microseconds: finer digits are
+/// truncated, as the reference's `fromisoformat` does, so every timestamp prints exactly.
+///
 /// Parsing accepts RFC 3339 with `T`, `t` or a space between date and time and any number
-/// of fraction digits (kept to the nanosecond), and refuses a time without an offset: the
+/// of fraction digits, and refuses a time without an offset: the
 /// reference refuses those for signed frames, since a naive time has no meaning across
 /// machines. Python also accepts ISO 8601 basic forms (`20261123T101506Z`) and a missing
 /// seconds field; brainwire does not.
@@ -42,12 +45,17 @@ impl TimestampError {
 impl Timestamp {
     /// The current time from the system clock, in UTC.
     pub fn now_utc() -> Self {
-        Self(OffsetDateTime::now_utc())
+        Self::from_offset_date_time(OffsetDateTime::now_utc())
     }
 
-    /// The timestamp for a `time` value.
-    pub const fn from_offset_date_time(value: OffsetDateTime) -> Self {
-        Self(value)
+    /// The timestamp for a `time` value, truncated to whole microseconds.
+    pub fn from_offset_date_time(value: OffsetDateTime) -> Self {
+        let micros_only = value.nanosecond() / 1000 * 1000;
+        Self(
+            value
+                .replace_nanosecond(micros_only)
+                .expect("a truncated nanosecond is valid"),
+        )
     }
 
     /// The timestamp `micros` microseconds after the Unix epoch, in UTC.
@@ -78,7 +86,7 @@ impl Timestamp {
 
     /// This timestamp moved by `delta`, or `None` out of range.
     pub fn checked_add(&self, delta: time::Duration) -> Option<Timestamp> {
-        self.0.checked_add(delta).map(Self)
+        self.0.checked_add(delta).map(Self::from_offset_date_time)
     }
 
     /// Parses an RFC 3339 timestamp (see the type docs for what is accepted).
@@ -108,7 +116,8 @@ impl Timestamp {
             if n == 0 {
                 return Err(invalid);
             }
-            for (i, d) in fraction[..n].iter().enumerate().take(9) {
+            // Whole microseconds, finer digits truncated (as Python's fromisoformat).
+            for (i, d) in fraction[..n].iter().enumerate().take(6) {
                 nanos += u32::from(d - b'0') * 10u32.pow(8 - i as u32);
             }
             rest = &fraction[n..];
@@ -253,6 +262,15 @@ mod tests {
         ] {
             assert_eq!(Timestamp::parse(bad), Err(TimestampError::Invalid), "{bad}");
         }
+    }
+
+    #[test]
+    fn precision_is_whole_microseconds_and_prints_exactly() {
+        let t = Timestamp::parse("2026-11-23T10:31:25.478658652Z").unwrap();
+        assert_eq!(t.as_offset_date_time().nanosecond(), 478_658_000);
+        assert_eq!(Timestamp::parse(&t.to_string()), Ok(t));
+        let now = Timestamp::now_utc();
+        assert_eq!(Timestamp::parse(&now.to_string()), Ok(now));
     }
 
     #[test]

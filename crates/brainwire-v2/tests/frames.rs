@@ -295,3 +295,13 @@ proptest! {
         }
     }
 }
+
+/// Found by the `v2_decode` fuzz target: a `ts` with nanoseconds decoded to a value that
+/// printed differently, so `decode(encode(f)) != f`.
+#[test]
+fn regression_sub_microsecond_ts_round_trips() {
+    let wire = br#"{"v":2,"id":"ack-2","ts":"2026-11-23T10:31:25.478658652Z","nonce":"QFB7WtdBK1Ywv7hArp8ccg","seq":8,"hmac":"65f181af9904b6b1b307d5d1c298d01fa","type":"command_ack","payload":{"deliveryaim_}oken":null}}"#;
+    let frame = decode(wire).unwrap();
+    assert_eq!(frame.ts.unwrap().to_string(), "2026-11-23T10:31:25.478658Z");
+    assert_eq!(decode(&encode(&frame)).unwrap(), frame);
+}

@@ -1,0 +1,34 @@
+//! Canonical JSON: never panics; accepted input canonicalizes to a fixed point that means
+//! the same as the input.
+#![no_main]
+
+use brainwire_core::{canonicalize, Limits};
+use libfuzzer_sys::fuzz_target;
+
+fuzz_target!(|data: &[u8]| {
+    let Ok(once) = canonicalize(data, &Limits::default()) else {
+        return;
+    };
+    let twice = canonicalize(&once, &Limits::default()).expect("canonical output is accepted");
+    assert_eq!(once, twice, "canonical output is a fixed point");
+    // Where serde_json also reads the input (within its own depth limit), both texts mean
+    // the same value. serde_json keeps the last duplicate key, but those never get here.
+    if let Ok(input) = serde_json::from_slice::<serde_json::Value>(data) {
+        let output: serde_json::Value = serde_json::from_slice(&once).expect("canonical is JSON");
+        assert!(same(&input, &output), "canonical form changes the value");
+    }
+});
+
+/// Equality with numbers compared as doubles: serde_json reads `-0` as `-0.0` and big
+/// integers as floats, where canonical JSON writes `0` and the exact digits.
+fn same(a: &serde_json::Value, b: &serde_json::Value) -> bool {
+    use serde_json::Value::*;
+    match (a, b) {
+        (Number(x), Number(y)) => x.as_f64() == y.as_f64(),
+        (Array(x), Array(y)) => x.len() == y.len() && x.iter().zip(y).all(|(x, y)| same(x, y)),
+        (Object(x), Object(y)) => {
+            x.len() == y.len() && x.iter().all(|(k, v)| y.get(k).is_some_and(|w| same(v, w)))
+        }
+        _ => a == b,
+    }
+}
