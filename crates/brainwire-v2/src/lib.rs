@@ -7,6 +7,9 @@
 //!   typed [`Frame`]; [`decode`] reads one without checking a signature.
 //! - [`sign`] signs an outbound payload with a [`brainwire_sign::FrameSigner`];
 //!   [`encode`] writes the unsigned handshake frames.
+//! - [`AgentSession`] and [`BrainSession`] run the whole protocol of one connection
+//!   (handshake, batching and acks, commands, heartbeats, idle and replay closes) from
+//!   bytes and time you feed them: see [`session`].
 //!
 //! ```
 //! use brainwire_core::Timestamp;
@@ -74,6 +77,7 @@ mod handshake;
 mod health;
 mod json_object;
 mod registry;
+pub mod session;
 mod validate;
 
 pub use command::{Command, CommandAck, CommandResult, CommandStatus};
@@ -87,6 +91,10 @@ pub use handshake::{Hello, HelloAck};
 pub use health::{AgentStatus, Heartbeat, TelemetryLoss};
 pub use json_object::JsonObject;
 pub use registry::{ErrorReport, RegistryDelta};
+pub use session::{
+    AgentAuthority, AgentConfig, AgentEvent, AgentGrant, AgentSession, BrainConfig, BrainEvent,
+    BrainSession, QueueError, SendError, SessionError, Sources,
+};
 
 /// The protocol version `hello` and `hello_ack` carry.
 pub const PROTOCOL_VERSION: &str = "2";

@@ -1,0 +1,561 @@
+//! The agent's side of a v2 connection, without I/O.
+
+use std::collections::VecDeque;
+use std::time::{Duration, Instant};
+
+use brainwire_close::{CloseFrame, NamesCloseCode};
+use brainwire_core::Timestamp;
+use brainwire_sign::{FrameSigner, Secret, SessionBinding};
+use bytes::Bytes;
+
+use super::{SendError, SessionError, Sources};
+use crate::{
+    encode, sign, Command, CommandAck, CommandResult, ErrorReport, EventBatch, Frame,
+    FrameVerifier, Heartbeat, Hello, JsonObject, Payload, MAX_EVENTS_PER_BATCH,
+};
+
+/// Bytes an `event_batch` needs besides its events: the envelope, the MAC and the list's
+/// punctuation, rounded up generously so a batch never exceeds the brain's frame size.
+const BATCH_OVERHEAD_BYTES: usize = 512;
+
+/// How an [`AgentSession`] behaves. Defaults follow the reference agent.
+#[derive(Debug, Clone)]
+#[non_exhaustive]
+pub struct AgentConfig {
+    /// The `hello` sent on every connection.
+    pub hello: Hello,
+    /// Most events per `event_batch`. Default 500, the reference agent's batcher cap.
+    pub max_events_per_batch: usize,
+    /// How long queued events wait for more before a partial batch goes out. Default
+    /// 100 ms.
+    pub batch_linger: Duration,
+    /// Most batches sent and not yet acknowledged. Default 8.
+    pub max_batches_in_flight: usize,
+    /// Most events held (queued and in flight) before [`AgentSession::queue_event`]
+    /// refuses more. Default 100,000.
+    pub max_buffered_events: usize,
+    /// How long to wait for `hello_ack`. Default 10 s.
+    pub handshake_timeout: Duration,
+}
+
+impl AgentConfig {
+    /// A configuration sending `hello`, with the defaults above.
+    pub fn new(hello: Hello) -> Self {
+        Self {
+            hello,
+            max_events_per_batch: 500,
+            batch_linger: Duration::from_millis(100),
+            max_batches_in_flight: 8,
+            max_buffered_events: 100_000,
+            handshake_timeout: Duration::from_secs(10),
+        }
+    }
+}
+
+/// What the agent session reports to the application.
+#[derive(Debug, Clone, PartialEq)]
+#[non_exhaustive]
+pub enum AgentEvent {
+    /// `hello_ack` arrived; frames are now signed with this session's binding.
+    Connected {
+        /// The session's ids.
+        binding: SessionBinding,
+        /// Heartbeat cadence the brain asked for.
+        heartbeat_interval: Duration,
+        /// Largest frame the brain takes.
+        max_frame_size_bytes: u64,
+    },
+    /// The brain acknowledged a batch; its events are no longer held.
+    BatchAcked {
+        /// The batch's frame id.
+        batch_id: String,
+        /// Events the batch held.
+        events: usize,
+        /// The brain's counts.
+        received: u64,
+        /// Events newly stored.
+        accepted: u64,
+        /// Events refused.
+        rejected: u64,
+    },
+    /// A command to run; `command_ack` has already been sent. Answer with
+    /// [`AgentSession::complete_command`].
+    Command {
+        /// The command frame's id.
+        frame_id: String,
+        /// The command.
+        command: Command,
+    },
+    /// The brain reported an error.
+    PeerError(ErrorReport),
+}
+
+/// Why an event was not queued; the event is handed back.
+#[derive(Debug, Clone, PartialEq, thiserror::Error)]
+#[non_exhaustive]
+pub enum QueueError {
+    /// The event alone is larger than the brain's frame size allows.
+    #[error("event of {size} bytes cannot fit in a frame of {max} bytes")]
+    TooLarge {
+        /// The event.
+        event: JsonObject,
+        /// Its size.
+        size: usize,
+        /// The largest frame.
+        max: u64,
+    },
+    /// [`AgentConfig::max_buffered_events`] events are held already.
+    #[error("{held} events are held already")]
+    Full {
+        /// The event.
+        event: JsonObject,
+        /// Events held.
+        held: usize,
+    },
+}
+
+/// A batch sent and not yet acknowledged.
+#[derive(Debug, Clone)]
+struct InFlight {
+    id: String,
+    events: Vec<JsonObject>,
+}
+
+#[derive(Debug)]
+enum State {
+    /// No connection: waiting for [`AgentSession::connect`].
+    Disconnected,
+    /// `hello` sent, waiting for `hello_ack` until the deadline.
+    Handshaking { deadline: Instant },
+    /// Signed traffic.
+    Established(Box<Established>),
+    /// A fatal error: the close frame waits in `poll_close`.
+    Closed,
+}
+
+struct Established {
+    signer: FrameSigner<Box<dyn FnMut() -> Timestamp + Send>>,
+    verifier: FrameVerifier,
+    heartbeat_interval: Duration,
+    next_heartbeat: Instant,
+    max_frame_size: u64,
+}
+
+impl std::fmt::Debug for Established {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("Established")
+            .field("binding", self.signer.binding())
+            .field("heartbeat_interval", &self.heartbeat_interval)
+            .finish_non_exhaustive()
+    }
+}
+
+/// The agent's side of a v2 connection: handshake, signed traffic, event batching with
+/// acknowledgements, commands and heartbeats, and re-sending after a reconnect.
+///
+/// # Driving it
+///
+/// Inputs, each with the current `Instant` (and wall-clock time where frames are
+/// verified):
+/// - [`connect`](Self::connect) when a socket opens; [`handle_disconnect`](Self::handle_disconnect)
+///   when it drops;
+/// - [`handle_frame`](Self::handle_frame) for every message received (text or binary);
+/// - [`handle_timeout`](Self::handle_timeout) once [`poll_timeout`](Self::poll_timeout)'s
+///   instant has passed;
+/// - [`queue_event`](Self::queue_event) and [`complete_command`](Self::complete_command)
+///   from the application.
+///
+/// After any input, drain the outputs: [`poll_transmit`](Self::poll_transmit) (frames to
+/// send, in order), [`poll_event`](Self::poll_event), [`poll_close`](Self::poll_close)
+/// (after a fatal error), then sleep until [`poll_timeout`](Self::poll_timeout).
+///
+/// Events are held until the `event_batch_ack` naming their batch arrives. After a
+/// reconnect, unacknowledged batches are re-sent first, in order, with their original
+/// batch ids (so a brain can de-duplicate), signed under the new session.
+pub struct AgentSession {
+    config: AgentConfig,
+    secret: Secret,
+    sources: Sources,
+    state: State,
+    queued: VecDeque<JsonObject>,
+    queued_bytes: usize,
+    oldest_queued_at: Option<Instant>,
+    in_flight: VecDeque<InFlight>,
+    resend: VecDeque<InFlight>,
+    transmit: VecDeque<Bytes>,
+    events: VecDeque<AgentEvent>,
+    close: Option<CloseFrame>,
+    next_frame: u64,
+    frame_prefix: String,
+}
+
+impl std::fmt::Debug for AgentSession {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("AgentSession")
+            .field("state", &self.state)
+            .field("queued", &self.queued.len())
+            .field("in_flight", &self.in_flight.len())
+            .finish_non_exhaustive()
+    }
+}
+
+impl AgentSession {
+    /// A disconnected session that signs with `secret` once a `hello_ack` binds it.
+    ///
+    /// `sources` supplies the wall clock and nonces of the signer, and the prefix of
+    /// frame ids (unique per agent process; the reference uses UUIDs).
+    pub fn new(config: AgentConfig, secret: Secret, sources: Sources) -> Self {
+        let frame_prefix = sources.frame_id_prefix.clone();
+        Self {
+            config,
+            secret,
+            sources,
+            state: State::Disconnected,
+            queued: VecDeque::new(),
+            queued_bytes: 0,
+            oldest_queued_at: None,
+            in_flight: VecDeque::new(),
+            resend: VecDeque::new(),
+            transmit: VecDeque::new(),
+            events: VecDeque::new(),
+            close: None,
+            next_frame: 0,
+            frame_prefix,
+        }
+    }
+
+    /// Whether `hello_ack` has arrived on the current connection.
+    pub fn is_established(&self) -> bool {
+        matches!(self.state, State::Established(_))
+    }
+
+    /// Events held: queued plus in flight (those count until acknowledged).
+    pub fn held_events(&self) -> usize {
+        self.queued.len()
+            + self
+                .in_flight
+                .iter()
+                .chain(&self.resend)
+                .map(|b| b.events.len())
+                .sum::<usize>()
+    }
+
+    /// A socket opened: sends `hello` and starts the handshake timer. Batches left
+    /// unacknowledged by an earlier connection will be re-sent once `hello_ack` arrives.
+    pub fn connect(&mut self, now: Instant) {
+        self.handle_disconnect();
+        self.close = None;
+        self.transmit.clear();
+        let id = self.next_id("hello");
+        let mut hello = Frame::new(id, Payload::Hello(self.config.hello.clone()));
+        hello.ts = Some((self.sources.wall)());
+        self.transmit.push_back(encode(&hello));
+        self.state = State::Handshaking {
+            deadline: now + self.config.handshake_timeout,
+        };
+    }
+
+    /// The socket closed or failed. In-flight batches wait to be re-sent.
+    pub fn handle_disconnect(&mut self) {
+        // Earlier re-sends stay first, then what was in flight on this connection.
+        self.resend.extend(self.in_flight.drain(..));
+        self.transmit.clear();
+        self.state = State::Disconnected;
+    }
+
+    /// Queues one task event. It is sent in an `event_batch` once enough events are
+    /// queued or [`AgentConfig::batch_linger`] has passed.
+    ///
+    /// # Errors
+    ///
+    /// [`QueueError`], handing the event back, when it cannot fit in a frame or the
+    /// buffer is full.
+    pub fn queue_event(&mut self, now: Instant, event: JsonObject) -> Result<(), QueueError> {
+        let held = self.held_events();
+        if held >= self.config.max_buffered_events {
+            return Err(QueueError::Full { event, held });
+        }
+        let max = self.max_frame_size();
+        let size = event.as_str().len();
+        if (size + BATCH_OVERHEAD_BYTES) as u64 > max {
+            return Err(QueueError::TooLarge { event, size, max });
+        }
+        self.queued_bytes += size + 1;
+        self.queued.push_back(event);
+        self.oldest_queued_at.get_or_insert(now);
+        self.send_batches(now, false);
+        Ok(())
+    }
+
+    /// Answers the command whose `delivery_claim_token` is `token` with `result` (the
+    /// token is echoed, as the reference agent does).
+    ///
+    /// # Errors
+    ///
+    /// [`SendError::NotEstablished`] without a live session; the application keeps the
+    /// result and answers again after reconnecting.
+    pub fn complete_command(
+        &mut self,
+        token: Option<String>,
+        mut result: CommandResult,
+    ) -> Result<(), SendError> {
+        result.delivery_claim_token = token;
+        self.send_signed(Payload::CommandResult(result), "result")
+    }
+
+    /// Feeds a message received at `now` (wall-clock `wall`).
+    ///
+    /// # Errors
+    ///
+    /// A [`SessionError`] when the frame is fatal to the connection; the close frame to
+    /// send is then in [`poll_close`](Self::poll_close).
+    pub fn handle_frame(
+        &mut self,
+        now: Instant,
+        wall: Timestamp,
+        bytes: &[u8],
+    ) -> Result<(), SessionError> {
+        match &mut self.state {
+            State::Disconnected | State::Closed => Err(SessionError::NotConnected),
+            State::Handshaking { .. } => {
+                let frame = match crate::decode(bytes) {
+                    Ok(frame) => frame,
+                    Err(e) => return Err(self.fail(SessionError::Decode(e))),
+                };
+                let Payload::HelloAck(ack) = frame.payload else {
+                    return Err(self.fail(SessionError::Unexpected {
+                        frame_type: frame.payload.frame_type().as_str(),
+                    }));
+                };
+                let binding = SessionBinding::new(ack.agent_id, ack.project_id, ack.session_id);
+                let heartbeat_interval =
+                    Duration::from_secs(u64::from(ack.heartbeat_interval_seconds));
+                let wall_clock = self.sources.wall.clone();
+                let signer = FrameSigner::with_sources(
+                    self.secret.clone(),
+                    binding.clone(),
+                    Box::new(move || wall_clock()) as Box<dyn FnMut() -> Timestamp + Send>,
+                    brainwire_sign::OsNonces,
+                );
+                let verifier = FrameVerifier::new(self.secret.clone(), binding.clone());
+                self.state = State::Established(Box::new(Established {
+                    signer,
+                    verifier,
+                    heartbeat_interval,
+                    next_heartbeat: now + heartbeat_interval,
+                    max_frame_size: ack.max_frame_size_bytes,
+                }));
+                self.events.push_back(AgentEvent::Connected {
+                    binding,
+                    heartbeat_interval,
+                    max_frame_size_bytes: ack.max_frame_size_bytes,
+                });
+                self.send_batches(now, false);
+                Ok(())
+            }
+            State::Established(session) => {
+                let frame = match session.verifier.verify(bytes, wall) {
+                    Ok(verified) => verified.frame,
+                    Err(e) => return Err(self.fail(SessionError::Verify(e))),
+                };
+                self.dispatch(now, frame)
+            }
+        }
+    }
+
+    fn dispatch(&mut self, now: Instant, frame: Frame) -> Result<(), SessionError> {
+        match frame.payload {
+            Payload::EventBatchAck(ack) => {
+                // An ack for a batch we no longer hold (a duplicate) is harmless.
+                if let Some(pos) = self.in_flight.iter().position(|b| b.id == ack.acked_id) {
+                    let batch = self.in_flight.remove(pos).expect("position is in range");
+                    self.events.push_back(AgentEvent::BatchAcked {
+                        batch_id: batch.id,
+                        events: batch.events.len(),
+                        received: ack.received,
+                        accepted: ack.accepted,
+                        rejected: ack.rejected,
+                    });
+                }
+                self.send_batches(now, false);
+                Ok(())
+            }
+            Payload::Command(command) => {
+                let ack = CommandAck::new(command.delivery_claim_token.clone());
+                self.send_signed(Payload::CommandAck(ack), "ack")
+                    .map_err(|e| self.fail(SessionError::Send(e)))?;
+                self.events.push_back(AgentEvent::Command {
+                    frame_id: frame.id,
+                    command,
+                });
+                Ok(())
+            }
+            Payload::Error(report) => {
+                let fatal = report.fatal;
+                self.events.push_back(AgentEvent::PeerError(report));
+                if fatal {
+                    self.state = State::Closed;
+                }
+                Ok(())
+            }
+            other => Err(self.fail(SessionError::Unexpected {
+                frame_type: other.frame_type().as_str(),
+            })),
+        }
+    }
+
+    /// Runs timers due at `now`: the handshake deadline, heartbeats, the batch linger.
+    pub fn handle_timeout(&mut self, now: Instant) {
+        match &mut self.state {
+            State::Handshaking { deadline } if now >= *deadline => {
+                let _ = self.fail(SessionError::HandshakeTimeout);
+            }
+            State::Established(session) if now >= session.next_heartbeat => {
+                session.next_heartbeat = now + session.heartbeat_interval;
+                let held = self.held_events() as u64;
+                let heartbeat = Heartbeat {
+                    buffer_size: held.min(10_000_000),
+                    ..Heartbeat::default()
+                };
+                let _ = self.send_signed(Payload::Heartbeat(heartbeat), "hb");
+                self.send_batches(now, false);
+            }
+            State::Established(_) => self.send_batches(now, false),
+            _ => {}
+        }
+    }
+
+    /// Sends every queued event now, in as many batches as the in-flight window allows,
+    /// without waiting for the linger.
+    pub fn flush(&mut self, now: Instant) {
+        self.send_batches(now, true);
+    }
+
+    /// The next frame to send, in order.
+    pub fn poll_transmit(&mut self) -> Option<Bytes> {
+        self.transmit.pop_front()
+    }
+
+    /// The next thing the application should know.
+    pub fn poll_event(&mut self) -> Option<AgentEvent> {
+        self.events.pop_front()
+    }
+
+    /// The close frame to send after a fatal error, once.
+    pub fn poll_close(&mut self) -> Option<CloseFrame> {
+        self.close.take()
+    }
+
+    /// When [`handle_timeout`](Self::handle_timeout) should next run.
+    pub fn poll_timeout(&self) -> Option<Instant> {
+        match &self.state {
+            State::Handshaking { deadline } => Some(*deadline),
+            State::Established(session) => {
+                let linger = self.oldest_queued_at.map(|t| t + self.config.batch_linger);
+                Some(linger.map_or(session.next_heartbeat, |l| l.min(session.next_heartbeat)))
+            }
+            State::Disconnected | State::Closed => None,
+        }
+    }
+
+    fn max_frame_size(&self) -> u64 {
+        match &self.state {
+            State::Established(session) => session.max_frame_size,
+            _ => 1_048_576,
+        }
+    }
+
+    fn next_id(&mut self, kind: &str) -> String {
+        self.next_frame += 1;
+        format!("{}-{kind}-{}", self.frame_prefix, self.next_frame)
+    }
+
+    /// Signs and queues a frame; fails without a live session.
+    fn send_signed(&mut self, payload: Payload, kind: &str) -> Result<(), SendError> {
+        let id = self.next_id(kind);
+        let State::Established(session) = &mut self.state else {
+            return Err(SendError::NotEstablished);
+        };
+        let wire = sign(&mut session.signer, &id, &payload).map_err(SendError::Encode)?;
+        self.transmit.push_back(wire);
+        Ok(())
+    }
+
+    /// Sends re-sends first, then full batches, then (when `force` or the linger has
+    /// passed) a partial one, while the in-flight window has room.
+    fn send_batches(&mut self, now: Instant, force: bool) {
+        if !self.is_established() {
+            return;
+        }
+        while self.in_flight.len() < self.config.max_batches_in_flight {
+            if let Some(batch) = self.resend.pop_front() {
+                self.transmit_batch(batch);
+                continue;
+            }
+            if self.queued.is_empty() {
+                break;
+            }
+            let lingered = self
+                .oldest_queued_at
+                .is_some_and(|t| now >= t + self.config.batch_linger);
+            let budget = self.max_frame_size() as usize - BATCH_OVERHEAD_BYTES;
+            let full = self.queued.len() >= self.batch_limit() || self.queued_bytes >= budget;
+            if !(full || lingered || force) {
+                break;
+            }
+            let events = self.cut_batch(budget);
+            let id = self.next_id("batch");
+            self.transmit_batch(InFlight { id, events });
+        }
+    }
+
+    fn batch_limit(&self) -> usize {
+        self.config
+            .max_events_per_batch
+            .clamp(1, MAX_EVENTS_PER_BATCH)
+    }
+
+    /// Takes the queued events that fit in one batch.
+    fn cut_batch(&mut self, budget: usize) -> Vec<JsonObject> {
+        let mut events = Vec::new();
+        let mut bytes = 0;
+        while let Some(event) = self.queued.front() {
+            let size = event.as_str().len() + 1;
+            if events.len() == self.batch_limit() || (!events.is_empty() && bytes + size > budget) {
+                break;
+            }
+            bytes += size;
+            events.push(self.queued.pop_front().expect("front exists"));
+        }
+        self.queued_bytes -= bytes;
+        if self.queued.is_empty() {
+            self.oldest_queued_at = None;
+        }
+        events
+    }
+
+    fn transmit_batch(&mut self, batch: InFlight) {
+        let State::Established(session) = &mut self.state else {
+            self.resend.push_front(batch);
+            return;
+        };
+        let payload = Payload::EventBatch(EventBatch::new(batch.events.clone()));
+        match sign(&mut session.signer, &batch.id, &payload) {
+            Ok(wire) => {
+                self.transmit.push_back(wire);
+                self.in_flight.push_back(batch);
+            }
+            // Only a bug could make a queued batch unsignable (sizes and ids are ours);
+            // keep the events rather than lose them.
+            Err(_) => self.resend.push_front(batch),
+        }
+    }
+
+    /// Records a fatal error: the close frame waits in `poll_close`.
+    fn fail(&mut self, error: SessionError) -> SessionError {
+        self.close = Some(error.close_frame());
+        self.resend.extend(self.in_flight.drain(..));
+        self.state = State::Closed;
+        error
+    }
+}

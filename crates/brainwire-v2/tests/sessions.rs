@@ -1,0 +1,462 @@
+//! Agent and brain sessions driven against each other on simulated time.
+
+use std::collections::HashSet;
+use std::sync::atomic::{AtomicI64, Ordering};
+use std::sync::Arc;
+use std::time::{Duration, Instant};
+
+use brainwire_close::NamesCloseCode;
+use brainwire_core::Timestamp;
+use brainwire_sign::{Keyring, Secret};
+use brainwire_v2::*;
+
+const START_MICROS: i64 = 1_800_000_000_000_000;
+
+/// A simulated clock: `Instant` for timers, wall time for signatures, moved together.
+struct Clock {
+    start: Instant,
+    offset: Arc<AtomicI64>,
+}
+
+impl Clock {
+    fn new() -> Self {
+        Self {
+            start: Instant::now(),
+            offset: Arc::new(AtomicI64::new(0)),
+        }
+    }
+    fn now(&self) -> Instant {
+        self.start + Duration::from_micros(self.offset.load(Ordering::SeqCst) as u64)
+    }
+    fn wall(&self) -> Timestamp {
+        Timestamp::from_unix_micros(START_MICROS + self.offset.load(Ordering::SeqCst)).unwrap()
+    }
+    fn advance(&self, by: Duration) {
+        self.offset
+            .fetch_add(by.as_micros() as i64, Ordering::SeqCst);
+    }
+    fn sources(&self, prefix: &str) -> Sources {
+        let offset = self.offset.clone();
+        let mut sources = Sources::system(prefix);
+        sources.wall = Arc::new(move || {
+            Timestamp::from_unix_micros(START_MICROS + offset.load(Ordering::SeqCst)).unwrap()
+        });
+        sources
+    }
+}
+
+fn secret() -> Secret {
+    Secret::new(b"session-test-secret-0123456789ab".to_vec()).unwrap()
+}
+
+struct Registry;
+
+impl AgentAuthority for Registry {
+    fn authorize(&self, bearer: &str) -> Option<AgentGrant> {
+        (bearer == "good-token").then(|| AgentGrant {
+            agent_id: "agent-1".into(),
+            project_id: "project-1".into(),
+            keys: Keyring::new(secret()),
+        })
+    }
+}
+
+/// An agent, a brain connection, and what crossed between them.
+struct Pair {
+    clock: Clock,
+    agent: AgentSession,
+    brain: BrainSession,
+    connections: u32,
+    /// Frames the brain received, as sent (for replay tests).
+    to_brain: Vec<Vec<u8>>,
+    brain_events: Vec<BrainEvent>,
+    agent_events: Vec<AgentEvent>,
+    /// Batches the brain application has seen, for de-duplication.
+    seen_batches: HashSet<String>,
+    delivered_events: Vec<String>,
+    auto_ack: bool,
+}
+
+impl Pair {
+    fn new() -> Self {
+        let clock = Clock::new();
+        let agent = AgentSession::new(
+            AgentConfig::new(Hello::new("1.0.0", "bare")),
+            secret(),
+            clock.sources("agent"),
+        );
+        let brain = Self::accept(&clock, 1);
+        let mut pair = Self {
+            clock,
+            agent,
+            brain,
+            connections: 1,
+            to_brain: Vec::new(),
+            brain_events: Vec::new(),
+            agent_events: Vec::new(),
+            seen_batches: HashSet::new(),
+            delivered_events: Vec::new(),
+            auto_ack: true,
+        };
+        pair.agent.connect(pair.clock.now());
+        pair.drive();
+        pair
+    }
+
+    fn accept(clock: &Clock, n: u32) -> BrainSession {
+        BrainSession::accept(
+            clock.now(),
+            Some("good-token"),
+            &Registry,
+            format!("session-{n}"),
+            BrainConfig::new("brain-1"),
+            clock.sources("brain"),
+        )
+    }
+
+    /// Reconnects the agent to a fresh brain session.
+    fn reconnect(&mut self) {
+        self.agent.handle_disconnect();
+        self.connections += 1;
+        self.brain = Self::accept(&self.clock, self.connections);
+        self.agent.connect(self.clock.now());
+        self.drive();
+    }
+
+    /// Moves frames both ways until nothing moves; the brain app acks every batch and
+    /// de-duplicates by batch id.
+    fn drive(&mut self) {
+        loop {
+            let mut moved = false;
+            while let Some(frame) = self.agent.poll_transmit() {
+                moved = true;
+                self.to_brain.push(frame.to_vec());
+                let _ = self
+                    .brain
+                    .handle_frame(self.clock.now(), self.clock.wall(), &frame);
+            }
+            while let Some(event) = self.brain.poll_event() {
+                moved = true;
+                if let BrainEvent::EventBatch { batch_id, events } = &event {
+                    if self.seen_batches.insert(batch_id.clone()) {
+                        self.delivered_events
+                            .extend(events.iter().map(|e| e.as_str().to_owned()));
+                    }
+                    if self.auto_ack {
+                        self.brain
+                            .ack_batch(batch_id, events.len() as u64, events.len() as u64, 0)
+                            .unwrap();
+                    }
+                }
+                self.brain_events.push(event);
+            }
+            while let Some(frame) = self.brain.poll_transmit() {
+                moved = true;
+                let _ = self
+                    .agent
+                    .handle_frame(self.clock.now(), self.clock.wall(), &frame);
+            }
+            while let Some(event) = self.agent.poll_event() {
+                moved = true;
+                self.agent_events.push(event);
+            }
+            if !moved {
+                return;
+            }
+        }
+    }
+
+    /// Advances time to each due timer up to `by`, driving after each.
+    fn run_for(&mut self, by: Duration) {
+        let end = self.clock.now() + by;
+        loop {
+            let next = [self.agent.poll_timeout(), self.brain.poll_timeout()]
+                .into_iter()
+                .flatten()
+                .min();
+            match next {
+                Some(t) if t <= end => {
+                    let now = self.clock.now();
+                    if t > now {
+                        self.clock.advance(t - now);
+                    }
+                    self.agent.handle_timeout(self.clock.now());
+                    self.brain.handle_timeout(self.clock.now());
+                    self.drive();
+                }
+                _ => {
+                    let now = self.clock.now();
+                    self.clock.advance(end.saturating_duration_since(now));
+                    return;
+                }
+            }
+        }
+    }
+
+    fn queue(&mut self, n: usize, tag: &str) {
+        for i in 0..n {
+            let event = JsonObject::from_text(format!(
+                r#"{{"task_id":"{tag}-{i}","event_type":"task_succeeded"}}"#
+            ))
+            .unwrap();
+            self.agent.queue_event(self.clock.now(), event).unwrap();
+        }
+    }
+}
+
+#[test]
+fn handshake_binds_both_sides_to_one_session() {
+    let pair = Pair::new();
+    assert!(pair.agent.is_established());
+    assert!(
+        matches!(&pair.brain_events[0], BrainEvent::Hello { binding, .. } if binding.session_id == "session-1")
+    );
+    assert!(
+        matches!(&pair.agent_events[0], AgentEvent::Connected { binding, heartbeat_interval, .. }
+        if binding.agent_id == "agent-1" && *heartbeat_interval == Duration::from_secs(10))
+    );
+}
+
+#[test]
+fn events_are_batched_acked_and_released() {
+    let mut pair = Pair::new();
+    pair.queue(1203, "e");
+    // 1203 events: two full batches at once, the remainder after the linger.
+    assert_eq!(pair.agent.held_events(), 1203);
+    pair.drive();
+    assert_eq!(pair.delivered_events.len(), 1000);
+    pair.run_for(Duration::from_millis(150));
+    assert_eq!(pair.delivered_events.len(), 1203);
+    assert_eq!(pair.agent.held_events(), 0);
+    let sizes: Vec<usize> = pair
+        .agent_events
+        .iter()
+        .filter_map(|e| match e {
+            AgentEvent::BatchAcked { events, .. } => Some(*events),
+            _ => None,
+        })
+        .collect();
+    assert_eq!(sizes, [500, 500, 203]);
+}
+
+#[test]
+fn a_lost_connection_loses_and_duplicates_nothing() {
+    let mut pair = Pair::new();
+    pair.auto_ack = false;
+    pair.queue(1200, "a");
+    pair.run_for(Duration::from_millis(150));
+    // All three batches reached the brain, none was acknowledged: the connection drops.
+    assert_eq!(pair.seen_batches.len(), 3);
+    pair.auto_ack = true;
+    pair.queue(10, "b");
+    pair.reconnect();
+    pair.run_for(Duration::from_millis(150));
+    // After de-duplication by batch id, every event arrived exactly once, in order.
+    let expected: Vec<String> = (0..1200)
+        .map(|i| format!("a-{i}"))
+        .chain((0..10).map(|i| format!("b-{i}")))
+        .collect();
+    let got: Vec<String> = pair
+        .delivered_events
+        .iter()
+        .map(|e| {
+            serde_json::from_str::<serde_json::Value>(e).unwrap()["task_id"]
+                .as_str()
+                .unwrap()
+                .to_owned()
+        })
+        .collect();
+    assert_eq!(got, expected);
+    assert_eq!(pair.agent.held_events(), 0);
+    // The re-sent batches kept their ids and went out first on the new session.
+    let resent: Vec<&String> = pair
+        .brain_events
+        .iter()
+        .filter_map(|e| match e {
+            BrainEvent::EventBatch { batch_id, .. } => Some(batch_id),
+            _ => None,
+        })
+        .collect();
+    assert_eq!(resent[3..6], resent[0..3]);
+}
+
+#[test]
+fn commands_are_acked_at_once_and_completed_later() {
+    let mut pair = Pair::new();
+    let target = JsonObject::from_text(r#"{"task_id":"t-1"}"#).unwrap();
+    let command_id = pair
+        .brain
+        .send_command(Command::new("cancel_task", target))
+        .unwrap();
+    pair.drive();
+    let token = pair
+        .agent_events
+        .iter()
+        .find_map(|e| match e {
+            AgentEvent::Command { command, .. } => Some(command.delivery_claim_token.clone()),
+            _ => None,
+        })
+        .expect("the agent got the command");
+    assert!(pair.brain_events.contains(&BrainEvent::CommandAcked {
+        command_id: command_id.clone()
+    }));
+    pair.agent
+        .complete_command(token, CommandResult::success(None))
+        .unwrap();
+    pair.drive();
+    assert!(pair.brain_events.iter().any(|e| matches!(e,
+        BrainEvent::CommandCompleted { command_id: id, result } if *id == command_id && result.status == CommandStatus::Success)));
+}
+
+#[test]
+fn heartbeats_keep_the_connection_alive_and_silence_closes_it_with_4408() {
+    let mut pair = Pair::new();
+    pair.run_for(Duration::from_secs(95));
+    let beats = pair
+        .brain_events
+        .iter()
+        .filter(|e| matches!(e, BrainEvent::Heartbeat(_)))
+        .count();
+    assert_eq!(beats, 9);
+    assert!(pair.brain.is_open());
+
+    // A silent agent: nothing crosses, the brain's idle timer fires.
+    let clock = Clock::new();
+    let mut brain = BrainSession::accept(
+        clock.now(),
+        Some("good-token"),
+        &Registry,
+        "s",
+        BrainConfig::new("b"),
+        clock.sources("b"),
+    );
+    let mut agent = AgentSession::new(
+        AgentConfig::new(Hello::new("1", "bare")),
+        secret(),
+        clock.sources("a"),
+    );
+    agent.connect(clock.now());
+    brain
+        .handle_frame(clock.now(), clock.wall(), &agent.poll_transmit().unwrap())
+        .unwrap();
+    clock.advance(Duration::from_secs(31));
+    brain.handle_timeout(clock.now());
+    assert_eq!(brain.poll_close().unwrap().code(), 4408);
+}
+
+#[test]
+fn a_replayed_or_tampered_frame_closes_with_4403() {
+    let mut pair = Pair::new();
+    pair.queue(1, "r");
+    pair.run_for(Duration::from_millis(150));
+    let batch = pair
+        .to_brain
+        .iter()
+        .rev()
+        .find(|f| f.windows(13).any(|w| w == b"\"event_batch\""))
+        .unwrap()
+        .clone();
+    let err = pair
+        .brain
+        .handle_frame(pair.clock.now(), pair.clock.wall(), &batch)
+        .unwrap_err();
+    assert_eq!(err.close_code().code(), 4403);
+    assert_eq!(pair.brain.poll_close().unwrap().code(), 4403);
+
+    let mut pair = Pair::new();
+    pair.queue(1, "t");
+    pair.agent.flush(pair.clock.now());
+    let frame = pair.agent.poll_transmit().unwrap();
+    let tampered = String::from_utf8(frame.to_vec())
+        .unwrap()
+        .replace("t-0", "t-9");
+    let err = pair
+        .brain
+        .handle_frame(pair.clock.now(), pair.clock.wall(), tampered.as_bytes())
+        .unwrap_err();
+    assert!(matches!(
+        err,
+        SessionError::Verify(brainwire_sign::VerifyError::BadSignature)
+    ));
+    assert_eq!(pair.brain.poll_close().unwrap().code(), 4403);
+}
+
+#[test]
+fn handshake_refusals_carry_the_brains_codes() {
+    let clock = Clock::new();
+    let accept = |bearer| {
+        BrainSession::accept(
+            clock.now(),
+            bearer,
+            &Registry,
+            "s",
+            BrainConfig::new("b"),
+            clock.sources("b"),
+        )
+    };
+
+    assert_eq!(accept(Some("stolen")).poll_close().unwrap().code(), 4401);
+    assert_eq!(accept(None).poll_close().unwrap().code(), 4401);
+
+    let mut brain = accept(Some("good-token"));
+    let mut hello = Hello::new("1", "bare");
+    hello.protocol_version = "1".into();
+    let wire = encode(&Frame::new("h", Payload::Hello(hello)));
+    assert!(matches!(
+        brain.handle_frame(clock.now(), clock.wall(), &wire),
+        Err(SessionError::UnsupportedProtocol { .. })
+    ));
+    assert_eq!(brain.poll_close().unwrap().code(), 4426);
+
+    let mut brain = accept(Some("good-token"));
+    let wire = encode(&Frame::new("x", Payload::Heartbeat(Heartbeat::default())));
+    assert_eq!(
+        brain
+            .handle_frame(clock.now(), clock.wall(), &wire)
+            .unwrap_err()
+            .close_code()
+            .code(),
+        4400
+    );
+
+    let mut brain = accept(Some("good-token"));
+    assert_eq!(
+        brain
+            .handle_frame(clock.now(), clock.wall(), b"not json")
+            .unwrap_err()
+            .close_code()
+            .code(),
+        4400
+    );
+
+    let mut brain = accept(Some("good-token"));
+    clock.advance(Duration::from_secs(11));
+    brain.handle_timeout(clock.now());
+    assert_eq!(brain.poll_close().unwrap().code(), 4400);
+}
+
+#[test]
+fn oversized_and_overflowing_events_are_handed_back() {
+    let clock = Clock::new();
+    let mut config = AgentConfig::new(Hello::new("1", "bare"));
+    config.max_buffered_events = 2;
+    let mut agent = AgentSession::new(config, secret(), clock.sources("a"));
+    let big = JsonObject::from_text(format!(r#"{{"x":"{}"}}"#, "y".repeat(1_048_576))).unwrap();
+    assert!(
+        matches!(agent.queue_event(clock.now(), big.clone()), Err(QueueError::TooLarge { event, .. }) if event == big)
+    );
+    let small = JsonObject::from_text("{}").unwrap();
+    agent.queue_event(clock.now(), small.clone()).unwrap();
+    agent.queue_event(clock.now(), small.clone()).unwrap();
+    assert!(matches!(
+        agent.queue_event(clock.now(), small),
+        Err(QueueError::Full { held: 2, .. })
+    ));
+}
+
+#[test]
+fn sessions_can_move_between_threads() {
+    fn is_send<T: Send>() {}
+    is_send::<AgentSession>();
+    is_send::<BrainSession>();
+}
