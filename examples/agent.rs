@@ -1,0 +1,58 @@
+//! A v2 agent: connects to a brain's `/ws/agent`, sends task events, answers commands,
+//! reconnects per the close code's policy, and exits 0 once every event was acknowledged.
+//!
+//! ```text
+//! cargo run -p brainwire-examples --example agent -- --url ws://127.0.0.1:7400/ws/agent \
+//!     --token TOKEN --hmac-secret SECRET --events 100
+//! ```
+//!
+//! `TOKEN` and `SECRET` are what the `brain` example prints (or what a real brain returns
+//! when an agent is created: the `token` and the urlsafe base64 `hmac_secret`).
+
+use anyhow::{bail, Context};
+use brainwire_examples::agent::{run, AgentOptions};
+use brainwire_examples::transcript::Transcript;
+use brainwire_sign::decode_agent_hmac_secret;
+
+#[tokio::main]
+async fn main() -> anyhow::Result<()> {
+    let (mut url, mut token, mut secret, mut events) = (None, None, None, 10usize);
+    let mut args = std::env::args().skip(1);
+    while let Some(arg) = args.next() {
+        match arg.as_str() {
+            "--url" => url = Some(args.next().context("--url needs a URL")?),
+            "--token" => token = Some(args.next().context("--token needs TOKEN")?),
+            "--hmac-secret" => secret = Some(args.next().context("--hmac-secret needs SECRET")?),
+            "--events" => {
+                events = args
+                    .next()
+                    .context("--events needs N")?
+                    .parse()
+                    .context("--events needs a number")?
+            }
+            other => bail!("unknown argument {other:?}; see the header of examples/agent.rs"),
+        }
+    }
+    let url = url.unwrap_or_else(|| "ws://127.0.0.1:7400/ws/agent".to_owned());
+    let token = token.context("--token is required")?;
+    let secret = decode_agent_hmac_secret(&secret.context("--hmac-secret is required")?)
+        .context("--hmac-secret must be urlsafe base64 of at least 32 bytes")?;
+
+    let (sender, mut lines) = tokio::sync::mpsc::channel(1024);
+    let printer = tokio::spawn(async move {
+        while let Some(line) = lines.recv().await {
+            println!("{line}");
+        }
+    });
+    let report = run(
+        AgentOptions::new(url, token, secret, events),
+        Transcript::new(sender),
+    )
+    .await?;
+    printer.await?;
+    println!(
+        "done: {} events acknowledged ({} newly stored) over {} connection(s), {} command(s) answered",
+        report.acked_events, report.accepted_events, report.connections, report.commands_answered
+    );
+    Ok(())
+}

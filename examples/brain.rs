@@ -1,0 +1,61 @@
+//! A v2 brain: the agent endpoint `/ws/agent` with bearer auth and signed traffic.
+//!
+//! ```text
+//! cargo run -p brainwire-examples --example brain -- --listen 127.0.0.1:7400
+//! cargo run -p brainwire-examples --example brain -- --agent-token TOKEN --hmac-secret SECRET --no-command
+//! ```
+//!
+//! Without `--agent-token`/`--hmac-secret`, fresh ones are generated and printed, ready
+//! for the `agent` example. Once it accepts connections it prints
+//! `listening on ws://ADDR/ws/agent`.
+
+use std::time::Duration;
+
+use anyhow::{bail, Context};
+use brainwire_examples::brain::{serve, BrainOptions};
+use brainwire_examples::transcript::Transcript;
+use brainwire_sign::{decode_agent_hmac_secret, Secret};
+
+#[tokio::main]
+async fn main() -> anyhow::Result<()> {
+    let mut listen = "127.0.0.1:7400".to_owned();
+    let mut token = None;
+    let mut secret = None;
+    let mut send_command = true;
+    let mut args = std::env::args().skip(1);
+    while let Some(arg) = args.next() {
+        match arg.as_str() {
+            "--listen" => listen = args.next().context("--listen needs ADDR")?,
+            "--agent-token" => token = Some(args.next().context("--agent-token needs TOKEN")?),
+            "--hmac-secret" => secret = Some(args.next().context("--hmac-secret needs SECRET")?),
+            "--no-command" => send_command = false,
+            other => bail!("unknown argument {other:?}; see the header of examples/brain.rs"),
+        }
+    }
+    let token = token.unwrap_or_else(|| uuid::Uuid::new_v4().simple().to_string());
+    let secret = match secret {
+        Some(text) => decode_agent_hmac_secret(&text)
+            .context("--hmac-secret must be urlsafe base64 of at least 32 bytes")?,
+        None => {
+            let secret = Secret::new(uuid::Uuid::new_v4().as_bytes().repeat(2))?;
+            println!("agent token: {token}");
+            println!("hmac secret: {}", secret.to_urlsafe_base64());
+            secret
+        }
+    };
+
+    let listener = tokio::net::TcpListener::bind(&listen)
+        .await
+        .with_context(|| format!("binding {listen}"))?;
+    println!("listening on ws://{}/ws/agent", listener.local_addr()?);
+    let (sender, mut lines) = tokio::sync::mpsc::channel(1024);
+    tokio::spawn(async move {
+        while let Some(line) = lines.recv().await {
+            println!("{line}");
+        }
+    });
+    let mut options = BrainOptions::new(token, secret);
+    options.send_command = send_command;
+    options.heartbeat_interval = Duration::from_secs(10);
+    serve(listener, options, Transcript::new(sender)).await
+}

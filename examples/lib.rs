@@ -1,1 +1,0 @@
-//! The programs are the `[[example]]` targets of this package; this library is empty.

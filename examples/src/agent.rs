@@ -1,0 +1,278 @@
+//! The agent program: a WebSocket client running an [`AgentSession`], reconnecting per
+//! [`ReconnectPolicy`].
+
+use std::time::{Duration, Instant};
+
+use anyhow::Context;
+use brainwire_close::{v2::CloseCode, Backoff, Reconnect, ReconnectPolicy};
+use brainwire_core::Timestamp;
+use brainwire_sign::Secret;
+use brainwire_v2::{
+    AgentConfig, AgentEvent, AgentSession, CommandResult, Hello, JsonObject, Sources,
+};
+use futures_util::{SinkExt, StreamExt};
+use tokio_tungstenite::tungstenite::client::IntoClientRequest;
+use tokio_tungstenite::tungstenite::Message;
+
+use crate::transcript::{Side, Transcript};
+use crate::ws::{close_message, next_incoming, Incoming};
+
+/// What the agent program is told on its command line.
+#[derive(Debug, Clone)]
+#[non_exhaustive]
+pub struct AgentOptions {
+    /// The brain's agent endpoint, `ws://HOST:PORT/ws/agent`.
+    pub url: String,
+    /// The bearer token.
+    pub token: String,
+    /// The project secret.
+    pub secret: Secret,
+    /// How many task events to send.
+    pub events: usize,
+    /// Most events per batch (the reference agent's cap is 500).
+    pub events_per_batch: usize,
+    /// Commands to answer before finishing (the demo brain sends one).
+    pub expect_commands: usize,
+    /// Drop the first connection, without a close frame, once this many batches are sent:
+    /// shows that a lost connection loses nothing.
+    pub drop_after_batches: Option<usize>,
+    /// Backoff between connection attempts.
+    pub backoff: Backoff,
+    /// How long to stay connected (heartbeating) once everything is acknowledged.
+    pub stay_connected: Duration,
+}
+
+impl AgentOptions {
+    /// Options sending `events` events to `url`.
+    pub fn new(
+        url: impl Into<String>,
+        token: impl Into<String>,
+        secret: Secret,
+        events: usize,
+    ) -> Self {
+        Self {
+            url: url.into(),
+            token: token.into(),
+            secret,
+            events,
+            events_per_batch: 500,
+            expect_commands: 0,
+            drop_after_batches: None,
+            backoff: Backoff::new(Duration::from_millis(100), Duration::from_secs(5))
+                .with_max_attempts(10),
+            stay_connected: Duration::ZERO,
+        }
+    }
+}
+
+/// What a run of the agent achieved.
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub struct AgentReport {
+    /// Events the brain acknowledged.
+    pub acked_events: usize,
+    /// Events the brain newly stored (re-sent batches count once).
+    pub accepted_events: u64,
+    /// Connections opened.
+    pub connections: usize,
+    /// Commands answered.
+    pub commands_answered: usize,
+}
+
+/// How one connection ended.
+enum Ended {
+    /// Every event acknowledged and every expected command answered.
+    Done,
+    /// Closed or lost, with the close code if there was one.
+    Lost(Option<u16>),
+}
+
+/// Runs the agent until every event is acknowledged.
+///
+/// # Errors
+///
+/// When the reconnect policy gives up (a configuration close such as 4401, or too many
+/// failed attempts).
+pub async fn run(options: AgentOptions, transcript: Transcript) -> anyhow::Result<AgentReport> {
+    let mut config = AgentConfig::new(Hello::new("brainwire-example-agent/0.1", "bare"));
+    config.max_events_per_batch = options.events_per_batch;
+    let prefix = uuid::Uuid::new_v4().simple().to_string();
+    let mut session = AgentSession::new(
+        config,
+        options.secret.clone(),
+        Sources::system(&prefix[..12]),
+    );
+    for i in 0..options.events {
+        let event = task_event(&prefix[..8], i);
+        session
+            .queue_event(Instant::now(), event)
+            .map_err(|e| anyhow::anyhow!("event {i}: {e}"))?;
+    }
+    let mut policy = ReconnectPolicy::new(options.backoff.clone());
+    let mut report = AgentReport::default();
+    loop {
+        let ended = match connection(
+            &mut session,
+            &options,
+            &transcript,
+            &mut report,
+            &mut policy,
+        )
+        .await
+        {
+            Ok(ended) => ended,
+            Err(e) => {
+                transcript
+                    .note(Side::Agent, format!("connect failed: {e}"))
+                    .await;
+                Ended::Lost(None)
+            }
+        };
+        session.handle_disconnect();
+        let code = match ended {
+            Ended::Done => return Ok(report),
+            Ended::Lost(code) => code,
+        };
+        match policy.on_close(code.map(CloseCode::from)) {
+            Reconnect::RetryAfter(delay) => {
+                transcript
+                    .note(
+                        Side::Agent,
+                        format!("reconnecting in {} ms", delay.as_millis()),
+                    )
+                    .await;
+                tokio::time::sleep(delay).await;
+            }
+            Reconnect::Stop(reason) => anyhow::bail!("stopped: {reason:?}"),
+        }
+    }
+}
+
+fn task_event(prefix: &str, i: usize) -> JsonObject {
+    JsonObject::from_serialize(&serde_json::json!({
+        "event_type": "task_succeeded",
+        "task_id": format!("{prefix}-task-{i}"),
+        "engine": "celery",
+        "name": "app.tasks.add",
+        "ts": Timestamp::now_utc().to_string(),
+        "args_redacted": [i, i + 1],
+        "kwargs_redacted": {},
+        "runtime": 0.25,
+    }))
+    .expect("an object")
+}
+
+async fn connection(
+    session: &mut AgentSession,
+    options: &AgentOptions,
+    transcript: &Transcript,
+    report: &mut AgentReport,
+    policy: &mut ReconnectPolicy,
+) -> anyhow::Result<Ended> {
+    let mut request = options.url.as_str().into_client_request()?;
+    request.headers_mut().insert(
+        "authorization",
+        format!("Bearer {}", options.token).parse()?,
+    );
+    let (mut socket, _) = tokio_tungstenite::connect_async(request)
+        .await
+        .context("connecting")?;
+    report.connections += 1;
+    transcript
+        .note(
+            Side::Agent,
+            format!("connected (connection {})", report.connections),
+        )
+        .await;
+    session.connect(Instant::now());
+    let mut batches_sent = 0;
+    let mut done_at: Option<Instant> = None;
+
+    loop {
+        let mut reacted = false;
+        while let Some(event) = session.poll_event() {
+            reacted = true;
+            match event {
+                AgentEvent::Connected { binding, .. } => {
+                    policy.on_connected();
+                    transcript
+                        .note(Side::Agent, format!("session {}", binding.session_id))
+                        .await;
+                }
+                AgentEvent::BatchAcked {
+                    events, accepted, ..
+                } => {
+                    report.acked_events += events;
+                    report.accepted_events += accepted;
+                }
+                AgentEvent::Command { command, .. } => {
+                    let result = JsonObject::from_serialize(&serde_json::json!({
+                        "action": command.action, "target": command.target, "cancelled": true,
+                    }))?;
+                    session.complete_command(
+                        command.delivery_claim_token,
+                        CommandResult::success(Some(result)),
+                    )?;
+                    report.commands_answered += 1;
+                }
+                AgentEvent::PeerError(report) => {
+                    transcript
+                        .note(
+                            Side::Agent,
+                            format!("brain error {}: {}", report.code, report.message),
+                        )
+                        .await;
+                }
+                _ => {}
+            }
+        }
+        if reacted {
+            continue;
+        }
+        while let Some(frame) = session.poll_transmit() {
+            let frame_type = transcript.frame(Side::Agent, &frame).await;
+            socket.send(Message::Text(frame.try_into()?)).await?;
+            if frame_type == "event_batch" {
+                batches_sent += 1;
+                if report.connections == 1 && options.drop_after_batches == Some(batches_sent) {
+                    transcript
+                        .note(Side::Agent, "dropping the connection on purpose")
+                        .await;
+                    return Ok(Ended::Lost(None));
+                }
+            }
+        }
+        if let Some(close) = session.poll_close() {
+            socket.send(close_message(&close)).await?;
+            return Ok(Ended::Lost(Some(close.code())));
+        }
+        if session.held_events() == 0 && report.commands_answered >= options.expect_commands {
+            let done = *done_at.get_or_insert_with(|| Instant::now() + options.stay_connected);
+            if Instant::now() >= done {
+                transcript
+                    .note(Side::Agent, "all events acknowledged; closing")
+                    .await;
+                socket.send(Message::Close(None)).await?;
+                return Ok(Ended::Done);
+            }
+        }
+        let timeout = session
+            .poll_timeout()
+            .unwrap_or_else(|| Instant::now() + Duration::from_secs(3600));
+        let timeout = done_at.map_or(timeout, |d| timeout.min(d));
+        tokio::select! {
+            message = socket.next() => match next_incoming(message) {
+                Some(Ok(Incoming::Frame(bytes))) => {
+                    // A refused frame leaves its close frame in poll_close.
+                    let _ = session.handle_frame(Instant::now(), Timestamp::now_utc(), &bytes);
+                }
+                Some(Ok(Incoming::Ignore)) => {}
+                Some(Ok(Incoming::Closed(code))) => {
+                    transcript.note(Side::Agent, format!("brain closed ({code:?})")).await;
+                    return Ok(Ended::Lost(code));
+                }
+                Some(Err(_)) | None => return Ok(Ended::Lost(None)),
+            },
+            () = tokio::time::sleep_until(timeout.into()) => session.handle_timeout(Instant::now()),
+        }
+    }
+}

@@ -1,0 +1,114 @@
+//! One line per frame on the wire, as the demo prints it and the tests read it.
+
+use serde::Deserialize;
+use tokio::sync::mpsc;
+
+/// Who sent a frame.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Side {
+    /// The agent.
+    Agent,
+    /// The brain.
+    Brain,
+}
+
+/// One line of the conversation.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum Line {
+    /// A frame sent by `from`, with its wire `type` and a short detail.
+    Frame {
+        /// The sender.
+        from: Side,
+        /// The frame's wire type.
+        frame_type: String,
+        /// What is worth showing (ids, counts).
+        detail: String,
+    },
+    /// Something that is not a frame: a connection opened or closed.
+    Note {
+        /// Who noticed.
+        by: Side,
+        /// What happened.
+        text: String,
+    },
+}
+
+impl std::fmt::Display for Line {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        match self {
+            Line::Frame {
+                from: Side::Agent,
+                frame_type,
+                detail,
+            } => write!(f, "agent -> brain  {frame_type:<16} {detail}"),
+            Line::Frame {
+                from: Side::Brain,
+                frame_type,
+                detail,
+            } => write!(f, "brain -> agent  {frame_type:<16} {detail}"),
+            Line::Note {
+                by: Side::Agent,
+                text,
+            } => write!(f, "agent          ({text})"),
+            Line::Note {
+                by: Side::Brain,
+                text,
+            } => write!(f, "brain          ({text})"),
+        }
+    }
+}
+
+/// Where a program writes its lines: a bounded channel (the reader sets the pace), or
+/// nowhere.
+#[derive(Debug, Clone)]
+pub struct Transcript(Option<mpsc::Sender<Line>>);
+
+impl Transcript {
+    /// A transcript into `sender`.
+    pub fn new(sender: mpsc::Sender<Line>) -> Self {
+        Self(Some(sender))
+    }
+
+    /// A transcript that drops every line.
+    pub fn none() -> Self {
+        Self(None)
+    }
+
+    /// Records a frame `from` sent, read from its bytes; returns its type.
+    pub async fn frame(&self, from: Side, wire: &[u8]) -> String {
+        #[derive(Deserialize)]
+        struct Frame<'a> {
+            #[serde(rename = "type")]
+            frame_type: String,
+            #[serde(borrow, default)]
+            id: std::borrow::Cow<'a, str>,
+        }
+        let (frame_type, detail) = match serde_json::from_slice::<Frame<'_>>(wire) {
+            Ok(f) => (f.frame_type, format!("id={}", f.id)),
+            Err(_) => ("?".to_owned(), String::new()),
+        };
+        self.send(Line::Frame {
+            from,
+            frame_type: frame_type.clone(),
+            detail,
+        })
+        .await;
+        frame_type
+    }
+
+    /// Records a note.
+    pub async fn note(&self, by: Side, text: impl Into<String>) {
+        self.send(Line::Note {
+            by,
+            text: text.into(),
+        })
+        .await;
+    }
+
+    async fn send(&self, line: Line) {
+        if let Some(sender) = &self.0 {
+            // A reader that went away only loses the log, never the protocol.
+            let _ = sender.send(line).await;
+        }
+    }
+}
