@@ -2,6 +2,8 @@
 //! reference. The conformance binary's tests live in its own crate.
 
 mod end_to_end;
+mod generate;
+mod interop;
 mod reference;
 mod vectors;
 
