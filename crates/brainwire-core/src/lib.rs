@@ -1,5 +1,6 @@
 //! The shared ground of the brainwire crates: canonical JSON exactly as the v2 reference
-//! signs it, the wire's [`Timestamp`], and the [`Limits`] every decoder applies.
+//! signs it, the wire's [`Timestamp`], the [`Limits`] every decoder applies, and
+//! [`JsonObject`]/[`JsonValue`] for the open-ended members of frames, kept as exact text.
 //!
 //! This crate does no I/O. It turns bytes into bytes.
 //!
@@ -48,11 +49,13 @@ mod canonical;
 mod error;
 mod float_repr;
 mod limits;
+mod raw_json;
 mod timestamp;
 mod value;
 
 pub use canonical::{canonicalize, write_canonical, write_members, write_string};
 pub use error::JsonError;
 pub use limits::{Limits, MAX_DEPTH_CEILING};
+pub use raw_json::{JsonObject, JsonValue};
 pub use timestamp::{Timestamp, TimestampError};
 pub use value::Value;

@@ -75,11 +75,11 @@ mod events;
 mod frame;
 mod handshake;
 mod health;
-mod json_object;
 mod registry;
 pub mod session;
 mod validate;
 
+pub use brainwire_core::JsonObject;
 pub use command::{Command, CommandAck, CommandResult, CommandStatus};
 pub use error::{DecodeError, EncodeError, FieldProblem};
 pub use events::{EventBatch, EventBatchAck, MAX_EVENTS_PER_BATCH};
@@ -89,7 +89,6 @@ pub use frame::{
 };
 pub use handshake::{Hello, HelloAck};
 pub use health::{AgentStatus, Heartbeat, TelemetryLoss};
-pub use json_object::JsonObject;
 pub use registry::{ErrorReport, RegistryDelta};
 pub use session::{
     AgentAuthority, AgentConfig, AgentEvent, AgentGrant, AgentSession, BrainConfig, BrainEvent,
