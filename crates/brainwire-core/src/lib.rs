@@ -57,5 +57,5 @@ pub use canonical::{canonicalize, write_canonical, write_members, write_string};
 pub use error::JsonError;
 pub use limits::{Limits, MAX_DEPTH_CEILING};
 pub use raw_json::{JsonObject, JsonValue};
-pub use timestamp::{Timestamp, TimestampError};
+pub use timestamp::{system_clock, Timestamp, TimestampError, WallClock};
 pub use value::Value;

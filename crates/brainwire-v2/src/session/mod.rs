@@ -8,10 +8,7 @@
 mod agent;
 mod brain;
 
-use std::sync::Arc;
-
 use brainwire_close::{v2::CloseCode, NamesCloseCode, StandardCode};
-use brainwire_core::Timestamp;
 use brainwire_sign::VerifyError;
 
 pub use agent::{AgentConfig, AgentEvent, AgentSession, QueueError};
@@ -19,8 +16,7 @@ pub use brain::{AgentAuthority, AgentGrant, BrainConfig, BrainEvent, BrainSessio
 
 use crate::{DecodeError, EncodeError};
 
-/// A shared wall clock: where a session's signer takes its `ts` from.
-pub type WallClock = Arc<dyn Fn() -> Timestamp + Send + Sync>;
+pub use brainwire_core::WallClock;
 
 /// What a session draws from the world: the wall clock for its signer, and a prefix that
 /// makes its frame ids unique across processes.
@@ -37,7 +33,7 @@ impl Sources {
     /// The system clock and `prefix` (a UUID or another per-process unique string).
     pub fn system(prefix: impl Into<String>) -> Self {
         Self {
-            wall: Arc::new(Timestamp::now_utc),
+            wall: brainwire_core::system_clock(),
             frame_id_prefix: prefix.into().chars().take(40).collect(),
         }
     }

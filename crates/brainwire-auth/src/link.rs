@@ -1,0 +1,286 @@
+//! What an authenticated connection does on both sides: heartbeats, liveness, the ack
+//! tracker, and passing application messages through.
+
+use std::collections::VecDeque;
+use std::time::{Duration, Instant};
+
+use brainwire_close::{CloseFrame, NamesCloseCode};
+use brainwire_core::{Limits, WallClock};
+use bytes::Bytes;
+
+use crate::{
+    decode_with, encode, is_defined, peek_type, Ack, Heartbeat, Message, Nack, SendError,
+    SessionError,
+};
+
+/// How a client or server session behaves. Defaults follow document 002.
+#[derive(Clone)]
+#[non_exhaustive]
+pub struct SessionConfig {
+    /// How often to send `heartbeat`. Default 30 s (document 002).
+    pub heartbeat_interval: Duration,
+    /// Heartbeat intervals a peer may stay silent before the connection closes (1001).
+    /// Default 3.
+    pub missed_heartbeats: u32,
+    /// How long the handshake may take. Default 10 s.
+    pub handshake_timeout: Duration,
+    /// How long a tracked message waits for `ack`/`nack` before it is reported for retry.
+    /// Default 30 s.
+    pub ack_timeout: Duration,
+    /// Most tracked messages waiting at once. Default 1024.
+    pub max_pending_acks: usize,
+    /// Limits on every message received.
+    pub limits: Limits,
+    /// The wall clock heartbeats carry.
+    pub wall: WallClock,
+}
+
+impl Default for SessionConfig {
+    fn default() -> Self {
+        Self {
+            heartbeat_interval: Duration::from_secs(30),
+            missed_heartbeats: 3,
+            handshake_timeout: Duration::from_secs(10),
+            ack_timeout: Duration::from_secs(30),
+            max_pending_acks: 1024,
+            limits: Limits::default(),
+            wall: brainwire_core::system_clock(),
+        }
+    }
+}
+
+impl std::fmt::Debug for SessionConfig {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("SessionConfig")
+            .field("heartbeat_interval", &self.heartbeat_interval)
+            .field("missed_heartbeats", &self.missed_heartbeats)
+            .field("handshake_timeout", &self.handshake_timeout)
+            .field("ack_timeout", &self.ack_timeout)
+            .field("max_pending_acks", &self.max_pending_acks)
+            .finish_non_exhaustive()
+    }
+}
+
+/// What a session reports to the application.
+#[derive(Debug, Clone, PartialEq)]
+#[non_exhaustive]
+pub enum Event {
+    /// Client: the server accepted the token.
+    Authenticated {
+        /// The connection id the server assigned.
+        connection_id: String,
+        /// The organisation's public alias, if sent.
+        org_public_alias: Option<String>,
+    },
+    /// Server: a client authenticated.
+    Accepted {
+        /// The connection id given to it.
+        connection_id: String,
+        /// What it declared.
+        request: Box<crate::AuthRequest>,
+    },
+    /// A tracked message was acknowledged.
+    Acked {
+        /// Its id.
+        message_id: String,
+    },
+    /// A tracked message was refused by the peer.
+    Nacked {
+        /// Its id.
+        message_id: String,
+        /// The peer's reason.
+        reason: String,
+    },
+    /// A tracked message got no answer in time: send it again or give up.
+    Unanswered {
+        /// Its id.
+        message_id: String,
+    },
+    /// The peer's heartbeat, with its Unix milliseconds.
+    Heartbeat(u64),
+    /// The peer reported a connection-level error.
+    PeerError(crate::ErrorMessage),
+    /// A message of the layer above (not one of the seven), for the application.
+    Message {
+        /// Its `type`.
+        message_type: String,
+        /// Its bytes, as received.
+        bytes: Bytes,
+    },
+}
+
+/// The parts both roles share.
+pub(crate) struct Core {
+    pub(crate) config: SessionConfig,
+    pub(crate) transmit: VecDeque<Bytes>,
+    pub(crate) events: VecDeque<Event>,
+    pub(crate) close: Option<CloseFrame>,
+    pub(crate) link: Option<Link>,
+}
+
+/// The timers and ack tracker of an authenticated connection.
+pub(crate) struct Link {
+    next_heartbeat: Instant,
+    last_heard: Instant,
+    pending: VecDeque<(String, Instant)>,
+}
+
+impl Core {
+    pub(crate) fn new(config: SessionConfig) -> Self {
+        Self {
+            config,
+            transmit: VecDeque::new(),
+            events: VecDeque::new(),
+            close: None,
+            link: None,
+        }
+    }
+
+    pub(crate) fn send(&mut self, message: &Message) {
+        self.transmit.push_back(encode(message));
+    }
+
+    /// Starts the authenticated phase at `now`.
+    pub(crate) fn open(&mut self, now: Instant) {
+        self.link = Some(Link {
+            next_heartbeat: now + self.config.heartbeat_interval,
+            last_heard: now,
+            pending: VecDeque::new(),
+        });
+    }
+
+    /// Records a fatal error: its close frame waits in `close`.
+    pub(crate) fn fail(&mut self, error: SessionError) -> SessionError {
+        self.close = Some(error.close_frame());
+        self.link = None;
+        error
+    }
+
+    /// Decodes a message of the authenticated phase. Returns `Ok(Some(message))` for one of
+    /// the seven that the role must handle (the `auth.*` ones).
+    pub(crate) fn handle_established(
+        &mut self,
+        now: Instant,
+        bytes: &[u8],
+    ) -> Result<Option<Message>, SessionError> {
+        let message_type = peek_type(bytes, &self.config.limits)
+            .map_err(|e| self.fail(SessionError::Decode(e)))?;
+        if let Some(link) = &mut self.link {
+            link.last_heard = now;
+        }
+        if !is_defined(&message_type) {
+            self.events.push_back(Event::Message {
+                message_type,
+                bytes: Bytes::copy_from_slice(bytes),
+            });
+            return Ok(None);
+        }
+        let message = decode_with(bytes, &self.config.limits)
+            .map_err(|e| self.fail(SessionError::Decode(e)))?;
+        match message {
+            Message::Heartbeat(h) => self.events.push_back(Event::Heartbeat(h.timestamp)),
+            Message::Ack(Ack { message_id, .. }) => {
+                if self.settle(&message_id) {
+                    self.events.push_back(Event::Acked { message_id });
+                }
+            }
+            Message::Nack(Nack {
+                message_id, reason, ..
+            }) => {
+                if self.settle(&message_id) {
+                    self.events.push_back(Event::Nacked { message_id, reason });
+                }
+            }
+            Message::Error(e) => self.events.push_back(Event::PeerError(e)),
+            auth => return Ok(Some(auth)),
+        }
+        Ok(None)
+    }
+
+    /// Removes `message_id` from the tracker; an ack for an untracked id is dropped.
+    fn settle(&mut self, message_id: &str) -> bool {
+        let Some(link) = &mut self.link else {
+            return false;
+        };
+        match link.pending.iter().position(|(id, _)| id == message_id) {
+            Some(i) => link.pending.remove(i).is_some(),
+            None => false,
+        }
+    }
+
+    /// Sends an application message, tracked until its ack when it has an id.
+    pub(crate) fn send_app(
+        &mut self,
+        now: Instant,
+        message_id: Option<&str>,
+        bytes: Bytes,
+    ) -> Result<(), SendError> {
+        let max = self.config.max_pending_acks;
+        let deadline = now + self.config.ack_timeout;
+        let link = self.link.as_mut().ok_or(SendError::NotAuthenticated)?;
+        if let Some(id) = message_id {
+            if link.pending.iter().any(|(p, _)| p == id) {
+                return Err(SendError::DuplicateId {
+                    message_id: id.to_owned(),
+                });
+            }
+            if link.pending.len() >= max {
+                return Err(SendError::TooManyPending {
+                    pending: link.pending.len(),
+                });
+            }
+            link.pending.push_back((id.to_owned(), deadline));
+        }
+        self.transmit.push_back(bytes);
+        Ok(())
+    }
+
+    /// Answers a received application message.
+    pub(crate) fn answer(&mut self, message: Message) -> Result<(), SendError> {
+        if self.link.is_none() {
+            return Err(SendError::NotAuthenticated);
+        }
+        self.send(&message);
+        Ok(())
+    }
+
+    /// Heartbeats, liveness and ack deadlines due at `now`.
+    pub(crate) fn on_timeout(&mut self, now: Instant) {
+        let interval = self.config.heartbeat_interval;
+        let missed = self.config.missed_heartbeats;
+        let Some(link) = &mut self.link else { return };
+        if now.duration_since(link.last_heard) >= interval * missed {
+            let _ = self.fail(SessionError::PeerSilent { missed });
+            return;
+        }
+        while link
+            .pending
+            .front()
+            .is_some_and(|(_, deadline)| now >= *deadline)
+        {
+            let (message_id, _) = link.pending.pop_front().expect("front exists");
+            self.events.push_back(Event::Unanswered { message_id });
+        }
+        if now >= link.next_heartbeat {
+            link.next_heartbeat = now + interval;
+            let millis = (self.config.wall)().unix_micros() / 1000;
+            let heartbeat = Message::Heartbeat(Heartbeat::new(u64::try_from(millis).unwrap_or(0)));
+            self.send(&heartbeat);
+        }
+    }
+
+    /// The next instant a timer of the authenticated phase fires.
+    pub(crate) fn next_timeout(&self) -> Option<Instant> {
+        let link = self.link.as_ref()?;
+        let silent =
+            link.last_heard + self.config.heartbeat_interval * self.config.missed_heartbeats;
+        let ack = link.pending.front().map(|(_, d)| *d);
+        Some(
+            [Some(link.next_heartbeat), Some(silent), ack]
+                .into_iter()
+                .flatten()
+                .min()
+                .expect("two are Some"),
+        )
+    }
+}

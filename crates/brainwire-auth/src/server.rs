@@ -1,0 +1,238 @@
+//! The accepting party's side: the first message must be `auth.request`.
+
+use std::sync::Arc;
+use std::time::Instant;
+
+use brainwire_close::CloseFrame;
+use bytes::Bytes;
+
+use crate::link::Core;
+use crate::{
+    Ack, AuthFailure, AuthRequest, AuthSuccess, Event, Message, Nack, SendError, SessionConfig,
+    SessionError,
+};
+
+/// What a server grants an authenticated client.
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+#[non_exhaustive]
+pub struct Grant {
+    /// The organisation's public alias, sent in `auth.success`.
+    pub org_public_alias: Option<String>,
+}
+
+/// Checks `auth.request`: the server's credential store, implemented by the embedder.
+pub trait TokenVerifier {
+    /// A grant for the request, or the reason (sent in `auth.failure`) to refuse it.
+    ///
+    /// # Errors
+    ///
+    /// The reason the token is refused.
+    fn verify(&self, request: &AuthRequest) -> Result<Grant, String>;
+}
+
+/// Where connection ids come from (a UUID generator in production).
+pub type ConnectionIds = Box<dyn FnMut() -> String + Send>;
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+enum State {
+    AwaitingRequest { deadline: Instant },
+    Authenticated,
+    Closed,
+}
+
+/// The server of document 002, without I/O: the first message must be `auth.request`
+/// within the handshake timeout; the token goes to a [`TokenVerifier`]; the answer is
+/// `auth.success` with an id from the injected generator, or `auth.failure` and a close
+/// (1008). Then heartbeats, liveness and acks as on the client.
+///
+/// ```
+/// use std::sync::Arc;
+/// use std::time::Instant;
+/// use brainwire_auth::{encode, AuthRequest, Event, Grant, Message, Server, SessionConfig, Token, TokenVerifier};
+///
+/// struct Keys;
+/// impl TokenVerifier for Keys {
+///     fn verify(&self, request: &AuthRequest) -> Result<Grant, String> {
+///         if request.token.expose() == "api-key" { Ok(Grant::default()) } else { Err("unknown key".into()) }
+///     }
+/// }
+///
+/// let now = Instant::now();
+/// let mut server = Server::accept(now, Arc::new(Keys), Box::new(|| "conn-1".to_owned()), SessionConfig::default());
+/// let request = encode(&Message::AuthRequest(AuthRequest::new(Token::new("api-key").unwrap(), 1)));
+/// server.handle_message(now, &request)?;
+/// assert_eq!(&server.poll_transmit().unwrap()[..], br#"{"type":"auth.success","connectionId":"conn-1"}"#);
+/// assert!(matches!(server.poll_event(), Some(Event::Accepted { .. })));
+/// # Ok::<(), brainwire_auth::SessionError>(())
+/// ```
+pub struct Server {
+    core: Core,
+    state: State,
+    verifier: Arc<dyn TokenVerifier + Send + Sync>,
+    connection_ids: ConnectionIds,
+}
+
+impl std::fmt::Debug for Server {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("Server")
+            .field("state", &self.state)
+            .finish_non_exhaustive()
+    }
+}
+
+impl Server {
+    /// A server side of a connection opened at `now`.
+    pub fn accept(
+        now: Instant,
+        verifier: Arc<dyn TokenVerifier + Send + Sync>,
+        connection_ids: ConnectionIds,
+        config: SessionConfig,
+    ) -> Self {
+        let deadline = now + config.handshake_timeout;
+        Self {
+            core: Core::new(config),
+            state: State::AwaitingRequest { deadline },
+            verifier,
+            connection_ids,
+        }
+    }
+
+    /// Whether the client authenticated and the connection is still open.
+    pub fn is_authenticated(&self) -> bool {
+        self.state == State::Authenticated
+    }
+
+    /// Feeds a message received at `now`.
+    ///
+    /// # Errors
+    ///
+    /// A [`SessionError`] that ends the connection; a refused token gives
+    /// [`SessionError::AuthFailed`] after `auth.failure` was queued.
+    pub fn handle_message(&mut self, now: Instant, bytes: &[u8]) -> Result<(), SessionError> {
+        match self.state {
+            State::Closed => Err(SessionError::Unexpected {
+                message_type: "any message after close".into(),
+            }),
+            State::AwaitingRequest { .. } => {
+                let message = match crate::decode_with(bytes, &self.core.config.limits) {
+                    Ok(message) => message,
+                    Err(e) => return Err(self.fail(SessionError::Decode(e))),
+                };
+                let Message::AuthRequest(request) = message else {
+                    return Err(self.fail(SessionError::Unexpected {
+                        message_type: message.message_type().into(),
+                    }));
+                };
+                match self.verifier.verify(&request) {
+                    Ok(grant) => {
+                        let connection_id = (self.connection_ids)();
+                        let mut success = AuthSuccess::new(connection_id.clone());
+                        success.org_public_alias = grant.org_public_alias;
+                        self.core.send(&Message::AuthSuccess(success));
+                        self.core.open(now);
+                        self.state = State::Authenticated;
+                        self.core.events.push_back(Event::Accepted {
+                            connection_id,
+                            request: Box::new(request),
+                        });
+                        Ok(())
+                    }
+                    Err(reason) => {
+                        self.core
+                            .send(&Message::AuthFailure(AuthFailure::new(reason.clone())));
+                        Err(self.fail(SessionError::AuthFailed { reason }))
+                    }
+                }
+            }
+            State::Authenticated => match self.core.handle_established(now, bytes) {
+                Ok(None) => Ok(()),
+                Ok(Some(auth)) => Err(self.fail(SessionError::Unexpected {
+                    message_type: auth.message_type().into(),
+                })),
+                Err(e) => {
+                    self.state = State::Closed;
+                    Err(e)
+                }
+            },
+        }
+    }
+
+    /// Runs timers due at `now`: the handshake deadline (1008), heartbeats, liveness
+    /// (1001), ack waits.
+    pub fn handle_timeout(&mut self, now: Instant) {
+        match self.state {
+            State::AwaitingRequest { deadline } if now >= deadline => {
+                let _ = self.fail(SessionError::HandshakeTimeout);
+            }
+            State::Authenticated => {
+                self.core.on_timeout(now);
+                if self.core.close.is_some() {
+                    self.state = State::Closed;
+                }
+            }
+            _ => {}
+        }
+    }
+
+    /// Sends an application message; with a `message_id` it is tracked until answered.
+    ///
+    /// # Errors
+    ///
+    /// [`SendError`] when not authenticated, or the id is already waiting, or too many wait.
+    pub fn send(
+        &mut self,
+        now: Instant,
+        message_id: Option<&str>,
+        bytes: Bytes,
+    ) -> Result<(), SendError> {
+        self.core.send_app(now, message_id, bytes)
+    }
+
+    /// Acknowledges a received message.
+    ///
+    /// # Errors
+    ///
+    /// [`SendError::NotAuthenticated`].
+    pub fn ack(&mut self, message_id: &str) -> Result<(), SendError> {
+        self.core.answer(Message::Ack(Ack::new(message_id)))
+    }
+
+    /// Refuses a received message.
+    ///
+    /// # Errors
+    ///
+    /// [`SendError::NotAuthenticated`].
+    pub fn nack(&mut self, message_id: &str, reason: &str) -> Result<(), SendError> {
+        self.core
+            .answer(Message::Nack(Nack::new(message_id, reason)))
+    }
+
+    /// The next message to send (an `auth.failure` comes before the close).
+    pub fn poll_transmit(&mut self) -> Option<Bytes> {
+        self.core.transmit.pop_front()
+    }
+
+    /// The next event.
+    pub fn poll_event(&mut self) -> Option<Event> {
+        self.core.events.pop_front()
+    }
+
+    /// The close frame to send, once, after the last transmitted message.
+    pub fn poll_close(&mut self) -> Option<CloseFrame> {
+        self.core.close.take()
+    }
+
+    /// When [`handle_timeout`](Self::handle_timeout) should next run.
+    pub fn poll_timeout(&self) -> Option<Instant> {
+        match self.state {
+            State::AwaitingRequest { deadline } => Some(deadline),
+            State::Authenticated => self.core.next_timeout(),
+            State::Closed => None,
+        }
+    }
+
+    fn fail(&mut self, error: SessionError) -> SessionError {
+        self.state = State::Closed;
+        self.core.fail(error)
+    }
+}
