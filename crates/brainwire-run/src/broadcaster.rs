@@ -1,0 +1,164 @@
+//! The server side of the run stream, without I/O: who is connected, and what each gets.
+
+use std::collections::BTreeSet;
+
+use brainwire_core::{JsonValue, Limits, Value, WallClock};
+use bytes::Bytes;
+
+use crate::{encode, Body, RunMessage, StatusDocument};
+
+/// A message serialized once, and every client it goes to: send the same `Bytes` to each.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Fanout<C> {
+    /// The encoded message, shared by all recipients.
+    pub bytes: Bytes,
+    /// Who gets it.
+    pub recipients: Vec<C>,
+}
+
+/// Why a client message got no echo.
+#[derive(Debug, thiserror::Error)]
+#[non_exhaustive]
+pub enum EchoError {
+    /// The client is not connected.
+    #[error("unknown client")]
+    UnknownClient,
+    /// The message is not JSON, or over the echo limits.
+    #[error("client message refused")]
+    Invalid(#[source] brainwire_core::JsonError),
+}
+
+/// Why a client could not join.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, thiserror::Error)]
+#[error("{connected} clients are connected, the limit")]
+pub struct Full {
+    /// Clients connected.
+    pub connected: usize,
+}
+
+/// The run stream's server core: clients join (and get the `connected` greeting) and
+/// leave by id; every status change is serialized once and the same [`Bytes`] goes to
+/// all; any client message is answered with its `echo`.
+///
+/// ```
+/// use std::sync::Arc;
+/// use brainwire_core::Timestamp;
+/// use brainwire_run::{Body, Broadcaster, RunData, RunStatus};
+///
+/// let mut server = Broadcaster::new("Connected to Cecelia Brain", Arc::new(Timestamp::now_utc));
+/// let greeting = server.join(1u64)?;
+/// assert!(greeting.starts_with(br#"{"type":"connected","data":{"message":"Connected to Cecelia Brain"}"#));
+/// server.join(2)?;
+///
+/// let fanout = server.publish(Body::RunUpdate(RunData::new("task-123", RunStatus::InProgress)));
+/// assert_eq!(fanout.recipients, [1, 2]);
+/// assert_eq!(server.encodings(), 3); // two greetings and one update, however many clients
+///
+/// let echo = server.echo(&1, br#"{"test":"Hello Brain"}"#)?;
+/// assert!(echo.starts_with(br#"{"type":"echo","data":{"test":"Hello Brain"}"#));
+/// # Ok::<(), Box<dyn std::error::Error>>(())
+/// ```
+pub struct Broadcaster<C> {
+    clients: BTreeSet<C>,
+    greeting: String,
+    wall: WallClock,
+    encodings: u64,
+    max_clients: usize,
+    echo_limits: Limits,
+}
+
+impl<C> std::fmt::Debug for Broadcaster<C> {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("Broadcaster")
+            .field("clients", &self.clients.len())
+            .field("encodings", &self.encodings)
+            .finish_non_exhaustive()
+    }
+}
+
+impl<C: Clone + Ord> Broadcaster<C> {
+    /// A broadcaster greeting each client with `greeting`, stamping messages from `wall`.
+    /// At most 10,000 clients; echoes of at most 64 KiB.
+    pub fn new(greeting: impl Into<String>, wall: WallClock) -> Self {
+        Self {
+            clients: BTreeSet::new(),
+            greeting: greeting.into(),
+            wall,
+            encodings: 0,
+            max_clients: 10_000,
+            echo_limits: Limits::default().max_bytes(64 * 1024),
+        }
+    }
+
+    /// Caps the number of clients.
+    #[must_use]
+    pub fn max_clients(mut self, max: usize) -> Self {
+        self.max_clients = max;
+        self
+    }
+
+    /// Adds `client`; returns the `connected` greeting to send it.
+    ///
+    /// # Errors
+    ///
+    /// [`Full`] at the client limit.
+    pub fn join(&mut self, client: C) -> Result<Bytes, Full> {
+        if self.clients.len() >= self.max_clients && !self.clients.contains(&client) {
+            return Err(Full {
+                connected: self.clients.len(),
+            });
+        }
+        self.clients.insert(client);
+        Ok(self.encode(Body::Connected {
+            message: self.greeting.clone(),
+        }))
+    }
+
+    /// Removes `client`; `false` if it was not connected.
+    pub fn leave(&mut self, client: &C) -> bool {
+        self.clients.remove(client)
+    }
+
+    /// Serializes `body` once, stamped now, for every connected client.
+    pub fn publish(&mut self, body: Body) -> Fanout<C> {
+        Fanout {
+            bytes: self.encode(body),
+            recipients: self.clients.iter().cloned().collect(),
+        }
+    }
+
+    /// The `echo` of a message `client` sent: its JSON, unchanged, as `data`.
+    ///
+    /// # Errors
+    ///
+    /// [`EchoError`] for an unknown client or a message that is not JSON within limits.
+    pub fn echo(&mut self, client: &C, received: &[u8]) -> Result<Bytes, EchoError> {
+        if !self.clients.contains(client) {
+            return Err(EchoError::UnknownClient);
+        }
+        Value::parse(received, &self.echo_limits).map_err(EchoError::Invalid)?;
+        let text = std::str::from_utf8(received).expect("parsed as UTF-8");
+        let data = JsonValue::from_text(text.trim()).expect("parsed as JSON");
+        Ok(self.encode(Body::Echo(data)))
+    }
+
+    /// The status document of `GET /api/brain/status/ws`.
+    pub fn status(&self, endpoint: &str) -> StatusDocument {
+        StatusDocument::new(true, self.clients.len() as u64, endpoint)
+    }
+
+    /// Clients connected now.
+    pub fn connected(&self) -> usize {
+        self.clients.len()
+    }
+
+    /// Messages serialized so far (one per publish, greeting or echo, never per client).
+    pub fn encodings(&self) -> u64 {
+        self.encodings
+    }
+
+    fn encode(&mut self, body: Body) -> Bytes {
+        self.encodings += 1;
+        encode(&RunMessage::new(body, (self.wall)()))
+    }
+}
