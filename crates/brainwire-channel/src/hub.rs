@@ -1,0 +1,273 @@
+//! `ChannelHub`: the sans-IO core of a channel server.
+
+use std::collections::{BTreeSet, HashMap};
+use std::hash::Hash;
+
+use brainwire_core::Limits;
+use bytes::Bytes;
+
+use crate::{
+    decode_client, encode_event, encode_server, ChannelId, ClientMessage, DecodeError, ErrorReply,
+    Event, ServerMessage,
+};
+
+/// Whether a user may watch a channel: the server's authorization rule.
+pub trait SubscriptionPolicy {
+    /// May `user_id` (taken from the connection's token) subscribe to `channel`?
+    fn may_subscribe(&self, user_id: &str, channel: &ChannelId) -> bool;
+}
+
+/// An event serialized once, and the connections it goes to: send the same `Bytes` to
+/// each.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Fanout<C> {
+    /// The encoded event, shared by all recipients.
+    pub bytes: Bytes,
+    /// Who gets it.
+    pub recipients: Vec<C>,
+}
+
+/// Why a connection could not join.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, thiserror::Error)]
+#[non_exhaustive]
+pub enum JoinError {
+    /// The connection id is in use.
+    #[error("connection already joined")]
+    AlreadyJoined,
+    /// The hub holds its maximum of connections.
+    #[error("{connections} connections, the limit")]
+    Full {
+        /// Connections held.
+        connections: usize,
+    },
+}
+
+struct Connection {
+    user_id: String,
+    channels: BTreeSet<ChannelId>,
+}
+
+/// The core of a channel server, without I/O: connections join with the user id the
+/// server took from the token; `subscribe` goes through a [`SubscriptionPolicy`] and a
+/// per-connection limit; [`publish`](Self::publish) serializes an event once and returns
+/// its recipients with one shared [`Bytes`]; leaving drops every subscription.
+///
+/// ```
+/// use brainwire_channel::{ChannelHub, ChannelId, Event, SubscriptionPolicy, TaskDeleted};
+/// use brainwire_core::JsonValue;
+///
+/// struct OwnOrgOnly;
+/// impl SubscriptionPolicy for OwnOrgOnly {
+///     fn may_subscribe(&self, user: &str, channel: &ChannelId) -> bool {
+///         channel.id() != "acme" || user == "alice"
+///     }
+/// }
+///
+/// let mut hub = ChannelHub::new(16);
+/// hub.join(1u64, "alice")?;
+/// hub.join(2u64, "mallory")?;
+/// let ask = br#"{"type":"subscribe","channelId":"org:acme"}"#;
+/// assert_eq!(&hub.handle_client(&1, ask, &OwnOrgOnly)[..], br#"{"type":"subscribed","channelId":"org:acme"}"#);
+/// assert!(hub.handle_client(&2, ask, &OwnOrgOnly).starts_with(br#"{"type":"error","code":"forbidden""#));
+///
+/// let event = Event::TaskDeleted(TaskDeleted::new("t-1".into(), JsonValue::from_text("1738805400000")?));
+/// let fanout = hub.publish(&event, &"org:acme".parse()?);
+/// assert_eq!(fanout.recipients, [1]);
+/// assert_eq!(&fanout.bytes[..], br#"{"type":"task.deleted","payload":{"taskId":"t-1","timestamp":1738805400000}}"#);
+/// # Ok::<(), Box<dyn std::error::Error>>(())
+/// ```
+pub struct ChannelHub<C> {
+    connections: HashMap<C, Connection>,
+    subscribers: HashMap<ChannelId, BTreeSet<C>>,
+    max_subscriptions: usize,
+    max_connections: usize,
+    limits: Limits,
+    encodings: u64,
+}
+
+impl<C> std::fmt::Debug for ChannelHub<C> {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("ChannelHub")
+            .field("connections", &self.connections.len())
+            .field("channels", &self.subscribers.len())
+            .field("encodings", &self.encodings)
+            .finish_non_exhaustive()
+    }
+}
+
+impl<C: Clone + Eq + Hash + Ord> ChannelHub<C> {
+    /// A hub allowing `max_subscriptions` channels per connection, at most 50,000
+    /// connections, and client messages of at most 4 KiB.
+    pub fn new(max_subscriptions: usize) -> Self {
+        Self {
+            connections: HashMap::new(),
+            subscribers: HashMap::new(),
+            max_subscriptions,
+            max_connections: 50_000,
+            limits: Limits::default().max_bytes(4096).max_depth(8),
+            encodings: 0,
+        }
+    }
+
+    /// Caps the number of connections.
+    #[must_use]
+    pub fn max_connections(mut self, max: usize) -> Self {
+        self.max_connections = max;
+        self
+    }
+
+    /// A connection of `user_id` joins.
+    ///
+    /// # Errors
+    ///
+    /// [`JoinError`] when the id is taken or the hub is full.
+    pub fn join(&mut self, connection: C, user_id: impl Into<String>) -> Result<(), JoinError> {
+        if self.connections.contains_key(&connection) {
+            return Err(JoinError::AlreadyJoined);
+        }
+        if self.connections.len() >= self.max_connections {
+            return Err(JoinError::Full {
+                connections: self.connections.len(),
+            });
+        }
+        self.connections.insert(
+            connection,
+            Connection {
+                user_id: user_id.into(),
+                channels: BTreeSet::new(),
+            },
+        );
+        Ok(())
+    }
+
+    /// A connection leaves; every subscription it had is dropped. Returns how many.
+    pub fn leave(&mut self, connection: &C) -> usize {
+        let Some(gone) = self.connections.remove(connection) else {
+            return 0;
+        };
+        for channel in &gone.channels {
+            self.unlink(channel, connection);
+        }
+        gone.channels.len()
+    }
+
+    fn unlink(&mut self, channel: &ChannelId, connection: &C) {
+        if let Some(set) = self.subscribers.get_mut(channel) {
+            set.remove(connection);
+            if set.is_empty() {
+                self.subscribers.remove(channel);
+            }
+        }
+    }
+
+    /// Handles a message from `connection` and returns the reply to send it:
+    /// `subscribed`, `unsubscribed`, or an `error` (`bad_request`, `forbidden`,
+    /// `too_many_subscriptions`, `not_subscribed`, `unknown_connection`).
+    pub fn handle_client(
+        &mut self,
+        connection: &C,
+        wire: &[u8],
+        policy: &impl SubscriptionPolicy,
+    ) -> Bytes {
+        let reply = match decode_client(wire, &self.limits) {
+            Ok(message) => self.apply(connection, message, policy),
+            Err(e) => error_reply(&e),
+        };
+        encode_server(&reply)
+    }
+
+    fn apply(
+        &mut self,
+        connection: &C,
+        message: ClientMessage,
+        policy: &impl SubscriptionPolicy,
+    ) -> ServerMessage {
+        let max = self.max_subscriptions;
+        let Some(conn) = self.connections.get_mut(connection) else {
+            return ServerMessage::Error(ErrorReply::new(
+                "unknown_connection",
+                "join before subscribing",
+                None,
+            ));
+        };
+        match message {
+            ClientMessage::Subscribe(channel) => {
+                if conn.channels.contains(&channel) {
+                    return ServerMessage::Subscribed(channel);
+                }
+                if !policy.may_subscribe(&conn.user_id, &channel) {
+                    return ServerMessage::Error(ErrorReply::new(
+                        "forbidden",
+                        "not allowed to watch this channel",
+                        Some(channel),
+                    ));
+                }
+                if conn.channels.len() >= max {
+                    let text = format!("at most {max} subscriptions per connection");
+                    return ServerMessage::Error(ErrorReply::new(
+                        "too_many_subscriptions",
+                        text,
+                        Some(channel),
+                    ));
+                }
+                conn.channels.insert(channel.clone());
+                self.subscribers
+                    .entry(channel.clone())
+                    .or_default()
+                    .insert(connection.clone());
+                ServerMessage::Subscribed(channel)
+            }
+            ClientMessage::Unsubscribe(channel) => {
+                if !conn.channels.remove(&channel) {
+                    return ServerMessage::Error(ErrorReply::new(
+                        "not_subscribed",
+                        "not subscribed to this channel",
+                        Some(channel),
+                    ));
+                }
+                self.unlink(&channel, connection);
+                ServerMessage::Unsubscribed(channel)
+            }
+        }
+    }
+
+    /// Serializes `event` once for every subscriber of `channel`.
+    pub fn publish(&mut self, event: &Event, channel: &ChannelId) -> Fanout<C> {
+        self.encodings += 1;
+        let recipients = self
+            .subscribers
+            .get(channel)
+            .map(|s| s.iter().cloned().collect())
+            .unwrap_or_default();
+        Fanout {
+            bytes: encode_event(event),
+            recipients,
+        }
+    }
+
+    /// How many connections watch `channel`.
+    pub fn subscribers(&self, channel: &ChannelId) -> usize {
+        self.subscribers.get(channel).map_or(0, BTreeSet::len)
+    }
+
+    /// The channels `connection` watches.
+    pub fn subscriptions(&self, connection: &C) -> impl Iterator<Item = &ChannelId> {
+        self.connections
+            .get(connection)
+            .into_iter()
+            .flat_map(|c| c.channels.iter())
+    }
+
+    /// Events serialized so far: one per publish, whatever the number of recipients.
+    pub fn encodings(&self) -> u64 {
+        self.encodings
+    }
+}
+
+fn error_reply(error: &DecodeError) -> ServerMessage {
+    ServerMessage::Error(ErrorReply::new(
+        "bad_request",
+        format!("{error} ({})", error.kind()),
+        None,
+    ))
+}
