@@ -1,9 +1,11 @@
 //! `brainwire-conformance MODE`: one JSON request per stdin line, one JSON answer per
-//! stdout line, in order. Modes: `canonical`, `verify`, `sign`, `secret`. The contract is
-//! in `docs/conformance.md`.
+//! stdout line, in order. Modes: `canonical`, `verify`, `sign`, `secret`, `decode`,
+//! `sniff`, `close`, `channel-id`, `backoff`. The contract is in `docs/conformance.md`.
 
 #![forbid(unsafe_code)]
 #![deny(missing_docs)]
+
+mod families;
 
 use std::io::{self, BufRead, Write};
 use std::process::ExitCode;
@@ -16,15 +18,26 @@ use brainwire_v2::{decode, sign_stamped, FrameVerifier};
 use serde::Deserialize;
 use serde_json::{json, Value};
 
-const USAGE: &str = "usage: brainwire-conformance canonical|verify|sign|secret < requests.jsonl";
+const USAGE: &str =
+    "usage: brainwire-conformance canonical|verify|sign|secret|decode|sniff|close|channel-id|backoff < requests.jsonl";
 
 fn main() -> ExitCode {
     let mode = std::env::args().nth(1).unwrap_or_default();
-    let handle: fn(&str) -> Value = match mode.as_str() {
-        "canonical" => canonical,
-        "verify" => verify,
-        "sign" => sign,
-        "secret" => secret,
+    let value_mode: Option<fn(&str) -> Value> = match mode.as_str() {
+        "canonical" => Some(canonical),
+        "verify" => Some(verify),
+        "sign" => Some(sign),
+        "secret" => Some(secret),
+        "sniff" => Some(families::sniff),
+        "close" => Some(families::close),
+        "channel-id" => Some(families::channel_id),
+        "backoff" => Some(families::backoff),
+        _ => None,
+    };
+    let handle: Box<dyn Fn(&str) -> String> = match (value_mode, mode.as_str()) {
+        (Some(mode), _) => Box::new(move |line| mode(line).to_string()),
+        // decode writes the re-encoded frame as exact text, so it builds its own line.
+        (None, "decode") => Box::new(families::decode),
         _ => {
             eprintln!("{USAGE}");
             return ExitCode::from(2);
@@ -35,7 +48,7 @@ fn main() -> ExitCode {
     for line in stdin.lines() {
         let answer = match line {
             Ok(line) => handle(&line),
-            Err(_) => json!({"error": "not_utf8"}),
+            Err(_) => json!({"error": "not_utf8"}).to_string(),
         };
         if writeln!(stdout, "{answer}")
             .and_then(|()| stdout.flush())
@@ -48,11 +61,11 @@ fn main() -> ExitCode {
 }
 
 /// A request line that is not the JSON object the mode expects.
-fn bad_request() -> Value {
+pub(crate) fn bad_request() -> Value {
     json!({"error": "bad_request"})
 }
 
-fn parse<'a, T: Deserialize<'a>>(line: &'a str) -> Result<T, Value> {
+pub(crate) fn parse<'a, T: Deserialize<'a>>(line: &'a str) -> Result<T, Value> {
     serde_json::from_str(line).map_err(|_| bad_request())
 }
 

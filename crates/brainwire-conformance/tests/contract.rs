@@ -139,3 +139,236 @@ fn secret_mode_matches_the_reference() {
         }
     }
 }
+
+/// One request per line through `mode`, checked against the expected answer.
+fn expect(mode: &str, cases: &[(Value, Value)]) {
+    let lines: Vec<String> = cases
+        .iter()
+        .map(|(request, _)| request.to_string())
+        .collect();
+    for ((request, expected), answer) in cases.iter().zip(conformance(mode, &lines)) {
+        assert_eq!(&answer, expected, "{mode} {request}");
+    }
+}
+
+#[test]
+fn decode_mode_covers_every_family_with_the_documents_examples() {
+    let run_update = r#"{"type":"run_update","data":{"id":"task-123","status":"in_progress","progress":5,"task_id":"task-123","agent":"dev","started_at":"2026-02-06T01:30:00.000Z","completed_at":null,"error":null},"timestamp":"2026-02-06T01:30:15.000Z"}"#;
+    let v1_batch = r#"{"type":"event_batch","seq":7,"events":[{"event_type":"task_sent","task_id":"t","engine":"celery","ts":"2026-02-06T01:30:00Z","name":"n","args_redacted":[123456789012345678901234567890],"kwargs_redacted":{}}]}"#;
+    let lines: Vec<String> = [
+        json!({"family": "run", "wire": run_update}),
+        json!({"family": "v1", "wire": v1_batch}),
+        json!({"family": "v1", "wire": r#"{"type":"command","cmd_id":"c","cmd":"cancel_task","args":{"task_id":"t"}}"#}),
+        json!({"family": "auth", "wire": r#"{"type":"auth.request","token":"k","protocolVersion":1,"capabilities":{"orchRole":"worker","newFlag":true}}"#}),
+        json!({"family": "channel", "wire": r#"{"type":"subscribe","channelId":"agent:my-coder-agent"}"#}),
+        json!({"family": "channel", "wire": r#"{"type":"chat.message","payload":{"messageId":"m","agentId":"a","content":"hi","timestamp":1}}"#}),
+        json!({"family": "v2", "wire": r#"{"v":2,"id":"h","ts":null,"type":"hello","payload":{"protocol_version":"2","agent_version":"1","framework":"bare"}}"#}),
+    ]
+    .iter()
+    .map(Value::to_string)
+    .collect();
+    let answers = conformance("decode", &lines);
+    assert_eq!(
+        answers[0],
+        json!({"type": "run_update", "frame": serde_json::from_str::<Value>(run_update).unwrap()})
+    );
+    assert_eq!(answers[1]["type"], "event_batch");
+    assert_eq!(answers[2]["frame"]["cmd"], "cancel_task");
+    assert_eq!(
+        answers[3]["frame"]["capabilities"]["newFlag"], true,
+        "auth capabilities keep unknown flags"
+    );
+    assert_eq!(
+        answers[4],
+        json!({"type": "subscribe", "frame": {"type": "subscribe", "channelId": "agent:my-coder-agent"}})
+    );
+    assert_eq!(answers[5]["frame"]["payload"]["content"], "hi");
+    assert_eq!(answers[6]["frame"]["payload"]["framework"], "bare");
+    // Integers beyond 64 bits come back as written (serde_json reads them as floats, so
+    // compare the raw line).
+    let raw = std::process::Command::new(env!("CARGO_BIN_EXE_brainwire-conformance"))
+        .arg("decode")
+        .stdin(Stdio::piped())
+        .stdout(Stdio::piped())
+        .spawn()
+        .and_then(|mut child| {
+            child
+                .stdin
+                .take()
+                .unwrap()
+                .write_all(format!("{}\n", lines[1]).as_bytes())?;
+            child.wait_with_output()
+        })
+        .unwrap();
+    assert!(String::from_utf8(raw.stdout)
+        .unwrap()
+        .contains("[123456789012345678901234567890]"));
+}
+
+#[test]
+fn decode_mode_names_the_error_and_close_code_of_bad_input() {
+    let oversize_v2 = format!(
+        r#"{{"v":2,"id":"e","type":"event_batch","payload":{{"events":[{}]}}}}"#,
+        vec!["{}"; 5001].join(",")
+    );
+    let cases = [
+        (
+            json!({"family": "v1", "wire": r#"{"type":"event_batch","seq":-1,"events":[]}"#}),
+            json!({"error": "invalid_frame", "close_code": 4005}),
+        ),
+        (
+            json!({"family": "v1", "wire": r#"{"type":"hello","protocol":"v2"}"#}),
+            json!({"error": "invalid_frame", "close_code": 4005}),
+        ),
+        (
+            json!({"family": "v1", "wire": "not json"}),
+            json!({"error": "malformed_json", "close_code": 4005}),
+        ),
+        (
+            json!({"family": "v1", "wire": r#"{"type":"teleport"}"#}),
+            json!({"error": "unknown_type", "close_code": 4005}),
+        ),
+        (
+            json!({"family": "v2", "wire": r#"{"v":3,"type":"hello"}"#}),
+            json!({"error": "unsupported_version", "close_code": 4426}),
+        ),
+        (
+            json!({"family": "v2", "wire": r#"{"v":2,"id":"e","type":"heartbeat","payload":{"buffer_size":"big"}}"#}),
+            json!({"error": "invalid_frame", "close_code": 4400}),
+        ),
+        (
+            json!({"family": "v2", "wire": oversize_v2}),
+            json!({"error": "invalid_frame", "close_code": 4400}),
+        ),
+        (
+            json!({"family": "v2", "wire": r#"{"v":2,"type":"gossip"}"#}),
+            json!({"error": "unknown_type", "close_code": 4400}),
+        ),
+        (
+            json!({"family": "auth", "wire": r#"{"type":"auth.request","token":"","protocolVersion":1}"#}),
+            json!({"error": "empty_token", "close_code": 1002}),
+        ),
+        (
+            json!({"family": "auth", "wire": r#"{"type":"auth.request","token":"k","protocolVersion":1.5}"#}),
+            json!({"error": "invalid_message", "close_code": 1002}),
+        ),
+        (
+            json!({"family": "auth", "wire": r#"{"type":"auth.maybe"}"#}),
+            json!({"error": "unknown_type", "close_code": 1002}),
+        ),
+        (
+            json!({"family": "run", "wire": r#"{"type":"run_update","data":{}}"#}),
+            json!({"error": "invalid_message", "close_code": 1002}),
+        ),
+        (
+            json!({"family": "run", "wire": r#"{"type":"run_paused","data":{},"timestamp":"2026-02-06T01:30:00.000Z"}"#}),
+            json!({"error": "unknown_type", "close_code": 1002}),
+        ),
+        (
+            json!({"family": "channel", "wire": r#"{"type":"subscribe","channelId":"moon:x"}"#}),
+            json!({"error": "unknown_kind", "close_code": 1002}),
+        ),
+        (
+            json!({"family": "channel", "wire": "[]"}),
+            json!({"error": "not_object", "close_code": 1002}),
+        ),
+        (
+            json!({"family": "smoke-signals", "wire": "{}"}),
+            json!({"error": "unknown_family", "close_code": null}),
+        ),
+    ];
+    expect("decode", &cases);
+}
+
+#[test]
+fn sniff_close_channel_id_and_backoff_modes() {
+    expect(
+        "sniff",
+        &[
+            (
+                json!({"wire": r#"{"type":"hello","protocol":"v1","agent_name":"a"}"#}),
+                json!({"version": "v1"}),
+            ),
+            (
+                json!({"wire": r#"{"v":2,"type":"hello"}"#}),
+                json!({"version": "v2"}),
+            ),
+            (json!({"wire": "hello?"}), json!({"version": "unknown"})),
+        ],
+    );
+    expect(
+        "close",
+        &[
+            (
+                json!({"family": "v1", "code": 4005}),
+                json!({"name": "malformed_frame", "class": "transient"}),
+            ),
+            (
+                json!({"family": "v1", "code": 4002}),
+                json!({"name": "invalid_token", "class": "configuration"}),
+            ),
+            (
+                json!({"family": "v2", "code": 4002}),
+                json!({"name": "replaced", "class": "replaced"}),
+            ),
+            (
+                json!({"family": "v2", "code": 4408}),
+                json!({"name": "idle_timeout", "class": "transient"}),
+            ),
+            (
+                json!({"family": "v2", "code": 1000}),
+                json!({"name": "normal", "class": "normal"}),
+            ),
+            (
+                json!({"family": "dashboard", "code": 4403}),
+                json!({"name": "insufficient_role", "class": "configuration"}),
+            ),
+            (
+                json!({"family": "dashboard", "code": 4999}),
+                json!({"name": "other", "class": "unknown"}),
+            ),
+            (
+                json!({"family": "v3", "code": 1000}),
+                json!({"error": "unknown_family"}),
+            ),
+        ],
+    );
+    expect(
+        "channel-id",
+        &[
+            (
+                json!({"channel_id": "swarm:s-1"}),
+                json!({"kind": "swarm", "id": "s-1"}),
+            ),
+            (
+                json!({"channel_id": "swarm"}),
+                json!({"error": "missing_colon"}),
+            ),
+            (
+                json!({"channel_id": "org:a b"}),
+                json!({"error": "invalid_character"}),
+            ),
+        ],
+    );
+    expect(
+        "backoff",
+        &[
+            (
+                json!({"initial_ms": 1000, "max_ms": 30000, "attempt": 1}),
+                json!({"delay_ms": 1000}),
+            ),
+            (
+                json!({"initial_ms": 1000, "max_ms": 30000, "attempt": 5}),
+                json!({"delay_ms": 16000}),
+            ),
+            (
+                json!({"initial_ms": 1000, "max_ms": 30000, "attempt": 6}),
+                json!({"delay_ms": 30000}),
+            ),
+            (
+                json!({"initial_ms": 2000, "max_ms": 10000, "attempt": 0}),
+                json!({"error": "attempt_starts_at_1"}),
+            ),
+        ],
+    );
+}

@@ -229,6 +229,12 @@ pub fn decode_with_limits(wire: &[u8], limits: &Limits) -> Result<Frame, DecodeE
     if root.as_object().is_none() {
         return Err(DecodeError::NotObject);
     }
+    // The version gate comes first, as in the verifier and the reference.
+    if let Some(Value::Integer(v)) = root.get("v") {
+        if *v != "2" {
+            return Err(DecodeError::UnsupportedVersion);
+        }
+    }
     let frame_type = root
         .get("type")
         .and_then(Value::as_str)
