@@ -1,6 +1,7 @@
 //! Cross-crate tests: golden vectors produced by the reference, live interop with the
 //! reference. The conformance binary's tests live in its own crate.
 
+mod allocations;
 mod end_to_end;
 mod generate;
 mod interop;

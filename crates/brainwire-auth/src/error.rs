@@ -140,3 +140,13 @@ pub enum SendError {
         pending: usize,
     },
 }
+
+impl From<brainwire_core::ShapeError> for DecodeError {
+    fn from(error: brainwire_core::ShapeError) -> Self {
+        match error {
+            brainwire_core::ShapeError::Json(e) => Self::Json(e),
+            brainwire_core::ShapeError::NotObject => Self::NotObject,
+            _ => Self::MissingType,
+        }
+    }
+}

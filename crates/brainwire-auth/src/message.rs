@@ -1,6 +1,6 @@
 //! The seven messages and their codec.
 
-use brainwire_core::{Limits, Value};
+use brainwire_core::Limits;
 use bytes::Bytes;
 use serde::de::DeserializeOwned;
 use serde::{Deserialize, Serialize};
@@ -202,15 +202,7 @@ pub fn is_defined(message_type: &str) -> bool {
 ///
 /// [`DecodeError`] when the bytes are not a JSON object with a string `type`.
 pub fn peek_type(wire: &[u8], limits: &Limits) -> Result<String, DecodeError> {
-    let root = Value::parse(wire, limits).map_err(DecodeError::Json)?;
-    if root.as_object().is_none() {
-        return Err(DecodeError::NotObject);
-    }
-    Ok(root
-        .get("type")
-        .and_then(Value::as_str)
-        .ok_or(DecodeError::MissingType)?
-        .to_owned())
+    Ok(brainwire_core::peek_type(wire, limits)?.message_type)
 }
 
 /// Decodes one message under the default [`Limits`].
@@ -247,12 +239,7 @@ pub fn decode_with(wire: &[u8], limits: &Limits) -> Result<Message, DecodeError>
 }
 
 fn one<T: DeserializeOwned>(wire: &[u8]) -> Result<T, DecodeError> {
-    let mut de = serde_json::Deserializer::from_slice(wire);
-    // Depth was bounded by the limits parse.
-    de.disable_recursion_limit();
-    let value = T::deserialize(&mut de).map_err(DecodeError::Schema)?;
-    de.end().map_err(DecodeError::Schema)?;
-    Ok(value)
+    brainwire_core::decode_one(wire).map_err(DecodeError::Schema)
 }
 
 fn chars(field: &'static str, value: &str, max: usize) -> Result<(), DecodeError> {

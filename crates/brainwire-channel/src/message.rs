@@ -1,9 +1,8 @@
 //! Subscription messages, events on the wire, and their codec.
 
 use brainwire_close::{NamesCloseCode, StandardCode};
-use brainwire_core::{JsonError, Limits, Value};
+use brainwire_core::{JsonError, Limits};
 use bytes::Bytes;
-use serde::de::DeserializeOwned;
 use serde::{Deserialize, Serialize};
 
 use crate::{ChannelId, ChannelIdError, Event};
@@ -115,25 +114,11 @@ impl NamesCloseCode for DecodeError {
     }
 }
 
-pub(crate) fn one<T: DeserializeOwned>(wire: &[u8]) -> Result<T, serde_json::Error> {
-    let mut de = serde_json::Deserializer::from_slice(wire);
-    // Depth was bounded by the limits parse.
-    de.disable_recursion_limit();
-    let value = T::deserialize(&mut de)?;
-    de.end()?;
-    Ok(value)
-}
+pub(crate) use brainwire_core::decode_one as one;
 
+/// The `type`, after the limits were checked.
 fn peek_type(wire: &[u8], limits: &Limits) -> Result<String, DecodeError> {
-    let root = Value::parse(wire, limits).map_err(DecodeError::Json)?;
-    if root.as_object().is_none() {
-        return Err(DecodeError::NotObject);
-    }
-    Ok(root
-        .get("type")
-        .and_then(Value::as_str)
-        .ok_or(DecodeError::MissingType)?
-        .to_owned())
+    Ok(brainwire_core::peek_type(wire, limits)?.message_type)
 }
 
 #[derive(Deserialize)]
@@ -223,4 +208,14 @@ pub fn encode_server(message: &ServerMessage) -> Bytes {
 /// Encodes an event as `{"type", "payload"}`.
 pub fn encode_event(event: &Event) -> Bytes {
     event.encode()
+}
+
+impl From<brainwire_core::ShapeError> for DecodeError {
+    fn from(error: brainwire_core::ShapeError) -> Self {
+        match error {
+            brainwire_core::ShapeError::Json(e) => Self::Json(e),
+            brainwire_core::ShapeError::NotObject => Self::NotObject,
+            _ => Self::MissingType,
+        }
+    }
 }

@@ -1,7 +1,7 @@
 //! The run stream's message, `{type, data, timestamp}`, and its codec.
 
 use brainwire_close::{NamesCloseCode, StandardCode};
-use brainwire_core::{JsonError, JsonValue, Limits, Value};
+use brainwire_core::{JsonError, JsonValue, Limits};
 use bytes::Bytes;
 use serde::de::DeserializeOwned;
 use serde::{Deserialize, Serialize};
@@ -220,6 +220,16 @@ impl NamesCloseCode for DecodeError {
     }
 }
 
+impl From<brainwire_core::ShapeError> for DecodeError {
+    fn from(error: brainwire_core::ShapeError) -> Self {
+        match error {
+            brainwire_core::ShapeError::Json(e) => Self::Json(e),
+            brainwire_core::ShapeError::NotObject => Self::NotObject,
+            _ => Self::MissingType,
+        }
+    }
+}
+
 #[derive(Deserialize)]
 struct Wire<D> {
     data: D,
@@ -246,15 +256,10 @@ pub fn decode(wire: &[u8]) -> Result<RunMessage, DecodeError> {
 ///
 /// As [`decode`].
 pub fn decode_with(wire: &[u8], limits: &Limits) -> Result<RunMessage, DecodeError> {
-    let root = Value::parse(wire, limits).map_err(DecodeError::Json)?;
-    if root.as_object().is_none() {
-        return Err(DecodeError::NotObject);
-    }
-    let message_type = root
-        .get("type")
-        .and_then(Value::as_str)
-        .ok_or(DecodeError::MissingType)?;
-    let (body, timestamp) = match message_type {
+    let (body, timestamp) = match brainwire_core::peek_type(wire, limits)?
+        .message_type
+        .as_str()
+    {
         "connected" => {
             let w: Wire<ConnectedData> = one(wire)?;
             (
@@ -286,12 +291,7 @@ fn run(wire: &[u8], wrap: fn(RunData) -> Body) -> Result<(Body, IsoMillis), Deco
 }
 
 fn one<T: DeserializeOwned>(wire: &[u8]) -> Result<T, DecodeError> {
-    let mut de = serde_json::Deserializer::from_slice(wire);
-    // Depth was bounded by the limits parse.
-    de.disable_recursion_limit();
-    let value = T::deserialize(&mut de).map_err(DecodeError::Schema)?;
-    de.end().map_err(DecodeError::Schema)?;
-    Ok(value)
+    brainwire_core::decode_one(wire).map_err(DecodeError::Schema)
 }
 
 #[derive(Serialize)]

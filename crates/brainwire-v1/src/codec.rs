@@ -1,6 +1,6 @@
 //! `decode` and `encode`: peek the `type`, decode exactly one struct, check the limits.
 
-use brainwire_core::{Limits, Value};
+use brainwire_core::Limits;
 use bytes::Bytes;
 use serde::de::DeserializeOwned;
 use serde::Serialize;
@@ -90,18 +90,9 @@ pub fn decode_from_brain_with(wire: &[u8], limits: &Limits) -> Result<BrainFrame
     Ok(frame)
 }
 
-/// Checks size, UTF-8, depth and duplicates with brainwire's parser, then returns the
-/// `type`; serde then decodes exactly one struct.
+/// The `type`, after the limits were checked.
 fn peek_type(wire: &[u8], limits: &Limits) -> Result<String, DecodeError> {
-    let root = Value::parse(wire, limits).map_err(DecodeError::Json)?;
-    if root.as_object().is_none() {
-        return Err(DecodeError::NotObject);
-    }
-    let frame_type = root
-        .get("type")
-        .and_then(Value::as_str)
-        .ok_or(DecodeError::MissingType)?;
-    Ok(frame_type.to_owned())
+    Ok(brainwire_core::peek_type(wire, limits)?.message_type)
 }
 
 /// The types an agent sends, then those the brain sends.
@@ -126,12 +117,7 @@ fn misdirected(frame_type: &str, other_side: &[&'static str]) -> DecodeError {
 }
 
 fn one<T: DeserializeOwned>(wire: &[u8]) -> Result<T, DecodeError> {
-    let mut de = serde_json::Deserializer::from_slice(wire);
-    // Depth was bounded by the limits parse.
-    de.disable_recursion_limit();
-    let value = T::deserialize(&mut de).map_err(DecodeError::Schema)?;
-    de.end().map_err(DecodeError::Schema)?;
-    Ok(value)
+    brainwire_core::decode_one(wire).map_err(DecodeError::Schema)
 }
 
 fn length(field: &'static str, len: usize, max: usize) -> Result<(), DecodeError> {

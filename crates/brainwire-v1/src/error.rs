@@ -76,3 +76,13 @@ impl NamesCloseCode for DecodeError {
         }
     }
 }
+
+impl From<brainwire_core::ShapeError> for DecodeError {
+    fn from(error: brainwire_core::ShapeError) -> Self {
+        match error {
+            brainwire_core::ShapeError::Json(e) => Self::Json(e),
+            brainwire_core::ShapeError::NotObject => Self::NotObject,
+            _ => Self::MissingType,
+        }
+    }
+}

@@ -305,13 +305,7 @@ pub(crate) fn decode_checked(frame_type: FrameType, wire: &[u8]) -> Result<Frame
 }
 
 fn from_wire<T: DeserializeOwned>(wire: &[u8]) -> Result<T, DecodeError> {
-    let mut de = serde_json::Deserializer::from_slice(wire);
-    // Depth was bounded by the limits parse; serde_json's own limit (128) is lower than
-    // the 254 levels the reference signer emits.
-    de.disable_recursion_limit();
-    let value = T::deserialize(&mut de).map_err(DecodeError::Schema)?;
-    de.end().map_err(DecodeError::Schema)?;
-    Ok(value)
+    brainwire_core::decode_one(wire).map_err(DecodeError::Schema)
 }
 
 fn check_version(v: u64) -> Result<(), DecodeError> {

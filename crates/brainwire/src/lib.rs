@@ -8,14 +8,16 @@
 //!
 //! # Crate features
 //!
+//! Modules of features that are off do not exist, so the table names them without links.
+//!
 //! | feature | module | brings | pulls in |
 //! |---|---|---|---|
 //! | (always) | [`core`], [`close`] | canonical JSON, `Timestamp`, `Limits`; close codes, `ReconnectPolicy`, `Backoff` | serde, serde_json, time |
-//! | `v2` (default) | [`v2`], [`sign`] | v2 frames, `FrameSigner`/`FrameVerifier`, `AgentSession`/`BrainSession` | hmac, sha2, base64 |
-//! | `v1` | [`v1`] | the legacy v1 agent protocol, sniffing, `AckTracker` | |
-//! | `auth` | [`auth`] | auth/ack/nack/heartbeat/error, client and server handshakes | |
-//! | `run` | [`run`] | the run status stream, `Broadcaster`, `TaskBoard` | |
-//! | `channel` | [`channel`] | channel events, `ChannelHub`, `Subscriptions` | |
+//! | `v2` (default) | `v2`, `sign` | v2 frames, `FrameSigner`/`FrameVerifier`, `AgentSession`/`BrainSession` | hmac, sha2, base64 |
+//! | `v1` | `v1` | the legacy v1 agent protocol, sniffing, `AckTracker` | |
+//! | `auth` | `auth` | auth/ack/nack/heartbeat/error, client and server handshakes | |
+//! | `run` | `run` | the run status stream, `Broadcaster`, `TaskBoard` | |
+//! | `channel` | `channel` | channel events, `ChannelHub`, `Subscriptions` | |
 //! | `full` | all of the above | | |
 //!
 //! ```toml

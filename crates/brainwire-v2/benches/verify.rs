@@ -1,0 +1,68 @@
+//! Sign, decode, canonicalize and verify of realistic v2 frames, beside the two floors a
+//! verify cannot beat: reading the bytes once (`serde_json` into `IgnoredAny`) and one
+//! HMAC-SHA256 over the canonical envelope.
+//!
+//! ```text
+//! cargo bench -p brainwire-v2 --bench verify
+//! ```
+
+// criterion's macros generate undocumented items.
+#![allow(missing_docs)]
+
+#[path = "workloads.rs"]
+mod workloads;
+
+use brainwire_core::{canonicalize, Limits, Timestamp};
+use brainwire_sign::FrameSigner;
+use brainwire_v2::{decode, sign, FrameVerifier};
+use criterion::{criterion_group, criterion_main, BatchSize, BenchmarkId, Criterion, Throughput};
+use hmac::Mac;
+
+fn benches(c: &mut Criterion) {
+    let now = Timestamp::now_utc();
+    let (secret, binding) = workloads::session();
+    let mut group = c.benchmark_group("v2");
+    for (name, events) in workloads::WORKLOADS {
+        let wire = workloads::signed(events, now, 1);
+        let canonical = canonicalize(&wire, &Limits::default()).expect("valid");
+        group.throughput(Throughput::Bytes(wire.len() as u64));
+
+        let payload = workloads::payload(events);
+        let mut signer = FrameSigner::new(secret.clone(), binding.clone());
+        group.bench_function(BenchmarkId::new("sign", name), |b| {
+            b.iter(|| sign(&mut signer, "frame-1", &payload).expect("valid"))
+        });
+        group.bench_function(BenchmarkId::new("decode", name), |b| {
+            b.iter(|| decode(&wire).expect("valid"))
+        });
+        group.bench_function(BenchmarkId::new("canonicalize", name), |b| {
+            b.iter(|| canonicalize(&wire, &Limits::default()).expect("valid"))
+        });
+        group.bench_function(BenchmarkId::new("verify", name), |b| {
+            b.iter_batched_ref(
+                || FrameVerifier::new(secret.clone(), binding.clone()),
+                |verifier| verifier.verify(&wire, now).expect("valid"),
+                BatchSize::SmallInput,
+            )
+        });
+        group.bench_function(BenchmarkId::new("floor_parse", name), |b| {
+            b.iter(|| serde_json::from_slice::<serde::de::IgnoredAny>(&wire).expect("valid"))
+        });
+        group.bench_function(BenchmarkId::new("floor_mac", name), |b| {
+            b.iter(|| {
+                let mut mac = hmac::Hmac::<sha2::Sha256>::new_from_slice(secret.expose())
+                    .expect("any key length");
+                mac.update(&canonical);
+                mac.finalize()
+            })
+        });
+    }
+    group.finish();
+}
+
+criterion_group! {
+    name = verify;
+    config = Criterion::default();
+    targets = benches
+}
+criterion_main!(verify);
