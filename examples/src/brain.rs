@@ -293,10 +293,14 @@ async fn react(
                 .stats
                 .command_results
                 .fetch_add(1, Ordering::SeqCst);
+            let outcome = match (&result.result, &result.error) {
+                (Some(r), _) => r.as_str().to_owned(),
+                (None, Some(e)) => e.clone(),
+                (None, None) => String::new(),
+            };
             let text = format!(
-                "command {command_id} completed: {:?} {}",
-                result.status,
-                result.result.as_ref().map_or("", |r| r.as_str())
+                "command {command_id} completed: {:?} {outcome}",
+                result.status
             );
             transcript.note(Side::Brain, text).await;
         }

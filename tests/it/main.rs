@@ -5,6 +5,7 @@ mod allocations;
 mod end_to_end;
 mod generate;
 mod interop;
+mod real_agent;
 mod reference;
 mod vectors;
 

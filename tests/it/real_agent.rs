@@ -1,0 +1,75 @@
+//! The real agent, z4j-bare 1.13.0 from PyPI, against the example brain (brainwire's
+//! `BrainSession` over tokio-tungstenite) on loopback.
+
+use std::process::Command;
+use std::sync::atomic::Ordering;
+use std::time::Duration;
+
+use brainwire_examples::brain::{serve, BrainOptions};
+use brainwire_examples::transcript::{Line, Side, Transcript};
+use brainwire_sign::Secret;
+
+use crate::reference::reference_python;
+use crate::tests_dir;
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn the_real_agent_talks_to_the_brainwire_brain() {
+    let secret = Secret::new(b"real-agent-e2e-secret-0123456789".to_vec()).unwrap();
+    let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
+    let url = format!("http://{}", listener.local_addr().unwrap());
+    let options = BrainOptions::new("real-agent-token", secret.clone());
+    let stats = options.stats.clone();
+    let (sender, mut lines) = tokio::sync::mpsc::channel(1024);
+    let server = tokio::spawn(serve(listener, options, Transcript::new(sender)));
+    let collector = tokio::spawn(async move {
+        let mut all = Vec::new();
+        while let Some(line) = lines.recv().await {
+            all.push(line);
+        }
+        all
+    });
+
+    let home = std::env::temp_dir().join(format!("brainwire-real-agent-{}", std::process::id()));
+    let secret_b64 = secret.to_urlsafe_base64();
+    let agent = tokio::task::spawn_blocking(move || {
+        Command::new(reference_python())
+            .arg(tests_dir().join("reference/real_agent.py"))
+            .args([url.as_str(), "real-agent-token", secret_b64.as_str()])
+            .env("Z4J_HOME", &home)
+            .env("EVENTS", "5")
+            .env("SECONDS", "5")
+            .output()
+            .expect("the real agent runs")
+    });
+    let output = tokio::time::timeout(Duration::from_secs(60), agent)
+        .await
+        .expect("the agent finishes")
+        .unwrap();
+    server.abort();
+    let _ = server.await;
+    let lines = collector.await.unwrap();
+    let stderr = String::from_utf8_lossy(&output.stderr);
+    assert!(output.status.success(), "real agent failed: {stderr}");
+
+    // The agent's five events arrived in signed batches that the brain verified and stored,
+    assert_eq!(
+        stats.stored_events.load(Ordering::SeqCst),
+        5,
+        "{lines:#?}\n{stderr}"
+    );
+    // the agent verified the brain's signed command and answered it,
+    assert_eq!(
+        stats.command_results.load(Ordering::SeqCst),
+        1,
+        "{lines:#?}\n{stderr}"
+    );
+    let completed = lines.iter().any(|l| matches!(l, Line::Note { by: Side::Brain, text } if text.contains("completed: Success")));
+    assert!(completed, "{lines:#?}");
+    // and it never complained about the brain's frames.
+    for word in ["signature", "hmac", "replay", "ProtocolError"] {
+        assert!(
+            !stderr.contains(word),
+            "agent log mentions {word}: {stderr}"
+        );
+    }
+}
