@@ -3,8 +3,10 @@
 //!
 //! ```text
 //! cargo run -p brainwire-examples --example agent -- --url ws://127.0.0.1:7400/ws/agent \
-//!     --token TOKEN --hmac-secret SECRET --events 100
+//!     --token TOKEN --hmac-secret SECRET --events 100 [--expect-commands 1]
 //! ```
+//!
+//! With `--expect-commands N` it stays connected until it has answered N commands.
 //!
 //! `TOKEN` and `SECRET` are what the `brain` example prints (or what a real brain returns
 //! when an agent is created: the `token` and the urlsafe base64 `hmac_secret`).
@@ -16,7 +18,8 @@ use brainwire_sign::decode_agent_hmac_secret;
 
 #[tokio::main]
 async fn main() -> anyhow::Result<()> {
-    let (mut url, mut token, mut secret, mut events) = (None, None, None, 10usize);
+    let (mut url, mut token, mut secret, mut events, mut expect_commands) =
+        (None, None, None, 10usize, 0usize);
     let mut args = std::env::args().skip(1);
     while let Some(arg) = args.next() {
         match arg.as_str() {
@@ -29,6 +32,13 @@ async fn main() -> anyhow::Result<()> {
                     .context("--events needs N")?
                     .parse()
                     .context("--events needs a number")?
+            }
+            "--expect-commands" => {
+                expect_commands = args
+                    .next()
+                    .context("--expect-commands needs N")?
+                    .parse()
+                    .context("--expect-commands needs a number")?
             }
             other => bail!("unknown argument {other:?}; see the header of examples/agent.rs"),
         }
@@ -44,11 +54,9 @@ async fn main() -> anyhow::Result<()> {
             println!("{line}");
         }
     });
-    let report = run(
-        AgentOptions::new(url, token, secret, events),
-        Transcript::new(sender),
-    )
-    .await?;
+    let mut options = AgentOptions::new(url, token, secret, events);
+    options.expect_commands = expect_commands;
+    let report = run(options, Transcript::new(sender)).await?;
     printer.await?;
     println!(
         "done: {} events acknowledged ({} newly stored) over {} connection(s), {} command(s) answered",

@@ -93,7 +93,13 @@ enum Ended {
 /// When the reconnect policy gives up (a configuration close such as 4401, or too many
 /// failed attempts).
 pub async fn run(options: AgentOptions, transcript: Transcript) -> anyhow::Result<AgentReport> {
-    let mut config = AgentConfig::new(Hello::new("brainwire-example-agent/0.1", "bare"));
+    let mut hello = Hello::new("brainwire-example-agent/0.1", "bare");
+    // The deployed brain dispatches a command only to an agent whose engine advertises it.
+    hello.engines = vec!["celery".into()];
+    hello
+        .capabilities
+        .insert("celery".into(), vec!["cancel_task".into()]);
+    let mut config = AgentConfig::new(hello);
     config.max_events_per_batch = options.events_per_batch;
     let prefix = uuid::Uuid::new_v4().simple().to_string();
     let mut session = AgentSession::new(
@@ -147,16 +153,19 @@ pub async fn run(options: AgentOptions, transcript: Transcript) -> anyhow::Resul
     }
 }
 
+/// A task event in the shape the deployed brain ingests (`z4j_core.models.Event`): a
+/// fresh event id, the engine, the task, a `kind`, when it happened, and its data. The
+/// brain takes `project_id` and `agent_id` from the session.
 fn task_event(prefix: &str, i: usize) -> JsonObject {
     JsonObject::from_serialize(&serde_json::json!({
-        "event_type": "task_succeeded",
-        "task_id": format!("{prefix}-task-{i}"),
+        "id": uuid::Uuid::new_v4().to_string(),
+        "project_id": uuid::Uuid::nil().to_string(),
+        "agent_id": uuid::Uuid::nil().to_string(),
         "engine": "celery",
-        "name": "app.tasks.add",
-        "ts": Timestamp::now_utc().to_string(),
-        "args_redacted": [i, i + 1],
-        "kwargs_redacted": {},
-        "runtime": 0.25,
+        "task_id": format!("{prefix}-task-{i}"),
+        "kind": "task.succeeded",
+        "occurred_at": Timestamp::now_utc().to_string(),
+        "data": { "name": "app.tasks.add", "args": [i, i + 1], "runtime": 0.25 },
     }))
     .expect("an object")
 }
@@ -204,11 +213,12 @@ async fn connection(
                     report.acked_events += events;
                     report.accepted_events += accepted;
                 }
-                AgentEvent::Command { command, .. } => {
+                AgentEvent::Command { frame_id, command } => {
                     let result = JsonObject::from_serialize(&serde_json::json!({
                         "action": command.action, "target": command.target, "cancelled": true,
                     }))?;
                     session.complete_command(
+                        &frame_id,
                         command.delivery_claim_token,
                         CommandResult::success(Some(result)),
                     )?;

@@ -6,6 +6,7 @@ mod end_to_end;
 mod generate;
 mod interop;
 mod real_agent;
+mod real_brain;
 mod reference;
 mod vectors;
 

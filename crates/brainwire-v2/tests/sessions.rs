@@ -289,21 +289,34 @@ fn commands_are_acked_at_once_and_completed_later() {
         .send_command(Command::new("cancel_task", target))
         .unwrap();
     pair.drive();
-    let token = pair
+    let (frame_id, token) = pair
         .agent_events
         .iter()
         .find_map(|e| match e {
-            AgentEvent::Command { command, .. } => Some(command.delivery_claim_token.clone()),
+            AgentEvent::Command { frame_id, command } => {
+                Some((frame_id.clone(), command.delivery_claim_token.clone()))
+            }
             _ => None,
         })
         .expect("the agent got the command");
+    assert_eq!(frame_id, command_id);
+    // As the reference agent's, the ack carries the command's id as its own frame id.
+    let sent = |pair: &Pair, frame_type: FrameType| {
+        pair.to_brain
+            .iter()
+            .map(|f| decode(f).unwrap())
+            .find(|f| f.frame_type() == frame_type)
+            .unwrap()
+    };
+    assert_eq!(sent(&pair, FrameType::CommandAck).id, command_id);
     assert!(pair.brain_events.contains(&BrainEvent::CommandAcked {
         command_id: command_id.clone()
     }));
     pair.agent
-        .complete_command(token, CommandResult::success(None))
+        .complete_command(&frame_id, token, CommandResult::success(None))
         .unwrap();
     pair.drive();
+    assert_eq!(sent(&pair, FrameType::CommandResult).id, command_id);
     assert!(pair.brain_events.iter().any(|e| matches!(e,
         BrainEvent::CommandCompleted { command_id: id, result } if *id == command_id && result.status == CommandStatus::Success)));
 }

@@ -287,8 +287,10 @@ impl AgentSession {
         Ok(())
     }
 
-    /// Answers the command whose `delivery_claim_token` is `token` with `result` (the
-    /// token is echoed, as the reference agent does).
+    /// Answers the command whose frame id was `command_id` (from [`AgentEvent::Command`])
+    /// with `result`. As the reference agent does, the `command_result` frame carries the
+    /// command's id as its own id, and echoes the command's `token` (its
+    /// `delivery_claim_token`): that is how the deployed brain matches the two.
     ///
     /// # Errors
     ///
@@ -296,11 +298,12 @@ impl AgentSession {
     /// result and answers again after reconnecting.
     pub fn complete_command(
         &mut self,
+        command_id: &str,
         token: Option<String>,
         mut result: CommandResult,
     ) -> Result<(), SendError> {
         result.delivery_claim_token = token;
-        self.send_signed(Payload::CommandResult(result), "result")
+        self.send_signed_as(command_id, Payload::CommandResult(result))
     }
 
     /// Feeds a message received at `now` (wall-clock `wall`).
@@ -381,8 +384,9 @@ impl AgentSession {
                 Ok(())
             }
             Payload::Command(command) => {
+                // The ack carries the command's id as its own, as the reference agent's.
                 let ack = CommandAck::new(command.delivery_claim_token.clone());
-                self.send_signed(Payload::CommandAck(ack), "ack")
+                self.send_signed_as(&frame.id, Payload::CommandAck(ack))
                     .map_err(|e| self.fail(SessionError::Send(e)))?;
                 self.events.push_back(AgentEvent::Command {
                     frame_id: frame.id,
@@ -473,10 +477,15 @@ impl AgentSession {
     /// Signs and queues a frame; fails without a live session.
     fn send_signed(&mut self, payload: Payload, kind: &str) -> Result<(), SendError> {
         let id = self.next_id(kind);
+        self.send_signed_as(&id, payload)
+    }
+
+    /// Signs and queues a frame with the given id.
+    fn send_signed_as(&mut self, id: &str, payload: Payload) -> Result<(), SendError> {
         let State::Established(session) = &mut self.state else {
             return Err(SendError::NotEstablished);
         };
-        let wire = sign(&mut session.signer, &id, &payload).map_err(SendError::Encode)?;
+        let wire = sign(&mut session.signer, id, &payload).map_err(SendError::Encode)?;
         self.transmit.push_back(wire);
         Ok(())
     }

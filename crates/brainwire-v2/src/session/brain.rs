@@ -303,13 +303,13 @@ impl BrainSession {
             },
             Payload::Heartbeat(heartbeat) => BrainEvent::Heartbeat(heartbeat),
             Payload::CommandAck(ack) => {
-                match self.match_pending(ack.delivery_claim_token.as_deref(), false) {
+                match self.match_pending(&frame.id, ack.delivery_claim_token.as_deref(), false) {
                     Some(command_id) => BrainEvent::CommandAcked { command_id },
                     None => return Ok(()),
                 }
             }
             Payload::CommandResult(result) => {
-                match self.match_pending(result.delivery_claim_token.as_deref(), true) {
+                match self.match_pending(&frame.id, result.delivery_claim_token.as_deref(), true) {
                     Some(command_id) => BrainEvent::CommandCompleted { command_id, result },
                     None => return Ok(()),
                 }
@@ -326,13 +326,21 @@ impl BrainSession {
         Ok(())
     }
 
-    /// The command a `command_ack` (or, with `complete`, a `command_result`) answers: by
-    /// delivery token, or the oldest pending one for agents that do not echo tokens.
-    /// A late or duplicate answer matches nothing and is dropped.
-    fn match_pending(&mut self, token: Option<&str>, complete: bool) -> Option<String> {
-        let pos = match token {
-            Some(token) => self.pending.iter().position(|p| p.token == token)?,
-            None => self.pending.iter().position(|p| complete || !p.acked)?,
+    /// The command a `command_ack` (or, with `complete`, a `command_result`) answers: the
+    /// reference agent gives its answers the command's frame id; failing that, the echoed
+    /// delivery token; failing both (older agents), the oldest pending command. A late or
+    /// duplicate answer matches nothing and is dropped.
+    fn match_pending(
+        &mut self,
+        frame_id: &str,
+        token: Option<&str>,
+        complete: bool,
+    ) -> Option<String> {
+        let by_id = self.pending.iter().position(|p| p.command_id == frame_id);
+        let pos = match (by_id, token) {
+            (Some(pos), _) => pos,
+            (None, Some(token)) => self.pending.iter().position(|p| p.token == token)?,
+            (None, None) => self.pending.iter().position(|p| complete || !p.acked)?,
         };
         if complete {
             Some(self.pending.remove(pos).command_id)

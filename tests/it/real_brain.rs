@@ -1,0 +1,102 @@
+//! brainwire's agent (the example agent on `AgentSession`) against the real brain, z4j
+//! 1.13.0 from PyPI, on loopback: events stored, a command issued through the brain's
+//! REST API answered and recorded.
+
+use std::io::{BufRead, BufReader, Write};
+use std::process::{Command, Stdio};
+use std::time::Duration;
+
+use brainwire_examples::agent::{run, AgentOptions};
+use brainwire_examples::transcript::{Line, Side, Transcript};
+use brainwire_sign::decode_agent_hmac_secret;
+use serde_json::Value;
+
+use crate::reference::reference_python;
+use crate::tests_dir;
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn the_brainwire_agent_talks_to_the_real_brain() {
+    let mut brain = Command::new(reference_python())
+        .arg(tests_dir().join("reference/real_brain.py"))
+        .stdin(Stdio::piped())
+        .stdout(Stdio::piped())
+        .spawn()
+        .expect("the real brain starts");
+    let mut to_brain = brain.stdin.take().unwrap();
+    let mut from_brain = BufReader::new(brain.stdout.take().unwrap());
+    let mut read = move || -> Value {
+        let mut line = String::new();
+        from_brain.read_line(&mut line).unwrap();
+        serde_json::from_str(&line).unwrap_or_else(|_| panic!("brain helper answered {line:?}"))
+    };
+    // The first line comes unasked: the minted agent.
+    let minted = read();
+    let mut ask = move |request: &str| -> Value {
+        writeln!(to_brain, "{request}").unwrap();
+        to_brain.flush().unwrap();
+        read()
+    };
+    let secret = decode_agent_hmac_secret(minted["hmac_secret"].as_str().unwrap())
+        .expect("the brain's secret decodes");
+    let mut options = AgentOptions::new(
+        minted["url"].as_str().unwrap(),
+        minted["token"].as_str().unwrap(),
+        secret,
+        20,
+    );
+    options.events_per_batch = 8;
+    options.expect_commands = 1;
+    // The brain persists control frames on its own worker: stay a moment after answering,
+    // as a long-lived agent would, rather than closing on the heels of the result.
+    options.stay_connected = Duration::from_secs(2);
+    let (lines, mut seen) = tokio::sync::mpsc::channel(1024);
+    let agent = tokio::spawn(run(options, Transcript::new(lines)));
+
+    // Issue cancel-task once the agent has its session (the brain refuses a command for
+    // an agent that is not connected), then let the transcript drain.
+    loop {
+        match tokio::time::timeout(Duration::from_secs(30), seen.recv())
+            .await
+            .expect("the agent connects")
+        {
+            Some(Line::Note {
+                by: Side::Agent,
+                text,
+            }) if text.starts_with("session ") => break,
+            Some(_) => {}
+            None => panic!("the agent stopped before connecting"),
+        }
+    }
+    tokio::spawn(async move { while seen.recv().await.is_some() {} });
+    let issued = tokio::task::block_in_place(|| ask("cancel celery task-to-cancel"));
+    let command_id = issued["id"]
+        .as_str()
+        .unwrap_or_else(|| panic!("cancel-task refused: {issued}"))
+        .to_owned();
+    let report = tokio::time::timeout(Duration::from_secs(60), agent)
+        .await
+        .expect("the agent finishes")
+        .unwrap()
+        .unwrap();
+    assert_eq!(report.acked_events, 20);
+    assert_eq!(
+        report.accepted_events, 20,
+        "the real brain stored every event once"
+    );
+    assert_eq!(report.commands_answered, 1);
+
+    // The brain matched the agent's signed answer to its command.
+    let mut state = Value::Null;
+    for _ in 0..40 {
+        state = tokio::task::block_in_place(|| ask(&format!("command {command_id}")));
+        if state["status"] != "dispatched" && state["status"] != "pending" {
+            break;
+        }
+        tokio::time::sleep(Duration::from_millis(250)).await;
+    }
+    assert_eq!(state["status"], "completed", "{state}");
+    assert_eq!(state["result"]["cancelled"], true, "{state}");
+    // Closing the helper's stdin stops the brain.
+    drop(ask);
+    let _ = brain.wait();
+}
