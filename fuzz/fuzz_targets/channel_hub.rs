@@ -3,7 +3,10 @@
 //! user watch an org that is not its own, and keeps its two indexes in agreement.
 #![no_main]
 
-use brainwire_channel::{decode_client, decode_server, encode_client, encode_server, ChannelHub, ChannelId, ChannelKind, SubscriptionPolicy};
+use brainwire_channel::{
+    decode_client, decode_server, encode_client, encode_server, ChannelHub, ChannelId, ChannelKind,
+    SubscriptionPolicy,
+};
 use brainwire_core::Limits;
 use libfuzzer_sys::fuzz_target;
 
@@ -19,25 +22,44 @@ fuzz_target!(|data: &[u8]| {
     let limits = Limits::default();
     if let Ok(text) = std::str::from_utf8(data) {
         if let Ok(id) = text.parse::<ChannelId>() {
-            assert_eq!(id.to_string().parse::<ChannelId>().expect("displayed ids parse"), id);
+            assert_eq!(
+                id.to_string()
+                    .parse::<ChannelId>()
+                    .expect("displayed ids parse"),
+                id
+            );
         }
     }
     if let Ok(m) = decode_client(data, &limits) {
-        assert_eq!(decode_client(&encode_client(&m), &limits).expect("round trip"), m);
+        assert_eq!(
+            decode_client(&encode_client(&m), &limits).expect("round trip"),
+            m
+        );
     }
     if let Ok(m) = decode_server(data, &limits) {
-        assert_eq!(decode_server(&encode_server(&m), &limits).expect("round trip"), m);
+        assert_eq!(
+            decode_server(&encode_server(&m), &limits).expect("round trip"),
+            m
+        );
     }
     // Lines are client messages; the first byte of each picks one of four connections.
     let mut hub = ChannelHub::new(3);
-    for (connection, user) in ["acme", "globex", "acme", "initech"].into_iter().enumerate() {
+    for (connection, user) in ["acme", "globex", "acme", "initech"]
+        .into_iter()
+        .enumerate()
+    {
         hub.join(connection as u8, user).expect("room");
     }
     for line in data.split(|b| *b == b'\n') {
-        let Some((&who, message)) = line.split_first() else { continue };
+        let Some((&who, message)) = line.split_first() else {
+            continue;
+        };
         let connection = who % 5; // 4 is never joined
         let reply = hub.handle_client(&connection, message, &OwnOrg);
-        assert!(decode_server(&reply, &limits).is_ok(), "every reply decodes");
+        assert!(
+            decode_server(&reply, &limits).is_ok(),
+            "every reply decodes"
+        );
         if who % 7 == 6 {
             hub.leave(&connection);
         }

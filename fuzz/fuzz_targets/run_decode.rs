@@ -9,8 +9,16 @@ fuzz_target!(|data: &[u8]| {
     let mut board = TaskBoard::new(16);
     for chunk in data.split(|b| *b == b'\n') {
         let Ok(message) = decode(chunk) else { continue };
-        assert_eq!(decode(&encode(&message)).expect("encoded messages decode"), message);
-        let before = message.body.run_data().and_then(|d| d.id.as_ref()).and_then(|id| board.get(id)).cloned();
+        assert_eq!(
+            decode(&encode(&message)).expect("encoded messages decode"),
+            message
+        );
+        let before = message
+            .body
+            .run_data()
+            .and_then(|d| d.id.as_ref())
+            .and_then(|id| board.get(id))
+            .cloned();
         let applied = board.apply(&message);
         if let (Some(before), Body::RunUpdate(_)) = (&before, &message.body) {
             if before.status.as_ref().is_some_and(|s| s.is_terminal()) {

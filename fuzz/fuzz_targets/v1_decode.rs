@@ -2,7 +2,10 @@
 //! frame that decodes to the same value; a decodable hello sniffs as v1.
 #![no_main]
 
-use brainwire_v1::{decode_from_agent, decode_from_brain, encode_agent, encode_brain, sniff, AgentFrame, ProtocolVersion};
+use brainwire_v1::{
+    decode_from_agent, decode_from_brain, encode_agent, encode_brain, sniff, AgentFrame,
+    ProtocolVersion,
+};
 use libfuzzer_sys::fuzz_target;
 
 fuzz_target!(|data: &[u8]| {
@@ -15,6 +18,9 @@ fuzz_target!(|data: &[u8]| {
         }
     }
     if let Ok(frame) = decode_from_brain(data) {
-        assert_eq!(decode_from_brain(&encode_brain(&frame)).expect("an encoded frame decodes"), frame);
+        assert_eq!(
+            decode_from_brain(&encode_brain(&frame)).expect("an encoded frame decodes"),
+            frame
+        );
     }
 });
