@@ -40,6 +40,12 @@ pub struct AgentOptions {
     pub backoff: Backoff,
     /// How long to stay connected (heartbeating) once everything is acknowledged.
     pub stay_connected: Duration,
+    /// Prefix of the task ids (`<prefix>-task-<n>`); random by default, so that a brain
+    /// that de-duplicates by task sees fresh tasks.
+    pub task_prefix: String,
+    /// The `protocol_version` announced in `hello` (`"2"`); another value shows how a
+    /// brain refuses it.
+    pub protocol_version: String,
 }
 
 impl AgentOptions {
@@ -61,6 +67,8 @@ impl AgentOptions {
             backoff: Backoff::new(Duration::from_millis(100), Duration::from_secs(5))
                 .with_max_attempts(10),
             stay_connected: Duration::ZERO,
+            task_prefix: uuid::Uuid::new_v4().simple().to_string()[..8].to_owned(),
+            protocol_version: brainwire_v2::PROTOCOL_VERSION.to_owned(),
         }
     }
 }
@@ -94,6 +102,7 @@ enum Ended {
 /// failed attempts).
 pub async fn run(options: AgentOptions, transcript: Transcript) -> anyhow::Result<AgentReport> {
     let mut hello = Hello::new("brainwire-example-agent/0.1", "bare");
+    hello.protocol_version = options.protocol_version.clone();
     // The deployed brain dispatches a command only to an agent whose engine advertises it.
     hello.engines = vec!["celery".into()];
     hello
@@ -108,7 +117,7 @@ pub async fn run(options: AgentOptions, transcript: Transcript) -> anyhow::Resul
         Sources::system(&prefix[..12]),
     );
     for i in 0..options.events {
-        let event = task_event(&prefix[..8], i);
+        let event = task_event(&options.task_prefix, i);
         session
             .queue_event(Instant::now(), event)
             .map_err(|e| anyhow::anyhow!("event {i}: {e}"))?;
@@ -156,6 +165,14 @@ pub async fn run(options: AgentOptions, transcript: Transcript) -> anyhow::Resul
 /// A task event in the shape the deployed brain ingests (`z4j_core.models.Event`): a
 /// fresh event id, the engine, the task, a `kind`, when it happened, and its data. The
 /// brain takes `project_id` and `agent_id` from the session.
+/// The kinds the example agent reports, in turn.
+pub const KINDS: [&str; 4] = [
+    "task.started",
+    "task.succeeded",
+    "task.failed",
+    "task.retried",
+];
+
 fn task_event(prefix: &str, i: usize) -> JsonObject {
     JsonObject::from_serialize(&serde_json::json!({
         "id": uuid::Uuid::new_v4().to_string(),
@@ -163,7 +180,7 @@ fn task_event(prefix: &str, i: usize) -> JsonObject {
         "agent_id": uuid::Uuid::nil().to_string(),
         "engine": "celery",
         "task_id": format!("{prefix}-task-{i}"),
-        "kind": "task.succeeded",
+        "kind": KINDS[i % KINDS.len()],
         "occurred_at": Timestamp::now_utc().to_string(),
         "data": { "name": "app.tasks.add", "args": [i, i + 1], "runtime": 0.25 },
     }))

@@ -52,6 +52,12 @@ pub struct BrainStats {
     pub duplicate_events: AtomicUsize,
     /// Command results received.
     pub command_results: AtomicUsize,
+    /// Handshakes completed.
+    pub sessions: AtomicUsize,
+    /// Signed heartbeats verified.
+    pub heartbeats: AtomicUsize,
+    /// Signed `agent_status` reports verified.
+    pub agent_statuses: AtomicUsize,
 }
 
 impl BrainOptions {
@@ -274,7 +280,22 @@ async fn react(
                 }
             }
         }
+        BrainEvent::Heartbeat(_) => {
+            shared
+                .options
+                .stats
+                .heartbeats
+                .fetch_add(1, Ordering::SeqCst);
+        }
+        BrainEvent::AgentStatus(_) => {
+            shared
+                .options
+                .stats
+                .agent_statuses
+                .fetch_add(1, Ordering::SeqCst);
+        }
         BrainEvent::Hello { hello, binding } => {
+            shared.options.stats.sessions.fetch_add(1, Ordering::SeqCst);
             let text = format!(
                 "agent {} ({}) in session {}",
                 binding.agent_id, hello.framework, binding.session_id

@@ -17,7 +17,9 @@ async fn the_real_agent_talks_to_the_brainwire_brain() {
     let secret = Secret::new(b"real-agent-e2e-secret-0123456789".to_vec()).unwrap();
     let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
     let url = format!("http://{}", listener.local_addr().unwrap());
-    let options = BrainOptions::new("real-agent-token", secret.clone());
+    let mut options = BrainOptions::new("real-agent-token", secret.clone());
+    // Ask for heartbeats every second, so a short session shows them.
+    options.heartbeat_interval = Duration::from_secs(1);
     let stats = options.stats.clone();
     let (sender, mut lines) = tokio::sync::mpsc::channel(1024);
     let server = tokio::spawn(serve(listener, options, Transcript::new(sender)));
@@ -65,6 +67,20 @@ async fn the_real_agent_talks_to_the_brainwire_brain() {
     );
     let completed = lines.iter().any(|l| matches!(l, Line::Note { by: Side::Brain, text } if text.contains("completed: Success")));
     assert!(completed, "{lines:#?}");
+    // one handshake, no reconnects; its signed heartbeats and agent_status verified,
+    assert_eq!(stats.sessions.load(Ordering::SeqCst), 1, "{lines:#?}");
+    assert!(stats.heartbeats.load(Ordering::SeqCst) >= 2, "{lines:#?}");
+    assert!(
+        stats.agent_statuses.load(Ordering::SeqCst) >= 1,
+        "{lines:#?}"
+    );
+    // every batch acked,
+    let batches = lines
+        .iter()
+        .filter(|l| matches!(l, Line::Note { by: Side::Brain, text } if text.starts_with("batch ")))
+        .count();
+    let acks = lines.iter().filter(|l| matches!(l, Line::Frame { from: Side::Brain, frame_type, .. } if frame_type == "event_batch_ack")).count();
+    assert_eq!(batches, acks);
     // and it never complained about the brain's frames.
     for word in ["signature", "hmac", "replay", "ProtocolError"] {
         assert!(

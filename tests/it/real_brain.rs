@@ -38,13 +38,12 @@ async fn the_brainwire_agent_talks_to_the_real_brain() {
     };
     let secret = decode_agent_hmac_secret(minted["hmac_secret"].as_str().unwrap())
         .expect("the brain's secret decodes");
-    let mut options = AgentOptions::new(
-        minted["url"].as_str().unwrap(),
-        minted["token"].as_str().unwrap(),
-        secret,
-        20,
-    );
-    options.events_per_batch = 8;
+    let url = minted["url"].as_str().unwrap().to_owned();
+    let token = minted["token"].as_str().unwrap().to_owned();
+    let mut options = AgentOptions::new(url.clone(), token.clone(), secret.clone(), 120);
+    options.events_per_batch = 25;
+    options.task_prefix = format!("e2e{}", std::process::id());
+    let prefix = options.task_prefix.clone();
     options.expect_commands = 1;
     // The brain persists control frames on its own worker: stay a moment after answering,
     // as a long-lived agent would, rather than closing on the heels of the result.
@@ -78,9 +77,9 @@ async fn the_brainwire_agent_talks_to_the_real_brain() {
         .expect("the agent finishes")
         .unwrap()
         .unwrap();
-    assert_eq!(report.acked_events, 20);
+    assert_eq!(report.acked_events, 120);
     assert_eq!(
-        report.accepted_events, 20,
+        report.accepted_events, 120,
         "the real brain stored every event once"
     );
     assert_eq!(report.commands_answered, 1);
@@ -96,6 +95,47 @@ async fn the_brainwire_agent_talks_to_the_real_brain() {
     }
     assert_eq!(state["status"], "completed", "{state}");
     assert_eq!(state["result"]["cancelled"], true, "{state}");
+    // The brain's REST API shows every event, with its kind, under its task.
+    for i in (0..120).step_by(7) {
+        let stored =
+            tokio::task::block_in_place(|| ask(&format!("events celery {prefix}-task-{i}")));
+        let expected = brainwire_examples::agent::KINDS[i % brainwire_examples::agent::KINDS.len()];
+        assert_eq!(
+            stored["kinds"],
+            serde_json::json!([expected]),
+            "task {i}: {stored}"
+        );
+    }
+
+    // Refusals stop the agent with what their close code means, instead of a reconnect
+    // loop: a wrong token (4401), a wrong secret (the brain's MAC check), a version the
+    // brain does not speak (4426).
+    let wrong_secret = brainwire_sign::Secret::new(vec![9u8; 32]).unwrap();
+    let mut wrong_version = AgentOptions::new(url.clone(), token.clone(), secret.clone(), 1);
+    wrong_version.protocol_version = "1".into();
+    for (options, expected) in [
+        (
+            AgentOptions::new(url.clone(), "not-a-token", secret.clone(), 1),
+            "4401",
+        ),
+        (
+            AgentOptions::new(url.clone(), token.clone(), wrong_secret, 1),
+            "4403",
+        ),
+        (wrong_version, "4426"),
+    ] {
+        let outcome =
+            tokio::time::timeout(Duration::from_secs(30), run(options, Transcript::none())).await;
+        let error = outcome
+            .expect("the agent stops instead of retrying")
+            .expect_err("refused")
+            .to_string();
+        assert!(
+            error.contains("Configuration") && error.contains(expected),
+            "expected {expected}: {error}"
+        );
+    }
+
     // Closing the helper's stdin stops the brain.
     drop(ask);
     let _ = brain.wait();

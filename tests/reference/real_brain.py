@@ -10,6 +10,7 @@ reads commands on stdin, one JSON answer line each:
 
 - `cancel <engine> <task_id>`: issues cancel-task through the REST API -> {"id", "status"}
 - `command <id>`: the command's state -> {"status", "result", "error"}
+- `events <engine> <task_id>`: the stored events of a task -> {"kinds": [...]}
 - `stop`, or the end of stdin: stops the brain and exits.
 """
 
@@ -78,6 +79,9 @@ def main():
                     issued = call("POST", "/projects/default/commands/cancel-task",
                                   {"agent_id": minted["agent"]["id"], "engine": words[1], "task_id": words[2]})
                     answer = {"id": issued["id"], "status": issued["status"]}
+                elif words[0] == "events":
+                    page = call("GET", f"/projects/default/events?engine={words[1]}&task_id={words[2]}")
+                    answer = {"kinds": [item["kind"] for item in page["items"]]}
                 elif words[0] == "command":
                     state = call("GET", f"/projects/default/commands/{words[1]}")
                     answer = {k: state.get(k) for k in ("status", "result", "error")}
