@@ -1,86 +1,67 @@
 #!/usr/bin/env python3
-"""Runs the real agent, z4j-bare 1.13.0, against a brain, with a minimal in-memory engine.
+"""Runs the real agent, z4j-bare 1.13.0 with the huey adapter (z4j-huey 1.13.0, huey
+3.5.4), against a brain.
 
     .venv/bin/python tests/reference/real_agent.py BRAIN_URL TOKEN HMAC_SECRET
 
-The engine reports EVENTS task events (default 5), one every 50 ms, and answers
-`cancel_task` with success; the agent runs for SECONDS (default 6), then the process
-exits 0. Everything else is the real agent's own code: hello, signed event batches,
-verification of the brain's frames, command_ack and command_result. The agent keeps its
-state under Z4J_HOME (set it to a fresh directory).
+Huey needs no server: a SqliteHuey in a temporary directory and a threaded consumer in
+this process. Once the agent is installed, it enqueues EVENTS_OK (default 4) successful
+tasks, one task that fails, and one that fails once and succeeds on its retry, lets the
+agent run for SECONDS (default 6), then exits 0. Everything on the wire is the real
+agent's own code: hello, signed heartbeats, agent_status and event batches, verification
+of the brain's frames, command_ack and command_result. The agent keeps its state under
+Z4J_HOME (set it to a fresh directory).
 """
 
-import asyncio
 import logging
 import os
 import sys
+import tempfile
 import time
-import uuid
-from datetime import UTC, datetime
 
+from huey import SqliteHuey
 from z4j_bare.install import install_agent
-from z4j_core.models import CommandResult, Event
-from z4j_core.models.event import EventKind
+from z4j_huey import HueyEngineAdapter
 
-EVENTS = int(os.environ.get("EVENTS", "5"))
+EVENTS_OK = int(os.environ.get("EVENTS_OK", "4"))
+
+huey = SqliteHuey(filename=os.path.join(tempfile.mkdtemp(prefix="huey-"), "huey.db"))
+flaky_attempts = []
 
 
-class InMemoryEngine:
-    """The smallest queue engine the agent accepts: events out, cancel_task in."""
+@huey.task()
+def add(a, b):
+    return a + b
 
-    name = "inmemory"
-    protocol_version = "2"
 
-    async def discover_tasks(self, hints=None):
-        return []
+@huey.task()
+def explode():
+    raise ValueError("this task always fails")
 
-    async def subscribe_registry_changes(self):
-        return
-        yield
 
-    async def subscribe_events(self):
-        for i in range(EVENTS):
-            await asyncio.sleep(0.05)
-            yield Event(
-                id=uuid.uuid4(), project_id=uuid.UUID(int=0), agent_id=uuid.UUID(int=0), engine=self.name,
-                task_id=f"real-agent-task-{i}", kind=EventKind.TASK_SUCCEEDED, occurred_at=datetime.now(UTC),
-                data={"name": "app.tasks.add", "runtime": 0.25},
-            )
-        await asyncio.Event().wait()
-
-    async def list_queues(self):
-        return []
-
-    async def list_workers(self):
-        return []
-
-    async def get_task(self, task_id):
-        return None
-
-    async def reconcile_task(self, task_id):
-        return CommandResult(status="failed", error="not supported by the in-memory engine")
-
-    async def submit_task(self, *args, **kwargs):
-        return CommandResult(status="failed", error="not supported by the in-memory engine")
-
-    async def retry_task(self, *args, **kwargs):
-        return CommandResult(status="failed", error="not supported by the in-memory engine")
-
-    async def cancel_task(self, task_id):
-        return CommandResult(status="success", result={"cancelled": task_id})
-
-    def capabilities(self):
-        # The agent's dispatcher runs only actions the adapter advertises.
-        return {"cancel_task"}
+@huey.task(retries=1, retry_delay=0)
+def flaky():
+    flaky_attempts.append(1)
+    if len(flaky_attempts) == 1:
+        raise RuntimeError("first attempt fails")
+    return "second attempt succeeds"
 
 
 def main():
     logging.basicConfig(level=os.environ.get("LOG", "WARNING"))
     install_agent(
-        engines=[InMemoryEngine()], brain_url=sys.argv[1], token=sys.argv[2], project_id="default",
-        hmac_secret=sys.argv[3], dev_mode=True, autostart=True,
+        engines=[HueyEngineAdapter(huey=huey)], brain_url=sys.argv[1], token=sys.argv[2], project_id="default",
+        hmac_secret=sys.argv[3], agent_name="brainwire-e2e-huey", dev_mode=True, autostart=True,
     )
+    consumer = huey.create_consumer(workers=2, worker_type="thread", periodic=False)
+    consumer.start()
+    time.sleep(1)
+    for i in range(EVENTS_OK):
+        add(i, i)
+    explode()
+    flaky()
     time.sleep(float(os.environ.get("SECONDS", "6")))
+    consumer.stop(graceful=False)
     print("real agent: done", flush=True)
     os._exit(0)
 
