@@ -2,11 +2,8 @@
 
 use std::time::Instant;
 
-use brainwire_close::CloseFrame;
-use bytes::Bytes;
-
 use crate::link::Core;
-use crate::{Ack, AuthRequest, Event, Message, Nack, SendError, SessionConfig, SessionError};
+use crate::{AuthRequest, Event, Message, SessionConfig, SessionError};
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 enum State {
@@ -131,54 +128,7 @@ impl Client {
         }
     }
 
-    /// Sends an application message; with a `message_id` it is tracked until its `ack` or
-    /// `nack` (or reported [`Event::Unanswered`]).
-    ///
-    /// # Errors
-    ///
-    /// [`SendError`] when not authenticated, or the id is already waiting, or too many wait.
-    pub fn send(
-        &mut self,
-        now: Instant,
-        message_id: Option<&str>,
-        bytes: Bytes,
-    ) -> Result<(), SendError> {
-        self.core.send_app(now, message_id, bytes)
-    }
-
-    /// Acknowledges a received message.
-    ///
-    /// # Errors
-    ///
-    /// [`SendError::NotAuthenticated`].
-    pub fn ack(&mut self, message_id: &str) -> Result<(), SendError> {
-        self.core.answer(Message::Ack(Ack::new(message_id)))
-    }
-
-    /// Refuses a received message.
-    ///
-    /// # Errors
-    ///
-    /// [`SendError::NotAuthenticated`].
-    pub fn nack(&mut self, message_id: &str, reason: &str) -> Result<(), SendError> {
-        self.core
-            .answer(Message::Nack(Nack::new(message_id, reason)))
-    }
-
-    /// The next message to send.
-    pub fn poll_transmit(&mut self) -> Option<Bytes> {
-        self.core.transmit.pop_front()
-    }
-
-    /// The next event.
-    pub fn poll_event(&mut self) -> Option<Event> {
-        self.core.events.pop_front()
-    }
-
-    /// The close frame to send, once, after a fatal error.
-    pub fn poll_close(&mut self) -> Option<CloseFrame> {
-        self.core.close.take()
-    }
+    crate::link::shared_link_methods!();
 
     /// When [`handle_timeout`](Self::handle_timeout) should next run.
     pub fn poll_timeout(&self) -> Option<Instant> {

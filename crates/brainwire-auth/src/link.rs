@@ -284,3 +284,62 @@ impl Core {
         )
     }
 }
+
+/// The methods both roles share once authenticated: sending tracked application messages,
+/// answering received ones, and draining outputs. Both hold their [`Core`] in `core`.
+macro_rules! shared_link_methods {
+    () => {
+        /// Sends an application message; with a `message_id` it is tracked until its `ack`
+        /// or `nack` (or reported [`Event::Unanswered`](crate::Event::Unanswered)).
+        ///
+        /// # Errors
+        ///
+        /// [`SendError`](crate::SendError) when not authenticated, or the id is already
+        /// waiting, or too many wait.
+        pub fn send(
+            &mut self,
+            now: std::time::Instant,
+            message_id: Option<&str>,
+            bytes: bytes::Bytes,
+        ) -> Result<(), crate::SendError> {
+            self.core.send_app(now, message_id, bytes)
+        }
+
+        /// Acknowledges a received message.
+        ///
+        /// # Errors
+        ///
+        /// [`SendError::NotAuthenticated`](crate::SendError::NotAuthenticated).
+        pub fn ack(&mut self, message_id: &str) -> Result<(), crate::SendError> {
+            self.core
+                .answer(crate::Message::Ack(crate::Ack::new(message_id)))
+        }
+
+        /// Refuses a received message.
+        ///
+        /// # Errors
+        ///
+        /// [`SendError::NotAuthenticated`](crate::SendError::NotAuthenticated).
+        pub fn nack(&mut self, message_id: &str, reason: &str) -> Result<(), crate::SendError> {
+            self.core
+                .answer(crate::Message::Nack(crate::Nack::new(message_id, reason)))
+        }
+
+        /// The next message to send (an `auth.failure` comes before the close).
+        pub fn poll_transmit(&mut self) -> Option<bytes::Bytes> {
+            self.core.transmit.pop_front()
+        }
+
+        /// The next event.
+        pub fn poll_event(&mut self) -> Option<crate::Event> {
+            self.core.events.pop_front()
+        }
+
+        /// The close frame to send, once, after the last transmitted message.
+        pub fn poll_close(&mut self) -> Option<brainwire_close::CloseFrame> {
+            self.core.close.take()
+        }
+    };
+}
+
+pub(crate) use shared_link_methods;
