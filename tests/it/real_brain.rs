@@ -62,11 +62,16 @@ async fn the_brainwire_agent_talks_to_the_real_brain() {
                 by: Side::Agent,
                 text,
             }) if text.starts_with("session ") => break,
-            Some(_) => {}
+            Some(line) => println!("{line}"),
             None => panic!("the agent stopped before connecting"),
         }
     }
-    tokio::spawn(async move { while seen.recv().await.is_some() {} });
+    // The agent's transcript goes to the test's output, which libtest shows on failure.
+    tokio::spawn(async move {
+        while let Some(line) = seen.recv().await {
+            println!("{line}");
+        }
+    });
     let issued = tokio::task::block_in_place(|| ask("cancel celery task-to-cancel"));
     let command_id = issued["id"]
         .as_str()
