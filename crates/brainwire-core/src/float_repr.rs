@@ -4,7 +4,11 @@
 //! for `1e-4 <= |x| < 1e16` with at least one fractional digit, otherwise `d[.ddd]e±XX`
 //! with at least two exponent digits.
 
-/// Appends Python's `repr(value)` to `out`. `value` must be finite.
+/// Most significant digits a shortest round-trip `f64` has (ryu writes at most 17).
+const MAX_DIGITS: usize = 17;
+
+/// Appends Python's `repr(value)` to `out`. `value` must be finite. Allocates nothing
+/// beyond `out`: this runs for every float of every verified frame.
 pub(crate) fn write_python_repr(value: f64, out: &mut Vec<u8>) {
     debug_assert!(value.is_finite());
     if value.is_sign_negative() {
@@ -15,10 +19,10 @@ pub(crate) fn write_python_repr(value: f64, out: &mut Vec<u8>) {
         return;
     }
     let mut buffer = ryu::Buffer::new();
-    let shortest = buffer.format_finite(value.abs());
-    let (digits, decpt) = digits_and_point(shortest);
-    let digits = &digits[..];
-    let n = digits.len() as i32;
+    let mut digits = [0u8; MAX_DIGITS];
+    let (len, decpt) = digits_and_point(buffer.format_finite(value.abs()), &mut digits);
+    let digits = &digits[..len];
+    let n = len as i32;
     if decpt <= -4 || decpt > 16 {
         out.push(digits[0]);
         if n > 1 {
@@ -28,11 +32,13 @@ pub(crate) fn write_python_repr(value: f64, out: &mut Vec<u8>) {
         let exp = decpt - 1;
         out.push(b'e');
         out.push(if exp < 0 { b'-' } else { b'+' });
+        // |exp| is at most 324: two or three digits, Python writes at least two.
         let exp = exp.unsigned_abs();
-        if exp < 10 {
-            out.push(b'0');
+        if exp >= 100 {
+            out.push(b'0' + (exp / 100) as u8);
         }
-        out.extend_from_slice(exp.to_string().as_bytes());
+        out.push(b'0' + (exp / 10 % 10) as u8);
+        out.push(b'0' + (exp % 10) as u8);
     } else if decpt <= 0 {
         out.extend_from_slice(b"0.");
         out.extend(std::iter::repeat_n(b'0', (-decpt) as usize));
@@ -49,24 +55,35 @@ pub(crate) fn write_python_repr(value: f64, out: &mut Vec<u8>) {
     }
 }
 
-/// Splits ryu's text for a positive finite non-zero value into its significant digits
-/// (no leading or trailing zeros) and the decimal point position `decpt`, so that the
-/// value is `0.DIGITS × 10^decpt`.
-fn digits_and_point(text: &str) -> (Vec<u8>, i32) {
+/// Reads ryu's text for a positive finite non-zero value into `digits`: its significant
+/// digits (no leading or trailing zeros). Returns how many, and the decimal point
+/// position `decpt`, so that the value is `0.DIGITS × 10^decpt`.
+fn digits_and_point(text: &str, digits: &mut [u8; MAX_DIGITS]) -> (usize, i32) {
     let (mantissa, exp) = match text.split_once(['e', 'E']) {
         Some((m, e)) => (m, e.parse::<i32>().expect("ryu writes a decimal exponent")),
         None => (text, 0),
     };
     let (int, frac) = mantissa.split_once('.').unwrap_or((mantissa, ""));
-    let mut digits: Vec<u8> = int.bytes().chain(frac.bytes()).collect();
     let mut decpt = int.len() as i32 + exp;
-    let leading = digits.iter().take_while(|&&d| d == b'0').count();
-    digits.drain(..leading);
-    decpt -= leading as i32;
-    while digits.last() == Some(&b'0') {
-        digits.pop();
+    let mut len = 0;
+    for d in int.bytes().chain(frac.bytes()) {
+        if len == 0 && d == b'0' {
+            // A leading zero moves the point, it is not a digit.
+            decpt -= 1;
+            continue;
+        }
+        if len == MAX_DIGITS {
+            // Past 17 significant digits ryu can only write zeros, which are trailing.
+            debug_assert_eq!(d, b'0');
+            continue;
+        }
+        digits[len] = d;
+        len += 1;
     }
-    (digits, decpt)
+    while len > 0 && digits[len - 1] == b'0' {
+        len -= 1;
+    }
+    (len, decpt)
 }
 
 #[cfg(test)]
