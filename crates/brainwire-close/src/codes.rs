@@ -273,6 +273,12 @@ impl TryFrom<u16> for StandardCode {
     }
 }
 
+impl From<StandardCode> for u16 {
+    fn from(code: StandardCode) -> u16 {
+        code.code()
+    }
+}
+
 impl fmt::Display for StandardCode {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         write!(f, "{} ({})", self.meaning(), self.code())

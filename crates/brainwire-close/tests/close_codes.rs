@@ -223,6 +223,9 @@ fn every_u16_round_trips() {
         assert_eq!(u16::from(v1::CloseCode::from(code)), code);
         assert_eq!(u16::from(v2::CloseCode::from(code)), code);
         assert_eq!(u16::from(dashboard::CloseCode::from(code)), code);
+        if let Ok(standard) = StandardCode::try_from(code) {
+            assert_eq!(u16::from(standard), code);
+        }
     }
 }
 
