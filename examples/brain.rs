@@ -1,18 +1,24 @@
-//! A v2 brain: the agent endpoint `/ws/agent` with bearer auth and signed traffic.
+//! A v2 brain on one port: the agent endpoint `/ws/agent` (bearer auth, signed traffic),
+//! the run status stream `/ws` with `GET /api/brain/status/ws`, and the channel endpoint
+//! `/api/ws?token=`, both fed by what agents report.
 //!
 //! ```text
 //! cargo run -p brainwire-examples --example brain -- --listen 127.0.0.1:7400
-//! cargo run -p brainwire-examples --example brain -- --agent-token TOKEN --hmac-secret SECRET --no-command
+//! cargo run -p brainwire-examples --example brain -- --agent-token TOKEN --hmac-secret SECRET \
+//!     [--dashboard-token TOKEN] [--no-command]
 //! ```
 //!
 //! Without `--agent-token`/`--hmac-secret`, fresh ones are generated and printed, ready
-//! for the `agent` example. Once it accepts connections it prints
-//! `listening on ws://ADDR/ws/agent`.
+//! for the `agent` example; without `--dashboard-token`, a fresh one is printed for the
+//! `dashboard` example. Once it accepts connections it prints
+//! `listening on ws://ADDR/ws/agent`, then the other endpoints.
 
 use std::time::Duration;
 
 use anyhow::{bail, Context};
-use brainwire_examples::brain::{serve, BrainOptions};
+use brainwire_examples::brain::{
+    serve, BrainOptions, AGENT_PATH, CHANNEL_PATH, RUN_PATH, STATUS_PATH,
+};
 use brainwire_examples::transcript::Transcript;
 use brainwire_sign::{decode_agent_hmac_secret, Secret};
 
@@ -21,6 +27,7 @@ async fn main() -> anyhow::Result<()> {
     let mut listen = "127.0.0.1:7400".to_owned();
     let mut token = None;
     let mut secret = None;
+    let mut dashboard_token = None;
     let mut send_command = true;
     let mut args = std::env::args().skip(1);
     while let Some(arg) = args.next() {
@@ -28,6 +35,9 @@ async fn main() -> anyhow::Result<()> {
             "--listen" => listen = args.next().context("--listen needs ADDR")?,
             "--agent-token" => token = Some(args.next().context("--agent-token needs TOKEN")?),
             "--hmac-secret" => secret = Some(args.next().context("--hmac-secret needs SECRET")?),
+            "--dashboard-token" => {
+                dashboard_token = Some(args.next().context("--dashboard-token needs TOKEN")?)
+            }
             "--no-command" => send_command = false,
             other => bail!("unknown argument {other:?}; see the header of examples/brain.rs"),
         }
@@ -47,15 +57,24 @@ async fn main() -> anyhow::Result<()> {
     let listener = tokio::net::TcpListener::bind(&listen)
         .await
         .with_context(|| format!("binding {listen}"))?;
-    println!("listening on ws://{}/ws/agent", listener.local_addr()?);
+    let mut options = BrainOptions::new(token, secret);
+    options.send_command = send_command;
+    options.heartbeat_interval = Duration::from_secs(10);
+    if let Some(dashboard_token) = dashboard_token {
+        options.dashboard_token = dashboard_token;
+    }
+    let addr = listener.local_addr()?;
+    println!("listening on ws://{addr}{AGENT_PATH}");
+    println!("run stream on ws://{addr}{RUN_PATH}, status at http://{addr}{STATUS_PATH}");
+    println!(
+        "channels on ws://{addr}{CHANNEL_PATH}?token={} (project:{}, agent:{})",
+        options.dashboard_token, options.project_id, options.agent_id
+    );
     let (sender, mut lines) = tokio::sync::mpsc::channel(1024);
     tokio::spawn(async move {
         while let Some(line) = lines.recv().await {
             println!("{line}");
         }
     });
-    let mut options = BrainOptions::new(token, secret);
-    options.send_command = send_command;
-    options.heartbeat_interval = Duration::from_secs(10);
     serve(listener, options, Transcript::new(sender)).await
 }

@@ -7,7 +7,9 @@ use std::sync::atomic::Ordering;
 use std::time::Duration;
 
 use brainwire_examples::brain::{serve, BrainOptions};
+use brainwire_examples::run_watch::{self, RunWatchOptions};
 use brainwire_examples::transcript::{Line, Side, Transcript};
+use brainwire_run::{Body, RunMessage};
 use brainwire_sign::Secret;
 
 use crate::reference::reference_python;
@@ -17,7 +19,8 @@ use crate::tests_dir;
 async fn the_real_agent_talks_to_the_brainwire_brain() {
     let secret = Secret::new(b"real-agent-e2e-secret-0123456789".to_vec()).unwrap();
     let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
-    let url = format!("http://{}", listener.local_addr().unwrap());
+    let addr = listener.local_addr().unwrap();
+    let url = format!("http://{addr}");
     let mut options = BrainOptions::new("real-agent-token", secret.clone());
     // Ask for heartbeats every second, so a short session shows them.
     options.heartbeat_interval = Duration::from_secs(1);
@@ -31,6 +34,24 @@ async fn the_real_agent_talks_to_the_brainwire_brain() {
         }
         all
     });
+
+    // A run-watch client follows what the real agent's reports become on the run stream.
+    let (runs_in, mut runs) = tokio::sync::mpsc::unbounded_channel();
+    let watcher = tokio::spawn(run_watch::run(
+        RunWatchOptions::new(format!("ws://{addr}/ws")),
+        runs_in,
+    ));
+    let greeting = tokio::time::timeout(Duration::from_secs(10), runs.recv()).await;
+    assert!(
+        matches!(
+            greeting,
+            Ok(Some(RunMessage {
+                body: Body::Connected { .. },
+                ..
+            }))
+        ),
+        "{greeting:?}"
+    );
 
     let home = std::env::temp_dir().join(format!("brainwire-real-agent-{}", std::process::id()));
     let secret_b64 = secret.to_urlsafe_base64();
@@ -48,8 +69,10 @@ async fn the_real_agent_talks_to_the_brainwire_brain() {
         .await
         .expect("the agent finishes")
         .unwrap();
+    tokio::time::sleep(Duration::from_millis(200)).await;
     server.abort();
     let _ = server.await;
+    watcher.abort();
     let lines = collector.await.unwrap();
     let stderr = String::from_utf8_lossy(&output.stderr);
     assert!(output.status.success(), "real agent failed: {stderr}");
@@ -83,6 +106,25 @@ async fn the_real_agent_talks_to_the_brainwire_brain() {
         .count();
     let acks = lines.iter().filter(|l| matches!(l, Line::Frame { from: Side::Brain, frame_type, .. } if frame_type == "event_batch_ack")).count();
     assert_eq!(batches, acks);
+    // the run stream carried the Huey outcomes: three successes and the retried task's
+    // success (the fourth success is the task the brain's command cancelled), the
+    // failure with its exception, and the cancelled task,
+    let mut completed = 0;
+    let mut failures = Vec::new();
+    while let Ok(message) = runs.try_recv() {
+        match &message.body {
+            Body::RunComplete(_) => completed += 1,
+            Body::RunFailed(data) => failures.push(data.error.clone().unwrap_or_default()),
+            _ => {}
+        }
+    }
+    assert_eq!(completed, 4, "{failures:?}");
+    failures.sort();
+    assert_eq!(
+        failures,
+        ["ValueError: this task always fails", "revoked"],
+        "{completed}"
+    );
     // and it never complained about the brain's frames.
     for word in ["signature", "hmac", "replay", "ProtocolError"] {
         assert!(

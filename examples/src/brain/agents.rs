@@ -1,91 +1,27 @@
-//! The brain program: a WebSocket server whose agent connections each run a
-//! [`BrainSession`].
+//! The agent endpoint: each connection runs a [`BrainSession`].
 
-use std::collections::HashSet;
-use std::sync::atomic::{AtomicUsize, Ordering};
-use std::sync::{Arc, Mutex};
+use std::sync::atomic::Ordering;
 use std::time::{Duration, Instant};
 
 use brainwire_core::Timestamp;
-use brainwire_sign::{Keyring, Secret};
+use brainwire_sign::Keyring;
 use brainwire_v2::{
     AgentAuthority, AgentGrant, BrainConfig, BrainEvent, BrainSession, Command, JsonObject, Sources,
 };
 use futures_util::{SinkExt, StreamExt};
-use tokio::net::{TcpListener, TcpStream};
-use tokio_tungstenite::tungstenite::handshake::server::{ErrorResponse, Request, Response};
-use tokio_tungstenite::tungstenite::http::StatusCode;
+use tokio::net::TcpStream;
 use tokio_tungstenite::tungstenite::Message;
 
-use crate::transcript::{Side, Transcript};
+use super::feed::Reporter;
+use super::Shared;
+use crate::http::upgrade;
+use crate::transcript::Side;
 use crate::ws::{close_message, next_incoming, Incoming};
 
-/// The path of the agent endpoint, as on the deployed brain.
-pub const AGENT_PATH: &str = "/ws/agent";
-
-/// What the brain program is told on its command line.
-#[derive(Debug, Clone)]
-#[non_exhaustive]
-pub struct BrainOptions {
-    /// The one agent token this brain accepts.
-    pub agent_token: String,
-    /// The project secret agents sign with.
-    pub secret: Secret,
-    /// The agent's id, bound into every MAC.
-    pub agent_id: String,
-    /// The project's id, bound into every MAC.
-    pub project_id: String,
-    /// Whether to send the agent one `cancel_task` after its first `event_batch`.
-    pub send_command: bool,
-    /// Heartbeat cadence asked of agents.
-    pub heartbeat_interval: Duration,
-    /// Counters the brain keeps, for whoever started it.
-    pub stats: Arc<BrainStats>,
-}
-
-/// What the brain counted.
-#[derive(Debug, Default)]
-pub struct BrainStats {
-    /// Events stored (each batch id once).
-    pub stored_events: AtomicUsize,
-    /// Events received again in a re-sent batch, acknowledged but not stored.
-    pub duplicate_events: AtomicUsize,
-    /// Command results received.
-    pub command_results: AtomicUsize,
-    /// Handshakes completed.
-    pub sessions: AtomicUsize,
-    /// Signed heartbeats verified.
-    pub heartbeats: AtomicUsize,
-    /// Signed `agent_status` reports verified.
-    pub agent_statuses: AtomicUsize,
-}
-
-impl BrainOptions {
-    /// Options accepting `agent_token` with `secret`, sending the demo command.
-    pub fn new(agent_token: impl Into<String>, secret: Secret) -> Self {
-        Self {
-            agent_token: agent_token.into(),
-            secret,
-            agent_id: uuid::Uuid::new_v4().to_string(),
-            project_id: uuid::Uuid::new_v4().to_string(),
-            send_command: true,
-            heartbeat_interval: Duration::from_secs(10),
-            stats: Arc::default(),
-        }
-    }
-}
-
-/// What every connection of the brain shares.
-struct Shared {
-    options: BrainOptions,
-    transcript: Transcript,
-    /// Batch ids already stored: an agent re-sends unacknowledged batches after a
-    /// reconnect with the same ids, so these are acknowledged again but not stored twice.
-    stored_batches: Mutex<HashSet<String>>,
-    /// Whether the agent acknowledged the one demo command. Until it does, each new
-    /// session sends it again: a command in flight on a lost connection is not lost.
-    command_acked: Mutex<bool>,
-}
+/// Largest WebSocket message taken from an agent: the session refuses frames over its
+/// `max_frame_size_bytes` (1 MiB) with a close code; past twice that the socket stops
+/// reading.
+const MAX_AGENT_MESSAGE: usize = 2 * 1024 * 1024;
 
 impl AgentAuthority for Shared {
     fn authorize(&self, bearer: &str) -> Option<AgentGrant> {
@@ -97,66 +33,17 @@ impl AgentAuthority for Shared {
     }
 }
 
-/// Serves the agent endpoint on `listener` until the process ends.
-///
-/// # Errors
-///
-/// When accepting connections fails.
-pub async fn serve(
-    listener: TcpListener,
-    options: BrainOptions,
-    transcript: Transcript,
+/// Runs one agent connection whose request head (`read`, with its bearer token) was read.
+pub(super) async fn connection(
+    stream: TcpStream,
+    read: Vec<u8>,
+    bearer: Option<String>,
+    shared: &Shared,
 ) -> anyhow::Result<()> {
-    let shared = Arc::new(Shared {
-        options,
-        transcript,
-        stored_batches: Mutex::new(HashSet::new()),
-        command_acked: Mutex::new(false),
-    });
-    loop {
-        let (stream, peer) = listener.accept().await?;
-        let shared = shared.clone();
-        tokio::spawn(async move {
-            if let Err(e) = connection(stream, &shared).await {
-                shared
-                    .transcript
-                    .note(Side::Brain, format!("connection from {peer} ended: {e}"))
-                    .await;
-            }
-        });
-    }
-}
-
-/// The `Authorization: Bearer` token of an upgrade request on the agent path.
-// The callback's signature is tungstenite's, large error type included.
-#[allow(clippy::result_large_err)]
-fn upgrade(
-    request: &Request,
-    response: Response,
-    bearer: &mut Option<String>,
-) -> Result<Response, ErrorResponse> {
-    if request.uri().path() != AGENT_PATH {
-        let mut not_found = ErrorResponse::new(Some("no such endpoint".into()));
-        *not_found.status_mut() = StatusCode::NOT_FOUND;
-        return Err(not_found);
-    }
-    *bearer = request
-        .headers()
-        .get("authorization")
-        .and_then(|v| v.to_str().ok())
-        .and_then(|v| v.strip_prefix("Bearer "))
-        .map(str::to_owned);
-    Ok(response)
-}
-
-async fn connection(stream: TcpStream, shared: &Arc<Shared>) -> anyhow::Result<()> {
-    // Whether this session sent the demo command already.
+    let mut socket = upgrade(stream, read, MAX_AGENT_MESSAGE).await?;
+    // Whether this session sent the demo command already, and who reports on it.
     let mut command_sent = false;
-    let mut bearer = None;
-    // The callback's signature is tungstenite's, large error type included.
-    #[allow(clippy::result_large_err)]
-    let callback = |req: &Request, resp| upgrade(req, resp, &mut bearer);
-    let mut socket = tokio_tungstenite::accept_hdr_async(stream, callback).await?;
+    let mut reporter = None;
     let mut config = BrainConfig::new("brainwire-example-brain/0.1");
     config.heartbeat_interval = shared.options.heartbeat_interval;
     config.idle_timeout = shared.options.heartbeat_interval * 3;
@@ -165,7 +52,7 @@ async fn connection(stream: TcpStream, shared: &Arc<Shared>) -> anyhow::Result<(
     let mut session = BrainSession::accept(
         Instant::now(),
         bearer.as_deref(),
-        &**shared,
+        shared,
         session_id,
         config,
         sources,
@@ -182,7 +69,14 @@ async fn connection(stream: TcpStream, shared: &Arc<Shared>) -> anyhow::Result<(
         let mut reacted = false;
         while let Some(event) = session.poll_event() {
             reacted = true;
-            react(&mut session, shared, event, &mut command_sent).await;
+            react(
+                &mut session,
+                shared,
+                event,
+                &mut command_sent,
+                &mut reporter,
+            )
+            .await;
         }
         if reacted {
             continue;
@@ -231,6 +125,7 @@ async fn react(
     shared: &Shared,
     event: BrainEvent,
     command_sent: &mut bool,
+    reporter: &mut Option<Reporter>,
 ) {
     let transcript = &shared.transcript;
     match event {
@@ -247,6 +142,11 @@ async fn react(
                 &shared.options.stats.duplicate_events
             };
             counter.fetch_add(events.len(), Ordering::SeqCst);
+            if let (true, Some(reporter)) = (new, &*reporter) {
+                for event in &events {
+                    shared.publish(reporter, event);
+                }
+            }
             transcript
                 .note(
                     Side::Brain,
@@ -296,6 +196,11 @@ async fn react(
         }
         BrainEvent::Hello { hello, binding } => {
             shared.options.stats.sessions.fetch_add(1, Ordering::SeqCst);
+            *reporter = Some(Reporter {
+                agent_id: binding.agent_id.clone(),
+                agent_name: hello.framework.clone(),
+                project_id: binding.project_id.clone(),
+            });
             let text = format!(
                 "agent {} ({}) in session {}",
                 binding.agent_id, hello.framework, binding.session_id

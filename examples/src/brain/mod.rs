@@ -1,0 +1,218 @@
+//! The brain program: one port serving
+//!
+//! - `/ws/agent`, the v2 agent endpoint: each connection runs a
+//!   [`BrainSession`](brainwire_v2::BrainSession) (bearer token, signed traffic);
+//! - `/ws`, the run status stream of document 003, and `GET /api/brain/status/ws`;
+//! - `/api/ws?token=`, the channel endpoint of document 004.
+//!
+//! What agents report feeds the other two: each task event becomes a `run_*` message for
+//! every `/ws` client and channel events for the subscribers of its agent, task and
+//! project channels.
+
+mod agents;
+mod channels;
+mod feed;
+mod run_stream;
+
+use std::collections::HashSet;
+use std::sync::atomic::{AtomicU64, AtomicUsize, Ordering};
+use std::sync::{Arc, Mutex};
+use std::time::Duration;
+
+use brainwire_sign::Secret;
+use tokio::net::{TcpListener, TcpStream};
+
+use crate::http::{read_head, respond, RequestHead};
+use crate::transcript::{Side, Transcript};
+
+/// The path of the agent endpoint, as on the deployed brain.
+pub const AGENT_PATH: &str = "/ws/agent";
+/// The path of the run status stream (document 003).
+pub const RUN_PATH: &str = "/ws";
+/// The path of the run stream's status document (document 003).
+pub const STATUS_PATH: &str = "/api/brain/status/ws";
+/// The path of the channel endpoint (document 004).
+pub const CHANNEL_PATH: &str = "/api/ws";
+
+/// What the brain program is told on its command line.
+#[derive(Debug, Clone)]
+#[non_exhaustive]
+pub struct BrainOptions {
+    /// The one agent token this brain accepts.
+    pub agent_token: String,
+    /// The project secret agents sign with.
+    pub secret: Secret,
+    /// The token dashboards pass as `?token=` on the channel endpoint.
+    pub dashboard_token: String,
+    /// The agent's id, bound into every MAC.
+    pub agent_id: String,
+    /// The project's id, bound into every MAC.
+    pub project_id: String,
+    /// Whether to send the agent one `cancel_task` after its first `event_batch`.
+    pub send_command: bool,
+    /// Heartbeat cadence asked of agents.
+    pub heartbeat_interval: Duration,
+    /// Counters the brain keeps, for whoever started it.
+    pub stats: Arc<BrainStats>,
+}
+
+/// What the brain counted.
+#[derive(Debug, Default)]
+pub struct BrainStats {
+    /// Events stored (each batch id once).
+    pub stored_events: AtomicUsize,
+    /// Events received again in a re-sent batch, acknowledged but not stored.
+    pub duplicate_events: AtomicUsize,
+    /// Command results received.
+    pub command_results: AtomicUsize,
+    /// Handshakes completed.
+    pub sessions: AtomicUsize,
+    /// Signed heartbeats verified.
+    pub heartbeats: AtomicUsize,
+    /// Signed `agent_status` reports verified.
+    pub agent_statuses: AtomicUsize,
+    /// `run_*` messages published on the run stream.
+    pub run_messages: AtomicUsize,
+    /// Channel events published (once per channel, whatever the subscribers).
+    pub channel_events: AtomicUsize,
+}
+
+impl BrainOptions {
+    /// Options accepting `agent_token` with `secret`, sending the demo command, with a
+    /// fresh dashboard token.
+    pub fn new(agent_token: impl Into<String>, secret: Secret) -> Self {
+        Self {
+            agent_token: agent_token.into(),
+            secret,
+            dashboard_token: uuid::Uuid::new_v4().simple().to_string(),
+            agent_id: uuid::Uuid::new_v4().to_string(),
+            project_id: uuid::Uuid::new_v4().to_string(),
+            send_command: true,
+            heartbeat_interval: Duration::from_secs(10),
+            stats: Arc::default(),
+        }
+    }
+}
+
+/// What every connection of the brain shares.
+struct Shared {
+    options: BrainOptions,
+    transcript: Transcript,
+    /// Batch ids already stored: an agent re-sends unacknowledged batches after a
+    /// reconnect with the same ids, so these are acknowledged again but not stored twice.
+    stored_batches: Mutex<HashSet<String>>,
+    /// Whether the agent acknowledged the one demo command. Until it does, each new
+    /// session sends it again: a command in flight on a lost connection is not lost.
+    command_acked: Mutex<bool>,
+    /// Turns reported task events into run messages and channel events.
+    feed: Mutex<feed::Feed>,
+    run_stream: Mutex<run_stream::RunStream>,
+    channels: Mutex<channels::Channels>,
+    /// Ids for dashboard connections.
+    next_connection: AtomicU64,
+}
+
+impl Shared {
+    fn connection_id(&self) -> u64 {
+        self.next_connection.fetch_add(1, Ordering::Relaxed)
+    }
+
+    /// Publishes what one newly stored task event means to the run stream and channels.
+    fn publish(&self, agent: &feed::Reporter, event: &brainwire_v2::JsonObject) {
+        let Some(update) = self
+            .feed
+            .lock()
+            .expect("not poisoned")
+            .observe(agent, event)
+        else {
+            return;
+        };
+        let stats = &self.options.stats;
+        self.run_stream
+            .lock()
+            .expect("not poisoned")
+            .publish(update.run);
+        stats.run_messages.fetch_add(1, Ordering::Relaxed);
+        let mut channels = self.channels.lock().expect("not poisoned");
+        for (event, channel) in &update.channel_events {
+            channels.publish(event, channel);
+            stats.channel_events.fetch_add(1, Ordering::Relaxed);
+        }
+    }
+}
+
+/// Serves every endpoint on `listener` until the process ends.
+///
+/// # Errors
+///
+/// When accepting connections fails.
+pub async fn serve(
+    listener: TcpListener,
+    options: BrainOptions,
+    transcript: Transcript,
+) -> anyhow::Result<()> {
+    let scope = channels::ProjectScope::new(&options.project_id);
+    let shared = Arc::new(Shared {
+        options,
+        transcript,
+        stored_batches: Mutex::new(HashSet::new()),
+        command_acked: Mutex::new(false),
+        feed: Mutex::new(feed::Feed::default()),
+        run_stream: Mutex::new(run_stream::RunStream::new()),
+        channels: Mutex::new(channels::Channels::new(scope)),
+        next_connection: AtomicU64::new(1),
+    });
+    loop {
+        let (stream, peer) = listener.accept().await?;
+        let shared = shared.clone();
+        tokio::spawn(async move {
+            if let Err(e) = route(stream, &shared).await {
+                shared
+                    .transcript
+                    .note(Side::Brain, format!("connection from {peer} ended: {e}"))
+                    .await;
+            }
+        });
+    }
+}
+
+/// Reads the request head and hands the connection to its endpoint.
+async fn route(mut stream: TcpStream, shared: &Arc<Shared>) -> anyhow::Result<()> {
+    let (head, read) = match read_head(&mut stream).await {
+        Ok(head) => head,
+        Err(e) => {
+            if let Some(status) = e.status() {
+                respond(stream, status, None).await?;
+            }
+            return Err(e.into());
+        }
+    };
+    let websocket = matches!(head.path.as_str(), AGENT_PATH | RUN_PATH | CHANNEL_PATH);
+    if websocket && !head.upgrade {
+        return Ok(respond(stream, "426 Upgrade Required", None).await?);
+    }
+    match head.path.as_str() {
+        AGENT_PATH => agents::connection(stream, read, head.bearer, shared).await,
+        RUN_PATH => run_stream::connection(stream, read, shared).await,
+        CHANNEL_PATH => match dashboard_user(&head, &shared.options) {
+            Some(user) => channels::connection(stream, read, user, shared).await,
+            None => Ok(respond(stream, "401 Unauthorized", None).await?),
+        },
+        STATUS_PATH if head.method == "GET" => {
+            let status = shared
+                .run_stream
+                .lock()
+                .expect("not poisoned")
+                .status_json();
+            Ok(respond(stream, "200 OK", Some(&status)).await?)
+        }
+        STATUS_PATH => Ok(respond(stream, "405 Method Not Allowed", None).await?),
+        _ => Ok(respond(stream, "404 Not Found", None).await?),
+    }
+}
+
+/// The user a channel connection acts for: the dashboard token names the one user of this
+/// example (a real server would take it from a verified JWT).
+fn dashboard_user(head: &RequestHead, options: &BrainOptions) -> Option<&'static str> {
+    (head.query_param("token") == Some(options.dashboard_token.as_str())).then_some("dashboard")
+}
