@@ -126,7 +126,13 @@ async fn the_real_agent_talks_to_the_brainwire_brain() {
         "{completed}"
     );
     // and it never complained about the brain's frames.
-    for word in ["signature", "hmac", "replay", "ProtocolError"] {
+    for word in [
+        "signature",
+        "hmac",
+        "replay",
+        "ProtocolError",
+        "version mismatch",
+    ] {
         assert!(
             !stderr.contains(word),
             "agent log mentions {word}: {stderr}"

@@ -23,6 +23,11 @@ use crate::ws::{close_message, next_incoming, Incoming};
 /// reading.
 const MAX_AGENT_MESSAGE: usize = 2 * 1024 * 1024;
 
+/// The `brain_version` of `hello_ack`. The deployed agent compares its major.minor with
+/// its own and warns on a mismatch, so this names the z4j release whose wire protocol the
+/// example speaks, with brainwire as semver build metadata.
+const BRAIN_VERSION: &str = "1.13.0+brainwire-example";
+
 impl AgentAuthority for Shared {
     fn authorize(&self, bearer: &str) -> Option<AgentGrant> {
         (bearer == self.options.agent_token).then(|| AgentGrant {
@@ -44,7 +49,7 @@ pub(super) async fn connection(
     // Whether this session sent the demo command already, and who reports on it.
     let mut command_sent = false;
     let mut reporter = None;
-    let mut config = BrainConfig::new("brainwire-example-brain/0.1");
+    let mut config = BrainConfig::new(BRAIN_VERSION);
     config.heartbeat_interval = shared.options.heartbeat_interval;
     config.idle_timeout = shared.options.heartbeat_interval * 3;
     let session_id = uuid::Uuid::new_v4().to_string();
