@@ -202,7 +202,7 @@ pub fn is_defined(message_type: &str) -> bool {
 ///
 /// [`DecodeError`] when the bytes are not a JSON object with a string `type`.
 pub fn peek_type(wire: &[u8], limits: &Limits) -> Result<String, DecodeError> {
-    Ok(brainwire_core::peek_type(wire, limits)?.message_type)
+    Ok(brainwire_core::peek_type(wire, limits)?)
 }
 
 /// Decodes one message under the default [`Limits`].

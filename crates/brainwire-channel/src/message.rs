@@ -118,7 +118,7 @@ pub(crate) use brainwire_core::decode_one as one;
 
 /// The `type`, after the limits were checked.
 fn peek_type(wire: &[u8], limits: &Limits) -> Result<String, DecodeError> {
-    Ok(brainwire_core::peek_type(wire, limits)?.message_type)
+    Ok(brainwire_core::peek_type(wire, limits)?)
 }
 
 #[derive(Deserialize)]

@@ -2,7 +2,8 @@
 //! separators=(",", ":"), ensure_ascii=False, allow_nan=False)`.
 
 use crate::float_repr::write_python_repr;
-use crate::{JsonError, Limits, Value};
+use crate::scan::plain_run_end;
+use crate::{JsonError, Limits, Tape, Value};
 
 /// Canonical bytes of a JSON document, exactly as the v2 reference signs it.
 ///
@@ -20,11 +21,13 @@ use crate::{JsonError, Limits, Value};
 ///
 /// # Errors
 ///
-/// Any [`JsonError`] from [`Value::parse`].
+/// Any [`JsonError`] from [`Tape::parse`]. To canonicalize many documents without
+/// allocating, keep a [`Tape`] and call [`Node::write_canonical`](crate::Node::write_canonical).
 pub fn canonicalize(input: &[u8], limits: &Limits) -> Result<Vec<u8>, JsonError> {
-    let value = Value::parse(input, limits)?;
+    let mut tape = Tape::new();
+    let doc = tape.parse(input, limits)?;
     let mut out = Vec::with_capacity(input.len());
-    write_canonical(&value, &mut out);
+    doc.root().write_canonical(&mut out);
     Ok(out)
 }
 
@@ -82,10 +85,14 @@ fn write_integer(digits: &str, out: &mut Vec<u8>) {
 
 /// A string with only `"`, `\` and U+0000..U+001F escaped, like `ensure_ascii=False`.
 pub fn write_string(s: &str, out: &mut Vec<u8>) {
+    const HEX: &[u8; 16] = b"0123456789abcdef";
     out.push(b'"');
     let bytes = s.as_bytes();
-    let mut run_start = 0;
-    for (i, &b) in bytes.iter().enumerate() {
+    let mut at = 0;
+    loop {
+        let run_end = plain_run_end(bytes, at);
+        out.extend_from_slice(&bytes[at..run_end]);
+        let Some(&b) = bytes.get(run_end) else { break };
         let short: &[u8] = match b {
             b'"' => b"\\\"",
             b'\\' => b"\\\\",
@@ -94,21 +101,18 @@ pub fn write_string(s: &str, out: &mut Vec<u8>) {
             b'\t' => b"\\t",
             0x08 => b"\\b",
             0x0c => b"\\f",
-            0..=0x1f => b"",
-            _ => continue,
+            _ => &[
+                b'\\',
+                b'u',
+                b'0',
+                b'0',
+                HEX[usize::from(b >> 4)],
+                HEX[usize::from(b & 0xf)],
+            ],
         };
-        out.extend_from_slice(&bytes[run_start..i]);
-        if short.is_empty() {
-            const HEX: &[u8; 16] = b"0123456789abcdef";
-            out.extend_from_slice(b"\\u00");
-            out.push(HEX[usize::from(b >> 4)]);
-            out.push(HEX[usize::from(b & 0xf)]);
-        } else {
-            out.extend_from_slice(short);
-        }
-        run_start = i + 1;
+        out.extend_from_slice(short);
+        at = run_end + 1;
     }
-    out.extend_from_slice(&bytes[run_start..]);
     out.push(b'"');
 }
 

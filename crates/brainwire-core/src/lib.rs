@@ -51,13 +51,16 @@ mod float_repr;
 mod limits;
 mod peek;
 mod raw_json;
+mod scan;
+mod tape;
 mod timestamp;
 mod value;
 
 pub use canonical::{canonicalize, write_canonical, write_members, write_string};
 pub use error::JsonError;
 pub use limits::{Limits, MAX_DEPTH_CEILING};
-pub use peek::{decode_one, peek_type, Peeked, ShapeError};
+pub use peek::{decode_one, peek_type, ShapeError};
 pub use raw_json::{JsonObject, JsonValue};
+pub use tape::{Document, Items, Kind, Members, Node, Tape};
 pub use timestamp::{system_clock, Timestamp, TimestampError, WallClock};
 pub use value::Value;

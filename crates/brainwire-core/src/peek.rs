@@ -3,7 +3,7 @@
 
 use serde::de::DeserializeOwned;
 
-use crate::{JsonError, Limits, Value};
+use crate::{JsonError, Kind, Limits, Tape};
 
 /// Why a document is not a typed message at all: the errors every family shares before
 /// it looks at the `type`.
@@ -21,38 +21,27 @@ pub enum ShapeError {
     MissingType,
 }
 
-/// The parsed document and its `type`, after the limits (size, UTF-8, depth, duplicate
-/// keys, non-finite numbers) were checked.
-#[derive(Debug)]
-pub struct Peeked<'a> {
-    /// The document, borrowed from the input.
-    pub root: Value<'a>,
-    /// Its `type` member.
-    pub message_type: String,
-}
-
-/// Parses `wire` under `limits` and reads its `type`.
+/// Parses `wire` under `limits` and returns its `type`.
 ///
 /// # Errors
 ///
 /// [`ShapeError`] when `wire` is not a JSON object with a string `type` within limits.
-pub fn peek_type<'a>(wire: &'a [u8], limits: &Limits) -> Result<Peeked<'a>, ShapeError> {
-    let root = Value::parse(wire, limits).map_err(ShapeError::Json)?;
-    if root.as_object().is_none() {
+pub fn peek_type(wire: &[u8], limits: &Limits) -> Result<String, ShapeError> {
+    let mut tape = Tape::new();
+    let root = tape.parse(wire, limits).map_err(ShapeError::Json)?.root();
+    if root.kind() != Kind::Object {
         return Err(ShapeError::NotObject);
     }
-    let message_type = root
-        .get("type")
-        .and_then(Value::as_str)
-        .ok_or(ShapeError::MissingType)?
-        .to_owned();
-    Ok(Peeked { root, message_type })
+    root.get("type")
+        .and_then(|t| t.as_str())
+        .map(str::to_owned)
+        .ok_or(ShapeError::MissingType)
 }
 
 /// Decodes `wire` into exactly one `T` with serde_json, with serde_json's own depth limit
 /// (128) lifted.
 ///
-/// Call it only on bytes that [`peek_type`] (or [`Value::parse`]) accepted: their depth is
+/// Call it only on bytes that [`peek_type`] (or [`Tape::parse`]) accepted: their depth is
 /// then bounded by [`Limits::max_depth`], which may exceed 128 (the v2 reference emits
 /// 254 levels).
 ///

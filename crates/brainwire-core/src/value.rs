@@ -1,13 +1,15 @@
-//! A borrowed JSON tree in the reference's data model, and its parser.
+//! A borrowed JSON tree in the reference's data model, built from a [`Tape`].
 //!
 //! The tree is what Python's `json.loads` would build, minus what Python gets wrong for
 //! signing: integers keep their exact digits, floats are `f64`, strings are decoded (and
 //! borrowed from the input when they hold no escape), and object members are sorted by
-//! key bytes (code point order) with duplicates refused.
+//! key bytes (code point order) with duplicates refused. It costs an allocation per
+//! container; the hot paths read the [`Tape`] instead.
 
 use std::borrow::Cow;
 
-use crate::{JsonError, Limits};
+use crate::tape::{Kind, Node};
+use crate::{JsonError, Limits, Tape};
 
 /// One JSON value borrowed from the input document.
 #[derive(Debug, Clone, PartialEq)]
@@ -38,32 +40,39 @@ impl<'a> Value<'a> {
     /// number, an over-long integer, a lone surrogate, a duplicate key, too deep or too
     /// large.
     pub fn parse(input: &'a [u8], limits: &Limits) -> Result<Self, JsonError> {
-        if input.len() > limits.max_bytes {
-            return Err(JsonError::TooLarge {
-                size: input.len(),
-                max: limits.max_bytes,
-            });
+        let mut tape = Tape::new();
+        let doc = tape.parse(input, limits)?;
+        let text = std::str::from_utf8(input).expect("the tape checked UTF-8");
+        Ok(Self::from_node(doc.root(), text))
+    }
+
+    /// The tree of a tape node, borrowing from `text` (the tape's input) where it can.
+    fn from_node(node: Node<'_>, text: &'a str) -> Self {
+        match node.kind() {
+            Kind::Null => Self::Null,
+            Kind::Bool => Self::Bool(node.as_bool().expect("a bool")),
+            Kind::Integer => Self::Integer(&text[node.input_span().expect("an integer")]),
+            Kind::Float => Self::Float(node.as_f64().expect("a float")),
+            Kind::String => Self::String(Self::text_of(node, text)),
+            Kind::Array => Self::Array(node.items().map(|n| Self::from_node(n, text)).collect()),
+            Kind::Object => Self::Object(
+                node.members()
+                    .map(|(_, v)| {
+                        (
+                            Self::text_of(node.key_of(v), text),
+                            Self::from_node(v, text),
+                        )
+                    })
+                    .collect(),
+            ),
         }
-        if input.starts_with(b"\xEF\xBB\xBF") {
-            return Err(JsonError::ByteOrderMark);
+    }
+
+    fn text_of(string: Node<'_>, text: &'a str) -> Cow<'a, str> {
+        match string.input_span() {
+            Some(span) => Cow::Borrowed(&text[span]),
+            None => Cow::Owned(string.as_str().expect("a string").to_owned()),
         }
-        let text = std::str::from_utf8(input).map_err(|e| JsonError::NotUtf8 {
-            valid_up_to: e.valid_up_to(),
-        })?;
-        let mut parser = Parser {
-            text,
-            bytes: input,
-            pos: 0,
-            depth_left: limits.effective_depth(),
-            limits,
-        };
-        parser.skip_ws();
-        let value = parser.value()?;
-        parser.skip_ws();
-        if parser.pos != input.len() {
-            return Err(parser.malformed("trailing characters"));
-        }
-        Ok(value)
     }
 
     /// The member named `key`, when this is an object.
@@ -91,315 +100,6 @@ impl<'a> Value<'a> {
             Self::Object(members) => Some(members),
             _ => None,
         }
-    }
-}
-
-struct Parser<'a, 'l> {
-    text: &'a str,
-    bytes: &'a [u8],
-    pos: usize,
-    depth_left: usize,
-    limits: &'l Limits,
-}
-
-impl<'a> Parser<'a, '_> {
-    fn malformed(&self, reason: &'static str) -> JsonError {
-        JsonError::Malformed {
-            offset: self.pos,
-            reason,
-        }
-    }
-
-    fn peek(&self) -> Option<u8> {
-        self.bytes.get(self.pos).copied()
-    }
-
-    /// JSON's four whitespace bytes, the same set Python's scanner skips.
-    fn skip_ws(&mut self) {
-        while let Some(b' ' | b'\t' | b'\n' | b'\r') = self.peek() {
-            self.pos += 1;
-        }
-    }
-
-    fn eat_literal(&mut self, literal: &'static str) -> Result<(), JsonError> {
-        if self.bytes[self.pos..].starts_with(literal.as_bytes()) {
-            self.pos += literal.len();
-            Ok(())
-        } else {
-            Err(self.malformed("expected a value"))
-        }
-    }
-
-    fn value(&mut self) -> Result<Value<'a>, JsonError> {
-        match self.peek() {
-            Some(b'{') => self.object(),
-            Some(b'[') => self.array(),
-            Some(b'"') => Ok(Value::String(self.string()?)),
-            Some(b't') => self.eat_literal("true").map(|()| Value::Bool(true)),
-            Some(b'f') => self.eat_literal("false").map(|()| Value::Bool(false)),
-            Some(b'n') => self.eat_literal("null").map(|()| Value::Null),
-            Some(b'N' | b'I') => Err(JsonError::NonFiniteNumber { offset: self.pos }),
-            Some(b'-' | b'0'..=b'9') => self.number(),
-            Some(_) => Err(self.malformed("expected a value")),
-            None => Err(self.malformed("unexpected end of input")),
-        }
-    }
-
-    fn enter(&mut self) -> Result<(), JsonError> {
-        if self.depth_left == 0 {
-            return Err(JsonError::TooDeep {
-                max: self.limits.effective_depth(),
-            });
-        }
-        self.depth_left -= 1;
-        self.pos += 1;
-        Ok(())
-    }
-
-    fn array(&mut self) -> Result<Value<'a>, JsonError> {
-        self.enter()?;
-        let mut items = Vec::new();
-        self.skip_ws();
-        if self.peek() == Some(b']') {
-            self.pos += 1;
-            self.depth_left += 1;
-            return Ok(Value::Array(items));
-        }
-        loop {
-            self.skip_ws();
-            items.push(self.value()?);
-            self.skip_ws();
-            match self.peek() {
-                Some(b',') => self.pos += 1,
-                Some(b']') => {
-                    self.pos += 1;
-                    self.depth_left += 1;
-                    return Ok(Value::Array(items));
-                }
-                _ => return Err(self.malformed("expected ',' or ']'")),
-            }
-        }
-    }
-
-    fn object(&mut self) -> Result<Value<'a>, JsonError> {
-        self.enter()?;
-        let mut members: Vec<(Cow<'a, str>, Value<'a>)> = Vec::new();
-        self.skip_ws();
-        if self.peek() == Some(b'}') {
-            self.pos += 1;
-            self.depth_left += 1;
-            return Ok(Value::Object(members));
-        }
-        loop {
-            self.skip_ws();
-            if self.peek() != Some(b'"') {
-                return Err(self.malformed("expected a string key"));
-            }
-            let key = self.string()?;
-            self.skip_ws();
-            if self.peek() != Some(b':') {
-                return Err(self.malformed("expected ':'"));
-            }
-            self.pos += 1;
-            self.skip_ws();
-            let value = self.value()?;
-            members.push((key, value));
-            self.skip_ws();
-            match self.peek() {
-                Some(b',') => self.pos += 1,
-                Some(b'}') => {
-                    self.pos += 1;
-                    self.depth_left += 1;
-                    break;
-                }
-                _ => return Err(self.malformed("expected ',' or '}'")),
-            }
-        }
-        // Members are usually written in order already; sort only when they are not.
-        if !members
-            .windows(2)
-            .all(|w| w[0].0.as_bytes() < w[1].0.as_bytes())
-        {
-            members.sort_unstable_by(|a, b| a.0.as_bytes().cmp(b.0.as_bytes()));
-            if let Some(dup) = members.windows(2).find(|w| w[0].0 == w[1].0) {
-                return Err(duplicate_key(&dup[0].0));
-            }
-        }
-        Ok(Value::Object(members))
-    }
-
-    fn number(&mut self) -> Result<Value<'a>, JsonError> {
-        let start = self.pos;
-        if self.peek() == Some(b'-') {
-            self.pos += 1;
-            if self.peek() == Some(b'I') {
-                return Err(JsonError::NonFiniteNumber { offset: start });
-            }
-        }
-        let int_start = self.pos;
-        match self.peek() {
-            Some(b'0') => self.pos += 1,
-            Some(b'1'..=b'9') => self.skip_digits(),
-            _ => return Err(self.malformed("expected a digit")),
-        }
-        let int_digits = self.pos - int_start;
-        let mut is_float = false;
-        if self.peek() == Some(b'.') {
-            self.pos += 1;
-            if !matches!(self.peek(), Some(b'0'..=b'9')) {
-                return Err(self.malformed("expected a digit after '.'"));
-            }
-            self.skip_digits();
-            is_float = true;
-        }
-        if let Some(b'e' | b'E') = self.peek() {
-            self.pos += 1;
-            if let Some(b'+' | b'-') = self.peek() {
-                self.pos += 1;
-            }
-            if !matches!(self.peek(), Some(b'0'..=b'9')) {
-                return Err(self.malformed("expected a digit in the exponent"));
-            }
-            self.skip_digits();
-            is_float = true;
-        }
-        let literal = &self.text[start..self.pos];
-        if !is_float {
-            if int_digits > self.limits.max_integer_digits {
-                return Err(JsonError::IntegerTooLong {
-                    offset: start,
-                    digits: int_digits,
-                    max: self.limits.max_integer_digits,
-                });
-            }
-            return Ok(Value::Integer(literal));
-        }
-        // The literal matched JSON's number grammar, which Rust's float parser accepts.
-        let value: f64 = literal
-            .parse()
-            .map_err(|_| self.malformed("number out of range"))?;
-        if !value.is_finite() {
-            return Err(JsonError::NonFiniteNumber { offset: start });
-        }
-        Ok(Value::Float(value))
-    }
-
-    fn skip_digits(&mut self) {
-        while let Some(b'0'..=b'9') = self.peek() {
-            self.pos += 1;
-        }
-    }
-
-    /// Parses a string starting at its opening quote; borrows when it holds no escape.
-    fn string(&mut self) -> Result<Cow<'a, str>, JsonError> {
-        self.pos += 1;
-        let start = self.pos;
-        loop {
-            match self.peek() {
-                Some(b'"') => {
-                    let s = &self.text[start..self.pos];
-                    self.pos += 1;
-                    return Ok(Cow::Borrowed(s));
-                }
-                Some(b'\\') => break,
-                Some(0..=0x1f) => return Err(self.malformed("control character in string")),
-                Some(_) => self.pos += 1,
-                None => return Err(self.malformed("unterminated string")),
-            }
-        }
-        let mut owned = String::with_capacity(self.pos - start + 16);
-        owned.push_str(&self.text[start..self.pos]);
-        loop {
-            let run_start = self.pos;
-            while let Some(b) = self.peek() {
-                if b == b'"' || b == b'\\' || b < 0x20 {
-                    break;
-                }
-                self.pos += 1;
-            }
-            owned.push_str(&self.text[run_start..self.pos]);
-            match self.peek() {
-                Some(b'"') => {
-                    self.pos += 1;
-                    return Ok(Cow::Owned(owned));
-                }
-                Some(b'\\') => self.escape(&mut owned)?,
-                Some(_) => return Err(self.malformed("control character in string")),
-                None => return Err(self.malformed("unterminated string")),
-            }
-        }
-    }
-
-    fn escape(&mut self, out: &mut String) -> Result<(), JsonError> {
-        let escape_at = self.pos;
-        self.pos += 1;
-        let c = match self.peek() {
-            Some(b'"') => '"',
-            Some(b'\\') => '\\',
-            Some(b'/') => '/',
-            Some(b'b') => '\u{8}',
-            Some(b'f') => '\u{c}',
-            Some(b'n') => '\n',
-            Some(b'r') => '\r',
-            Some(b't') => '\t',
-            Some(b'u') => {
-                self.pos += 1;
-                let unit = self.hex4()?;
-                let c = match unit {
-                    0xD800..=0xDBFF => {
-                        if !self.bytes[self.pos..].starts_with(b"\\u") {
-                            return Err(JsonError::LoneSurrogate { offset: escape_at });
-                        }
-                        self.pos += 2;
-                        let low = self.hex4()?;
-                        if !(0xDC00..=0xDFFF).contains(&low) {
-                            return Err(JsonError::LoneSurrogate { offset: escape_at });
-                        }
-                        let code = 0x10000 + ((unit - 0xD800) << 10) + (low - 0xDC00);
-                        char::from_u32(code)
-                            .ok_or(JsonError::LoneSurrogate { offset: escape_at })?
-                    }
-                    0xDC00..=0xDFFF => return Err(JsonError::LoneSurrogate { offset: escape_at }),
-                    _ => char::from_u32(unit)
-                        .ok_or(JsonError::LoneSurrogate { offset: escape_at })?,
-                };
-                out.push(c);
-                return Ok(());
-            }
-            _ => return Err(self.malformed("invalid escape")),
-        };
-        self.pos += 1;
-        out.push(c);
-        Ok(())
-    }
-
-    fn hex4(&mut self) -> Result<u32, JsonError> {
-        let digits = self
-            .bytes
-            .get(self.pos..self.pos + 4)
-            .ok_or_else(|| self.malformed("truncated \\u escape"))?;
-        let mut unit = 0u32;
-        for &d in digits {
-            let nibble = match d {
-                b'0'..=b'9' => d - b'0',
-                b'a'..=b'f' => d - b'a' + 10,
-                b'A'..=b'F' => d - b'A' + 10,
-                _ => return Err(self.malformed("invalid \\u escape")),
-            };
-            unit = unit << 4 | u32::from(nibble);
-        }
-        self.pos += 4;
-        Ok(unit)
-    }
-}
-
-fn duplicate_key(key: &str) -> JsonError {
-    let mut end = key.len().min(64);
-    while !key.is_char_boundary(end) {
-        end -= 1;
-    }
-    JsonError::DuplicateKey {
-        key: key[..end].to_owned(),
     }
 }
 

@@ -2,7 +2,7 @@
 
 use std::collections::BTreeSet;
 
-use brainwire_core::{JsonValue, Limits, Value, WallClock};
+use brainwire_core::{JsonValue, Limits, Tape, WallClock};
 use bytes::Bytes;
 
 use crate::{encode, Body, RunMessage, StatusDocument};
@@ -136,7 +136,9 @@ impl<C: Clone + Ord> Broadcaster<C> {
         if !self.clients.contains(client) {
             return Err(EchoError::UnknownClient);
         }
-        Value::parse(received, &self.echo_limits).map_err(EchoError::Invalid)?;
+        Tape::new()
+            .parse(received, &self.echo_limits)
+            .map_err(EchoError::Invalid)?;
         let text = std::str::from_utf8(received).expect("parsed as UTF-8");
         let data = JsonValue::from_text(text.trim()).expect("parsed as JSON");
         Ok(self.encode(Body::Echo(data)))

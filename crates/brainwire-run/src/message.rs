@@ -256,10 +256,7 @@ pub fn decode(wire: &[u8]) -> Result<RunMessage, DecodeError> {
 ///
 /// As [`decode`].
 pub fn decode_with(wire: &[u8], limits: &Limits) -> Result<RunMessage, DecodeError> {
-    let (body, timestamp) = match brainwire_core::peek_type(wire, limits)?
-        .message_type
-        .as_str()
-    {
+    let (body, timestamp) = match brainwire_core::peek_type(wire, limits)?.as_str() {
         "connected" => {
             let w: Wire<ConnectedData> = one(wire)?;
             (

@@ -1,8 +1,6 @@
 //! The signed envelope: what the MAC covers.
 
-use std::borrow::Cow;
-
-use brainwire_core::{write_members, Value};
+use brainwire_core::{write_string, Node};
 
 /// The session a frame belongs to: bound into every MAC, never sent on the wire.
 ///
@@ -34,26 +32,59 @@ impl SessionBinding {
     }
 }
 
-/// Writes the canonical envelope of a parsed frame: its members without `hmac` and
-/// without any wire copy of the binding keys, plus the session's binding, sorted.
-pub(crate) fn write_envelope(
-    members: &[(Cow<'_, str>, Value<'_>)],
-    binding: &SessionBinding,
+/// A member value of an envelope: from the parsed frame, or one the signer adds.
+#[derive(Debug, Clone, Copy)]
+pub(crate) enum Member<'a> {
+    /// A string (written escaped).
+    Str(&'a str),
+    /// An integer's exact digits.
+    Int(&'a str),
+    /// A value of a parsed document.
+    Node(Node<'a>),
+}
+
+/// The keys that never reach the MAC from the wire: the tag itself, and the binding,
+/// which the session supplies.
+pub(crate) fn excluded(key: &str) -> bool {
+    matches!(key, "hmac" | "agent_id" | "project_id" | "session_id")
+}
+
+/// Writes the canonical envelope: `members` (sorted by key, none of them
+/// [`excluded`]) merged with the session's binding, without building anything.
+pub(crate) fn write_envelope<'a>(
+    members: impl IntoIterator<Item = (&'a str, Member<'a>)>,
+    binding: &'a SessionBinding,
     out: &mut Vec<u8>,
 ) {
-    let agent = Value::String(Cow::Borrowed(&binding.agent_id));
-    let project = Value::String(Cow::Borrowed(&binding.project_id));
-    let session = Value::String(Cow::Borrowed(&binding.session_id));
-    let mut all: Vec<(&str, &Value<'_>)> = members
-        .iter()
-        .map(|(k, v)| (&**k, v))
-        .filter(|(k, _)| !matches!(*k, "hmac" | "agent_id" | "project_id" | "session_id"))
-        .collect();
-    all.extend([
-        ("agent_id", &agent),
-        ("project_id", &project),
-        ("session_id", &session),
-    ]);
-    all.sort_unstable_by(|a, b| a.0.as_bytes().cmp(b.0.as_bytes()));
-    write_members(all, out);
+    let mut bound = [
+        ("agent_id", binding.agent_id.as_str()),
+        ("project_id", binding.project_id.as_str()),
+        ("session_id", binding.session_id.as_str()),
+    ]
+    .into_iter()
+    .peekable();
+    let mut first = true;
+    let mut member = |key: &str, value: Member<'_>, out: &mut Vec<u8>| {
+        if !std::mem::take(&mut first) {
+            out.push(b',');
+        }
+        write_string(key, out);
+        out.push(b':');
+        match value {
+            Member::Str(s) => write_string(s, out),
+            Member::Int(digits) => out.extend_from_slice(digits.as_bytes()),
+            Member::Node(node) => node.write_canonical(out),
+        }
+    };
+    out.push(b'{');
+    for (key, value) in members {
+        while let Some((k, v)) = bound.next_if(|(k, _)| k.as_bytes() < key.as_bytes()) {
+            member(k, Member::Str(v), out);
+        }
+        member(key, value, out);
+    }
+    for (k, v) in bound {
+        member(k, Member::Str(v), out);
+    }
+    out.push(b'}');
 }

@@ -1,10 +1,10 @@
 //! The signer of one direction of one session.
 
 use base64::Engine as _;
-use brainwire_core::{write_string, JsonError, Limits, Timestamp, Value};
+use brainwire_core::{write_string, JsonError, Kind, Limits, Tape, Timestamp};
 use bytes::Bytes;
 
-use crate::envelope::write_envelope;
+use crate::envelope::{write_envelope, Member};
 use crate::{mac, MacEncoding, Secret, SessionBinding};
 
 /// Where the signer takes its timestamps from.
@@ -222,31 +222,29 @@ impl<C: Clock, N: NonceSource> FrameSigner<C, N> {
         if stamp.seq == 0 {
             return Err(SignError::InvalidSeq);
         }
-        let payload_value = Value::parse(payload, &self.limits).map_err(SignError::Payload)?;
-        if !matches!(payload_value, Value::Object(_)) {
+        let mut tape = Tape::new();
+        let payload_root = tape
+            .parse(payload, &self.limits)
+            .map_err(SignError::Payload)?
+            .root();
+        if payload_root.kind() != Kind::Object {
             return Err(SignError::PayloadNotObject);
         }
         let ts = stamp.ts.to_string();
         let seq = stamp.seq.to_string();
 
-        // The envelope's members, sorted by key; the payload is the parsed value itself.
-        let v = Value::Integer("2");
-        let id_value = Value::String(id.into());
-        let ts_value = Value::String(ts.as_str().into());
-        let nonce_value = Value::String(stamp.nonce.as_str().into());
-        let seq_value = Value::Integer(&seq);
-        let type_value = Value::String(frame_type.into());
+        // The envelope's members, sorted by key; the payload is the parsed document.
         let members = [
-            ("id".into(), id_value),
-            ("nonce".into(), nonce_value),
-            ("payload".into(), payload_value),
-            ("seq".into(), seq_value),
-            ("ts".into(), ts_value),
-            ("type".into(), type_value),
-            ("v".into(), v),
+            ("id", Member::Str(id)),
+            ("nonce", Member::Str(&stamp.nonce)),
+            ("payload", Member::Node(payload_root)),
+            ("seq", Member::Int(&seq)),
+            ("ts", Member::Str(&ts)),
+            ("type", Member::Str(frame_type)),
+            ("v", Member::Int("2")),
         ];
         let mut canonical = Vec::with_capacity(payload.len() + 256);
-        write_envelope(&members, &self.binding, &mut canonical);
+        write_envelope(members, &self.binding, &mut canonical);
         let tag = self
             .encoding
             .encode(&mac::compute(&self.secret, &canonical));

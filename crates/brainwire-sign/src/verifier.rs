@@ -3,9 +3,9 @@
 use std::marker::PhantomData;
 
 use brainwire_close::{v2::CloseCode, NamesCloseCode};
-use brainwire_core::{JsonError, Limits, Timestamp, Value};
+use brainwire_core::{JsonError, Kind, Limits, Node, Tape, Timestamp};
 
-use crate::envelope::write_envelope;
+use crate::envelope::{excluded, write_envelope, Member};
 use crate::{mac, MacEncoding, ReplayError, ReplayFields, ReplayGuard, Secret, SessionBinding};
 
 /// Whether a frame type is signed.
@@ -199,6 +199,7 @@ pub struct FrameVerifier<S> {
     limits: Limits,
     guard: ReplayGuard,
     canonical: Vec<u8>,
+    tape: Tape,
     schema: PhantomData<fn() -> S>,
 }
 
@@ -224,6 +225,7 @@ impl<S: FrameSchema> FrameVerifier<S> {
             limits: Limits::default(),
             guard: ReplayGuard::default(),
             canonical: Vec::new(),
+            tape: Tape::new(),
             schema: PhantomData,
         }
     }
@@ -288,22 +290,30 @@ impl<S: FrameSchema> FrameVerifier<S> {
         wire: &[u8],
         now: Option<Timestamp>,
     ) -> Result<Verified<S::Frame>, VerifyError> {
-        let root = Value::parse(wire, &self.limits).map_err(VerifyError::Json)?;
-        let members = root.as_object().ok_or(VerifyError::NotObject)?;
+        let root = self
+            .tape
+            .parse(wire, &self.limits)
+            .map_err(VerifyError::Json)?
+            .root();
+        if root.kind() != Kind::Object {
+            return Err(VerifyError::NotObject);
+        }
         let version = root.get("v");
         match version {
             None => {}
-            Some(Value::Integer(v)) if v.parse::<u64>().ok() == Some(S::VERSION) => {}
-            Some(Value::Integer(v)) => {
-                return Err(VerifyError::UnsupportedVersion {
-                    found: v.chars().take(20).collect(),
-                })
-            }
-            Some(_) => return Err(VerifyError::InvalidVersion),
+            Some(v) => match v.as_integer() {
+                Some(v) if v.parse::<u64>().ok() == Some(S::VERSION) => {}
+                Some(v) => {
+                    return Err(VerifyError::UnsupportedVersion {
+                        found: v.chars().take(20).collect(),
+                    })
+                }
+                None => return Err(VerifyError::InvalidVersion),
+            },
         }
         let frame_type = root
             .get("type")
-            .and_then(Value::as_str)
+            .and_then(|t| t.as_str())
             .ok_or(VerifyError::MissingType)?;
         let kind = S::kind(frame_type).ok_or_else(|| VerifyError::UnknownType {
             found: cut(frame_type, 64),
@@ -315,20 +325,27 @@ impl<S: FrameSchema> FrameVerifier<S> {
         if version.is_none() {
             return Err(VerifyError::MissingVersion);
         }
-        if !matches!(
-            root.get("payload"),
-            None | Some(Value::Null | Value::Object(_))
-        ) {
+        if !root
+            .get("payload")
+            .is_none_or(|p| matches!(p.kind(), Kind::Null | Kind::Object))
+        {
             return Err(VerifyError::PayloadNotObject);
         }
         let tag = match root.get("hmac") {
-            None | Some(Value::Null) => return Err(VerifyError::MissingSignature),
-            Some(Value::String(s)) if s.is_empty() => return Err(VerifyError::MissingSignature),
-            Some(Value::String(s)) => self.encoding.decode(s).ok_or(VerifyError::BadSignature)?,
-            Some(_) => return Err(VerifyError::BadSignature),
+            None => return Err(VerifyError::MissingSignature),
+            Some(hmac) if hmac.is_null() => return Err(VerifyError::MissingSignature),
+            Some(hmac) => match hmac.as_str() {
+                Some("") => return Err(VerifyError::MissingSignature),
+                Some(s) => self.encoding.decode(s).ok_or(VerifyError::BadSignature)?,
+                None => return Err(VerifyError::BadSignature),
+            },
         };
 
         self.canonical.clear();
+        let members = root
+            .members()
+            .filter(|(k, _)| !excluded(k))
+            .map(|(k, v)| (k, Member::Node(v)));
         write_envelope(members, &self.binding, &mut self.canonical);
         let key = self
             .keys
@@ -341,7 +358,7 @@ impl<S: FrameSchema> FrameVerifier<S> {
         let ticket = match now {
             Some(now) => Some(
                 self.guard
-                    .check(replay_fields(&root), now)
+                    .check(replay_fields(root), now)
                     .map_err(VerifyError::Replay)?,
             ),
             None => None,
@@ -357,14 +374,14 @@ impl<S: FrameSchema> FrameVerifier<S> {
     }
 }
 
-fn replay_fields<'a>(root: &'a Value<'_>) -> ReplayFields<'a> {
+fn replay_fields<'a>(root: Node<'a>) -> ReplayFields<'a> {
     ReplayFields {
-        ts: root.get("ts").and_then(Value::as_str),
-        nonce: root.get("nonce").and_then(Value::as_str),
-        seq: match root.get("seq") {
-            Some(Value::Integer(digits)) => digits.parse().ok(),
-            _ => None,
-        },
+        ts: root.get("ts").and_then(|n| n.as_str()),
+        nonce: root.get("nonce").and_then(|n| n.as_str()),
+        seq: root
+            .get("seq")
+            .and_then(|n| n.as_integer())
+            .and_then(|digits| digits.parse().ok()),
     }
 }
 

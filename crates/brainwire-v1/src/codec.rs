@@ -92,7 +92,7 @@ pub fn decode_from_brain_with(wire: &[u8], limits: &Limits) -> Result<BrainFrame
 
 /// The `type`, after the limits were checked.
 fn peek_type(wire: &[u8], limits: &Limits) -> Result<String, DecodeError> {
-    Ok(brainwire_core::peek_type(wire, limits)?.message_type)
+    Ok(brainwire_core::peek_type(wire, limits)?)
 }
 
 /// The types an agent sends, then those the brain sends.

@@ -1,6 +1,6 @@
 //! The frame: envelope fields plus one typed payload, and its decode, encode and sign.
 
-use brainwire_core::{Limits, Timestamp, Value};
+use brainwire_core::{Kind, Limits, Tape, Timestamp};
 use brainwire_sign::{Clock, FrameKind, FrameSchema, FrameSigner, NonceSource, SchemaError, Stamp};
 use bytes::Bytes;
 use serde::de::DeserializeOwned;
@@ -225,19 +225,20 @@ pub fn decode(wire: &[u8]) -> Result<Frame, DecodeError> {
 ///
 /// [`DecodeError`], each naming its close code.
 pub fn decode_with_limits(wire: &[u8], limits: &Limits) -> Result<Frame, DecodeError> {
-    let root = Value::parse(wire, limits).map_err(DecodeError::Json)?;
-    if root.as_object().is_none() {
+    let mut tape = Tape::new();
+    let root = tape.parse(wire, limits).map_err(DecodeError::Json)?.root();
+    if root.kind() != Kind::Object {
         return Err(DecodeError::NotObject);
     }
     // The version gate comes first, as in the verifier and the reference.
-    if let Some(Value::Integer(v)) = root.get("v") {
-        if *v != "2" {
+    if let Some(v) = root.get("v").and_then(|v| v.as_integer()) {
+        if v != "2" {
             return Err(DecodeError::UnsupportedVersion);
         }
     }
     let frame_type = root
         .get("type")
-        .and_then(Value::as_str)
+        .and_then(|t| t.as_str())
         .ok_or(DecodeError::MissingType)?;
     let frame_type = FrameType::from_wire(frame_type).ok_or_else(|| DecodeError::UnknownType {
         found: frame_type.chars().take(64).collect(),

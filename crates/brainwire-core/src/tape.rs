@@ -1,0 +1,912 @@
+//! The parser: one pass over a document into a flat tape of nodes, in the reference's
+//! data model.
+//!
+//! A [`Tape`] is reused from document to document, so that steady-state parsing allocates
+//! nothing: nodes are 16 bytes in one `Vec`, strings and integers are spans of the input,
+//! and only strings holding escapes are decoded (into one shared buffer). Objects keep
+//! their members in wire order; an object whose keys are not already sorted gets a sorted
+//! index of its members, which is also where duplicate keys are found.
+
+use crate::scan::plain_run_end;
+use crate::{JsonError, Limits};
+
+/// What a node is.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+enum Tag {
+    Null,
+    True,
+    False,
+    /// `a`: start in the input, `b`: length.
+    Integer,
+    /// `a`, `b`: the low and high halves of the `f64`'s bits.
+    Float,
+    /// `a`: start in the input, `b`: length; no escape, so the input is the text.
+    RawString,
+    /// `a`: start in the decoded buffer, `b`: length.
+    DecodedString,
+    /// `a`: item count, `b`: index of the node after the array.
+    Array,
+    /// `a`: member count, `b`: index of the node after the object, `c`: start of its
+    /// sorted member index in `order`, or [`IN_ORDER`].
+    Object,
+}
+
+/// An object whose members came sorted, so its wire order is its canonical order.
+const IN_ORDER: u32 = u32::MAX;
+
+#[derive(Debug, Clone, Copy)]
+struct Entry {
+    tag: Tag,
+    a: u32,
+    b: u32,
+    c: u32,
+}
+
+impl Entry {
+    const fn new(tag: Tag, a: u32, b: u32) -> Self {
+        Self { tag, a, b, c: 0 }
+    }
+}
+
+/// A reusable parse buffer: [`Tape::parse`] a document into it, read it through the
+/// returned [`Document`], parse the next one.
+///
+/// ```
+/// use brainwire_core::{Limits, Tape};
+///
+/// let mut tape = Tape::new();
+/// let doc = tape.parse(br#"{"type":"heartbeat","seq":7,"payload":{"b":1.5,"a":null}}"#, &Limits::default())?;
+/// let root = doc.root();
+/// assert_eq!(root.get("type").and_then(|t| t.as_str()), Some("heartbeat"));
+/// assert_eq!(root.get("seq").and_then(|s| s.as_integer()), Some("7"));
+/// let mut canonical = Vec::new();
+/// root.write_canonical(&mut canonical);
+/// assert_eq!(canonical, br#"{"payload":{"a":null,"b":1.5},"seq":7,"type":"heartbeat"}"#);
+/// # Ok::<(), brainwire_core::JsonError>(())
+/// ```
+#[derive(Debug, Default, Clone)]
+pub struct Tape {
+    entries: Vec<Entry>,
+    decoded: String,
+    order: Vec<u32>,
+}
+
+impl Tape {
+    /// An empty tape.
+    pub fn new() -> Self {
+        Self::default()
+    }
+
+    /// Parses a whole document under `limits`, replacing what the tape held.
+    ///
+    /// # Errors
+    ///
+    /// Any [`JsonError`]: not UTF-8, a byte order mark, malformed JSON, a non-finite
+    /// number, an over-long integer, a lone surrogate, a duplicate key, too deep or too
+    /// large.
+    pub fn parse<'t>(
+        &'t mut self,
+        input: &'t [u8],
+        limits: &Limits,
+    ) -> Result<Document<'t>, JsonError> {
+        self.release_oversized();
+        self.entries.clear();
+        self.decoded.clear();
+        self.order.clear();
+        if input.len() > limits.max_bytes {
+            return Err(JsonError::TooLarge {
+                size: input.len(),
+                max: limits.max_bytes,
+            });
+        }
+        // Offsets are u32: past 4 GiB a document is refused whatever the limits say.
+        if u32::try_from(input.len()).is_err() {
+            return Err(JsonError::TooLarge {
+                size: input.len(),
+                max: u32::MAX as usize,
+            });
+        }
+        if input.starts_with(b"\xEF\xBB\xBF") {
+            return Err(JsonError::ByteOrderMark);
+        }
+        let text = std::str::from_utf8(input).map_err(|e| JsonError::NotUtf8 {
+            valid_up_to: e.valid_up_to(),
+        })?;
+        let mut parser = Parser {
+            text,
+            bytes: input,
+            pos: 0,
+            depth_left: limits.effective_depth(),
+            limits,
+            tape: self,
+        };
+        parser.skip_ws();
+        parser.value()?;
+        parser.skip_ws();
+        if parser.pos != input.len() {
+            return Err(parser.malformed("trailing characters"));
+        }
+        Ok(Document { tape: self, text })
+    }
+}
+
+impl Tape {
+    /// Frees buffers a pathological document grew past [`RETAINED_ENTRIES`], so that a
+    /// long-lived tape (one per session) does not keep the worst case it ever saw.
+    fn release_oversized(&mut self) {
+        if self.entries.capacity() > RETAINED_ENTRIES {
+            *self = Self::default();
+        }
+    }
+}
+
+/// Nodes a tape keeps room for between documents: 2 MiB of them, enough for a realistic
+/// frame at the default 1 MiB limit (a 271 KB batch of 500 task events takes about
+/// 30,000); past that the next parse starts afresh.
+const RETAINED_ENTRIES: usize = 128 * 1024;
+
+/// A document parsed into a [`Tape`], borrowed from it and from the input.
+#[derive(Debug, Clone, Copy)]
+pub struct Document<'t> {
+    tape: &'t Tape,
+    text: &'t str,
+}
+
+impl<'t> Document<'t> {
+    /// The top-level value.
+    pub fn root(&self) -> Node<'t> {
+        Node {
+            doc: *self,
+            index: 0,
+        }
+    }
+
+    fn entry(&self, index: usize) -> Entry {
+        self.tape.entries[index]
+    }
+
+    /// The index of the node after the value at `index`.
+    fn next(&self, index: usize) -> usize {
+        let e = self.entry(index);
+        match e.tag {
+            Tag::Array | Tag::Object => e.b as usize,
+            _ => index + 1,
+        }
+    }
+
+    fn str_at(&self, index: usize) -> Option<&'t str> {
+        let e = self.entry(index);
+        let (start, len) = (e.a as usize, e.b as usize);
+        match e.tag {
+            Tag::RawString => Some(&self.text[start..start + len]),
+            Tag::DecodedString => Some(&self.tape.decoded[start..start + len]),
+            _ => None,
+        }
+    }
+}
+
+/// What kind of JSON value a [`Node`] is.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
+#[non_exhaustive]
+pub enum Kind {
+    /// `null`
+    Null,
+    /// `true` or `false`
+    Bool,
+    /// A number without `.`, `e` or `E`: Python's exact `int`.
+    Integer,
+    /// Any other number: Python's `float`, always finite.
+    Float,
+    /// A string.
+    String,
+    /// An array.
+    Array,
+    /// An object.
+    Object,
+}
+
+/// One value of a [`Document`].
+#[derive(Debug, Clone, Copy)]
+pub struct Node<'t> {
+    doc: Document<'t>,
+    index: usize,
+}
+
+impl<'t> Node<'t> {
+    fn entry(&self) -> Entry {
+        self.doc.entry(self.index)
+    }
+
+    fn at(&self, index: usize) -> Node<'t> {
+        Node {
+            doc: self.doc,
+            index,
+        }
+    }
+
+    /// What kind of value this is.
+    pub fn kind(&self) -> Kind {
+        match self.entry().tag {
+            Tag::Null => Kind::Null,
+            Tag::True | Tag::False => Kind::Bool,
+            Tag::Integer => Kind::Integer,
+            Tag::Float => Kind::Float,
+            Tag::RawString | Tag::DecodedString => Kind::String,
+            Tag::Array => Kind::Array,
+            Tag::Object => Kind::Object,
+        }
+    }
+
+    /// Whether this is `null`.
+    pub fn is_null(&self) -> bool {
+        self.entry().tag == Tag::Null
+    }
+
+    /// The boolean, when this is one.
+    pub fn as_bool(&self) -> Option<bool> {
+        match self.entry().tag {
+            Tag::True => Some(true),
+            Tag::False => Some(false),
+            _ => None,
+        }
+    }
+
+    /// The exact digits (with an optional leading `-`), when this is an integer.
+    pub fn as_integer(&self) -> Option<&'t str> {
+        let e = self.entry();
+        (e.tag == Tag::Integer).then(|| &self.doc.text[e.a as usize..(e.a + e.b) as usize])
+    }
+
+    /// The value, correctly rounded like Python's `float()`, when this is a float.
+    pub fn as_f64(&self) -> Option<f64> {
+        let e = self.entry();
+        (e.tag == Tag::Float).then(|| f64::from_bits(u64::from(e.b) << 32 | u64::from(e.a)))
+    }
+
+    /// The decoded text, when this is a string.
+    pub fn as_str(&self) -> Option<&'t str> {
+        self.doc.str_at(self.index)
+    }
+
+    /// Where this integer, or this string without escapes, sits in the input.
+    pub(crate) fn input_span(&self) -> Option<std::ops::Range<usize>> {
+        let e = self.entry();
+        matches!(e.tag, Tag::Integer | Tag::RawString).then(|| e.a as usize..(e.a + e.b) as usize)
+    }
+
+    /// The key of `value`, a member of this object.
+    pub(crate) fn key_of(&self, value: Node<'t>) -> Node<'t> {
+        self.at(value.index - 1)
+    }
+
+    /// Items of an array, members of an object, 0 otherwise.
+    pub fn len(&self) -> usize {
+        let e = self.entry();
+        match e.tag {
+            Tag::Array | Tag::Object => e.a as usize,
+            _ => 0,
+        }
+    }
+
+    /// Whether [`len`](Self::len) is 0.
+    pub fn is_empty(&self) -> bool {
+        self.len() == 0
+    }
+
+    /// The items, when this is an array (none otherwise).
+    pub fn items(&self) -> Items<'t> {
+        let e = self.entry();
+        let left = if e.tag == Tag::Array { e.a as usize } else { 0 };
+        Items {
+            doc: self.doc,
+            next: self.index + 1,
+            left,
+        }
+    }
+
+    /// The members in canonical order (by key bytes), when this is an object (none
+    /// otherwise).
+    pub fn members(&self) -> Members<'t> {
+        let e = self.entry();
+        let left = if e.tag == Tag::Object {
+            e.a as usize
+        } else {
+            0
+        };
+        let sorted = (e.tag == Tag::Object && e.c != IN_ORDER).then_some(e.c as usize);
+        Members {
+            doc: self.doc,
+            next: self.index + 1,
+            sorted,
+            left,
+        }
+    }
+
+    /// The member named `key`, when this is an object that has one.
+    pub fn get(&self, key: &str) -> Option<Node<'t>> {
+        self.members().find(|(k, _)| *k == key).map(|(_, v)| v)
+    }
+
+    /// Appends this value's canonical form (see [`canonicalize`](crate::canonicalize)).
+    pub fn write_canonical(&self, out: &mut Vec<u8>) {
+        let e = self.entry();
+        match e.tag {
+            Tag::Null => out.extend_from_slice(b"null"),
+            Tag::True => out.extend_from_slice(b"true"),
+            Tag::False => out.extend_from_slice(b"false"),
+            Tag::Integer => match self.as_integer() {
+                // Python's int has no negative zero.
+                Some("-0") => out.push(b'0'),
+                Some(digits) => out.extend_from_slice(digits.as_bytes()),
+                None => unreachable!("an integer node"),
+            },
+            Tag::Float => {
+                crate::float_repr::write_python_repr(self.as_f64().expect("a float"), out)
+            }
+            Tag::RawString => {
+                // No escape on the wire: no `"`, `\` or control character inside either,
+                // so the quoted wire text is already canonical.
+                let start = e.a as usize - 1;
+                let end = (e.a + e.b) as usize + 1;
+                out.extend_from_slice(&self.doc.text.as_bytes()[start..end]);
+            }
+            Tag::DecodedString => crate::write_string(self.as_str().expect("a string"), out),
+            Tag::Array => {
+                out.push(b'[');
+                for (i, item) in self.items().enumerate() {
+                    if i > 0 {
+                        out.push(b',');
+                    }
+                    item.write_canonical(out);
+                }
+                out.push(b']');
+            }
+            Tag::Object => {
+                out.push(b'{');
+                for (i, key) in self.member_keys().enumerate() {
+                    if i > 0 {
+                        out.push(b',');
+                    }
+                    let key = self.at(key);
+                    key.write_canonical(out);
+                    out.push(b':');
+                    self.at(key.index + 1).write_canonical(out);
+                }
+                out.push(b'}');
+            }
+        }
+    }
+
+    /// The node indices of the member keys, in canonical order.
+    fn member_keys(&self) -> impl Iterator<Item = usize> + 't {
+        let members = self.members();
+        let doc = self.doc;
+        let (mut next, sorted, count) = (members.next, members.sorted, members.left);
+        (0..count).map(move |i| match sorted {
+            Some(start) => doc.tape.order[start + i] as usize,
+            None => {
+                let key = next;
+                next = doc.next(key + 1);
+                key
+            }
+        })
+    }
+}
+
+/// The items of an array [`Node`].
+#[derive(Debug, Clone)]
+pub struct Items<'t> {
+    doc: Document<'t>,
+    next: usize,
+    left: usize,
+}
+
+impl<'t> Iterator for Items<'t> {
+    type Item = Node<'t>;
+
+    fn next(&mut self) -> Option<Node<'t>> {
+        if self.left == 0 {
+            return None;
+        }
+        self.left -= 1;
+        let index = self.next;
+        self.next = self.doc.next(index);
+        Some(Node {
+            doc: self.doc,
+            index,
+        })
+    }
+
+    fn size_hint(&self) -> (usize, Option<usize>) {
+        (self.left, Some(self.left))
+    }
+}
+
+impl ExactSizeIterator for Items<'_> {}
+
+/// The members of an object [`Node`], in canonical order.
+#[derive(Debug, Clone)]
+pub struct Members<'t> {
+    doc: Document<'t>,
+    /// The next key in wire order, when the object came sorted.
+    next: usize,
+    /// Where the object's sorted member index starts, when it did not.
+    sorted: Option<usize>,
+    left: usize,
+}
+
+impl<'t> Iterator for Members<'t> {
+    type Item = (&'t str, Node<'t>);
+
+    fn next(&mut self) -> Option<Self::Item> {
+        if self.left == 0 {
+            return None;
+        }
+        self.left -= 1;
+        let key = match &mut self.sorted {
+            Some(at) => {
+                let key = self.doc.tape.order[*at] as usize;
+                *at += 1;
+                key
+            }
+            None => {
+                let key = self.next;
+                self.next = self.doc.next(key + 1);
+                key
+            }
+        };
+        let name = self.doc.str_at(key).expect("keys are strings");
+        Some((
+            name,
+            Node {
+                doc: self.doc,
+                index: key + 1,
+            },
+        ))
+    }
+
+    fn size_hint(&self) -> (usize, Option<usize>) {
+        (self.left, Some(self.left))
+    }
+}
+
+impl ExactSizeIterator for Members<'_> {}
+
+struct Parser<'a, 'l> {
+    text: &'a str,
+    bytes: &'a [u8],
+    pos: usize,
+    depth_left: usize,
+    limits: &'l Limits,
+    tape: &'a mut Tape,
+}
+
+/// Offsets and counts fit in u32: the input was checked to be under 4 GiB.
+fn u32_of(n: usize) -> u32 {
+    u32::try_from(n).expect("documents are under 4 GiB")
+}
+
+impl Parser<'_, '_> {
+    fn malformed(&self, reason: &'static str) -> JsonError {
+        JsonError::Malformed {
+            offset: self.pos,
+            reason,
+        }
+    }
+
+    fn peek(&self) -> Option<u8> {
+        self.bytes.get(self.pos).copied()
+    }
+
+    fn push(&mut self, entry: Entry) -> usize {
+        self.tape.entries.push(entry);
+        self.tape.entries.len() - 1
+    }
+
+    /// JSON's four whitespace bytes, the same set Python's scanner skips.
+    fn skip_ws(&mut self) {
+        while let Some(b' ' | b'\t' | b'\n' | b'\r') = self.peek() {
+            self.pos += 1;
+        }
+    }
+
+    fn literal(&mut self, literal: &'static str, tag: Tag) -> Result<(), JsonError> {
+        if self.bytes[self.pos..].starts_with(literal.as_bytes()) {
+            self.pos += literal.len();
+            self.push(Entry::new(tag, 0, 0));
+            Ok(())
+        } else {
+            Err(self.malformed("expected a value"))
+        }
+    }
+
+    fn value(&mut self) -> Result<(), JsonError> {
+        match self.peek() {
+            Some(b'{') => self.object(),
+            Some(b'[') => self.array(),
+            Some(b'"') => self.string(),
+            Some(b't') => self.literal("true", Tag::True),
+            Some(b'f') => self.literal("false", Tag::False),
+            Some(b'n') => self.literal("null", Tag::Null),
+            Some(b'N' | b'I') => Err(JsonError::NonFiniteNumber { offset: self.pos }),
+            Some(b'-' | b'0'..=b'9') => self.number(),
+            Some(_) => Err(self.malformed("expected a value")),
+            None => Err(self.malformed("unexpected end of input")),
+        }
+    }
+
+    fn enter(&mut self) -> Result<(), JsonError> {
+        if self.depth_left == 0 {
+            return Err(JsonError::TooDeep {
+                max: self.limits.effective_depth(),
+            });
+        }
+        self.depth_left -= 1;
+        self.pos += 1;
+        Ok(())
+    }
+
+    fn leave(&mut self, at: usize, count: usize) {
+        self.pos += 1;
+        self.depth_left += 1;
+        let end = u32_of(self.tape.entries.len());
+        let entry = &mut self.tape.entries[at];
+        entry.a = u32_of(count);
+        entry.b = end;
+    }
+
+    fn array(&mut self) -> Result<(), JsonError> {
+        self.enter()?;
+        let at = self.push(Entry::new(Tag::Array, 0, 0));
+        self.skip_ws();
+        if self.peek() == Some(b']') {
+            self.leave(at, 0);
+            return Ok(());
+        }
+        let mut count = 0;
+        loop {
+            self.skip_ws();
+            self.value()?;
+            count += 1;
+            self.skip_ws();
+            match self.peek() {
+                Some(b',') => self.pos += 1,
+                Some(b']') => {
+                    self.leave(at, count);
+                    return Ok(());
+                }
+                _ => return Err(self.malformed("expected ',' or ']'")),
+            }
+        }
+    }
+
+    fn object(&mut self) -> Result<(), JsonError> {
+        self.enter()?;
+        let at = self.push(Entry::new(Tag::Object, 0, 0));
+        self.tape.entries[at].c = IN_ORDER;
+        self.skip_ws();
+        if self.peek() == Some(b'}') {
+            self.leave(at, 0);
+            return Ok(());
+        }
+        let mut count = 0;
+        let mut in_order = true;
+        let mut previous_key = None;
+        loop {
+            self.skip_ws();
+            if self.peek() != Some(b'"') {
+                return Err(self.malformed("expected a string key"));
+            }
+            let key = self.tape.entries.len();
+            self.string()?;
+            if let Some(previous) = previous_key {
+                in_order = in_order && self.key(previous) < self.key(key);
+            }
+            previous_key = Some(key);
+            self.skip_ws();
+            if self.peek() != Some(b':') {
+                return Err(self.malformed("expected ':'"));
+            }
+            self.pos += 1;
+            self.skip_ws();
+            self.value()?;
+            count += 1;
+            self.skip_ws();
+            match self.peek() {
+                Some(b',') => self.pos += 1,
+                Some(b'}') => {
+                    self.leave(at, count);
+                    break;
+                }
+                _ => return Err(self.malformed("expected ',' or '}'")),
+            }
+        }
+        if !in_order {
+            self.sort_members(at)?;
+        }
+        Ok(())
+    }
+
+    /// The bytes of the key string at `index`.
+    fn key(&self, index: usize) -> &[u8] {
+        let e = self.tape.entries[index];
+        let (start, len) = (e.a as usize, e.b as usize);
+        match e.tag {
+            Tag::RawString => &self.bytes[start..start + len],
+            _ => &self.tape.decoded.as_bytes()[start..start + len],
+        }
+    }
+
+    /// Writes the sorted member index of the object at `at`; refuses duplicate keys.
+    fn sort_members(&mut self, at: usize) -> Result<(), JsonError> {
+        let object = self.tape.entries[at];
+        let start = self.tape.order.len();
+        let mut key = at + 1;
+        for _ in 0..object.a {
+            self.tape.order.push(u32_of(key));
+            let value = key + 1;
+            key = match self.tape.entries[value].tag {
+                Tag::Array | Tag::Object => self.tape.entries[value].b as usize,
+                _ => value + 1,
+            };
+        }
+        let mut order = std::mem::take(&mut self.tape.order);
+        let members = &mut order[start..];
+        members.sort_unstable_by(|&x, &y| self.key(x as usize).cmp(self.key(y as usize)));
+        let duplicate = members
+            .windows(2)
+            .find(|w| self.key(w[0] as usize) == self.key(w[1] as usize))
+            .map(|w| duplicate_key(self.key(w[0] as usize)));
+        self.tape.order = order;
+        if let Some(error) = duplicate {
+            return Err(error);
+        }
+        self.tape.entries[at].c = u32_of(start);
+        Ok(())
+    }
+
+    fn number(&mut self) -> Result<(), JsonError> {
+        let start = self.pos;
+        if self.peek() == Some(b'-') {
+            self.pos += 1;
+            if self.peek() == Some(b'I') {
+                return Err(JsonError::NonFiniteNumber { offset: start });
+            }
+        }
+        let int_start = self.pos;
+        match self.peek() {
+            Some(b'0') => self.pos += 1,
+            Some(b'1'..=b'9') => self.skip_digits(),
+            _ => return Err(self.malformed("expected a digit")),
+        }
+        let int_digits = self.pos - int_start;
+        let mut is_float = false;
+        if self.peek() == Some(b'.') {
+            self.pos += 1;
+            if !matches!(self.peek(), Some(b'0'..=b'9')) {
+                return Err(self.malformed("expected a digit after '.'"));
+            }
+            self.skip_digits();
+            is_float = true;
+        }
+        if let Some(b'e' | b'E') = self.peek() {
+            self.pos += 1;
+            if let Some(b'+' | b'-') = self.peek() {
+                self.pos += 1;
+            }
+            if !matches!(self.peek(), Some(b'0'..=b'9')) {
+                return Err(self.malformed("expected a digit in the exponent"));
+            }
+            self.skip_digits();
+            is_float = true;
+        }
+        if !is_float {
+            if int_digits > self.limits.max_integer_digits {
+                return Err(JsonError::IntegerTooLong {
+                    offset: start,
+                    digits: int_digits,
+                    max: self.limits.max_integer_digits,
+                });
+            }
+            self.push(Entry::new(
+                Tag::Integer,
+                u32_of(start),
+                u32_of(self.pos - start),
+            ));
+            return Ok(());
+        }
+        // The literal matched JSON's number grammar, which Rust's float parser accepts.
+        let value: f64 = self.text[start..self.pos]
+            .parse()
+            .map_err(|_| self.malformed("number out of range"))?;
+        if !value.is_finite() {
+            return Err(JsonError::NonFiniteNumber { offset: start });
+        }
+        let bits = value.to_bits();
+        // Split into halves: the truncation is the point.
+        #[allow(clippy::cast_possible_truncation)]
+        self.push(Entry::new(Tag::Float, bits as u32, (bits >> 32) as u32));
+        Ok(())
+    }
+
+    fn skip_digits(&mut self) {
+        while let Some(b'0'..=b'9') = self.peek() {
+            self.pos += 1;
+        }
+    }
+
+    /// Parses a string starting at its opening quote. Without escapes it stays a span of
+    /// the input; with them it is decoded into the tape's buffer.
+    fn string(&mut self) -> Result<(), JsonError> {
+        self.pos += 1;
+        let start = self.pos;
+        self.pos = plain_run_end(self.bytes, self.pos);
+        match self.peek() {
+            Some(b'"') => {
+                self.push(Entry::new(
+                    Tag::RawString,
+                    u32_of(start),
+                    u32_of(self.pos - start),
+                ));
+                self.pos += 1;
+                return Ok(());
+            }
+            Some(b'\\') => {}
+            Some(_) => return Err(self.malformed("control character in string")),
+            None => return Err(self.malformed("unterminated string")),
+        }
+        let decoded_start = self.tape.decoded.len();
+        self.tape.decoded.push_str(&self.text[start..self.pos]);
+        loop {
+            match self.peek() {
+                Some(b'"') => {
+                    self.pos += 1;
+                    let len = self.tape.decoded.len() - decoded_start;
+                    self.push(Entry::new(
+                        Tag::DecodedString,
+                        u32_of(decoded_start),
+                        u32_of(len),
+                    ));
+                    return Ok(());
+                }
+                Some(b'\\') => self.escape()?,
+                Some(_) => return Err(self.malformed("control character in string")),
+                None => return Err(self.malformed("unterminated string")),
+            }
+            let run_start = self.pos;
+            self.pos = plain_run_end(self.bytes, self.pos);
+            self.tape.decoded.push_str(&self.text[run_start..self.pos]);
+        }
+    }
+
+    fn escape(&mut self) -> Result<(), JsonError> {
+        let escape_at = self.pos;
+        self.pos += 1;
+        let c = match self.peek() {
+            Some(b'"') => '"',
+            Some(b'\\') => '\\',
+            Some(b'/') => '/',
+            Some(b'b') => '\u{8}',
+            Some(b'f') => '\u{c}',
+            Some(b'n') => '\n',
+            Some(b'r') => '\r',
+            Some(b't') => '\t',
+            Some(b'u') => {
+                self.pos += 1;
+                let unit = self.hex4()?;
+                let c = match unit {
+                    0xD800..=0xDBFF => {
+                        if !self.bytes[self.pos..].starts_with(b"\\u") {
+                            return Err(JsonError::LoneSurrogate { offset: escape_at });
+                        }
+                        self.pos += 2;
+                        let low = self.hex4()?;
+                        if !(0xDC00..=0xDFFF).contains(&low) {
+                            return Err(JsonError::LoneSurrogate { offset: escape_at });
+                        }
+                        let code = 0x10000 + ((unit - 0xD800) << 10) + (low - 0xDC00);
+                        char::from_u32(code)
+                            .ok_or(JsonError::LoneSurrogate { offset: escape_at })?
+                    }
+                    0xDC00..=0xDFFF => return Err(JsonError::LoneSurrogate { offset: escape_at }),
+                    _ => char::from_u32(unit)
+                        .ok_or(JsonError::LoneSurrogate { offset: escape_at })?,
+                };
+                self.tape.decoded.push(c);
+                return Ok(());
+            }
+            _ => return Err(self.malformed("invalid escape")),
+        };
+        self.pos += 1;
+        self.tape.decoded.push(c);
+        Ok(())
+    }
+
+    fn hex4(&mut self) -> Result<u32, JsonError> {
+        let digits = self
+            .bytes
+            .get(self.pos..self.pos + 4)
+            .ok_or_else(|| self.malformed("truncated \\u escape"))?;
+        let mut unit = 0u32;
+        for &d in digits {
+            let nibble = match d {
+                b'0'..=b'9' => d - b'0',
+                b'a'..=b'f' => d - b'a' + 10,
+                b'A'..=b'F' => d - b'A' + 10,
+                _ => return Err(self.malformed("invalid \\u escape")),
+            };
+            unit = unit << 4 | u32::from(nibble);
+        }
+        self.pos += 4;
+        Ok(unit)
+    }
+}
+
+fn duplicate_key(key: &[u8]) -> JsonError {
+    let key = String::from_utf8_lossy(key);
+    let mut end = key.len().min(64);
+    while !key.is_char_boundary(end) {
+        end -= 1;
+    }
+    JsonError::DuplicateKey {
+        key: key[..end].to_owned(),
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn members_come_in_key_order_and_items_in_wire_order() {
+        let mut tape = Tape::new();
+        let doc = tape
+            .parse(
+                br#"{"b":[3,{"y":1,"x":2}],"a":"\u00e9","c":{}}"#,
+                &Limits::default(),
+            )
+            .unwrap();
+        let root = doc.root();
+        let keys: Vec<&str> = root.members().map(|(k, _)| k).collect();
+        assert_eq!(keys, ["a", "b", "c"]);
+        assert_eq!(root.get("a").unwrap().as_str(), Some("é"));
+        let b = root.get("b").unwrap();
+        assert_eq!(b.kind(), Kind::Array);
+        let items: Vec<Kind> = b.items().map(|n| n.kind()).collect();
+        assert_eq!(items, [Kind::Integer, Kind::Object]);
+        let inner = b.items().nth(1).unwrap();
+        let inner: Vec<&str> = inner.members().map(|(k, _)| k).collect();
+        assert_eq!(inner, ["x", "y"]);
+        assert!(root.get("c").unwrap().is_empty());
+        assert!(root.get("missing").is_none());
+    }
+
+    #[test]
+    fn a_reused_tape_forgets_the_previous_document() {
+        let mut tape = Tape::new();
+        let first = tape
+            .parse(br#"{"z":1,"a":"\n","m":[1,2]}"#, &Limits::default())
+            .unwrap();
+        assert_eq!(first.root().len(), 3);
+        let second = tape.parse(br#"{"k":"v"}"#, &Limits::default()).unwrap();
+        let mut out = Vec::new();
+        second.root().write_canonical(&mut out);
+        assert_eq!(out, br#"{"k":"v"}"#);
+        assert_eq!(tape.entries.len(), 3);
+        assert!(tape.order.is_empty() && tape.decoded.is_empty());
+    }
+
+    #[test]
+    fn a_pathological_document_is_not_kept() {
+        let mut tape = Tape::new();
+        let many = format!("[{}0]", "0,".repeat(RETAINED_ENTRIES + 10));
+        let limits = Limits::default().max_bytes(many.len());
+        assert_eq!(
+            tape.parse(many.as_bytes(), &limits).unwrap().root().len(),
+            RETAINED_ENTRIES + 11
+        );
+        assert!(tape.entries.capacity() > RETAINED_ENTRIES);
+        tape.parse(b"[1]", &limits).unwrap();
+        assert!(tape.entries.capacity() < RETAINED_ENTRIES);
+    }
+}
