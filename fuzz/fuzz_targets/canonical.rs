@@ -1,8 +1,8 @@
 //! Canonical JSON: never panics; accepted input canonicalizes to a fixed point that means
-//! the same as the input.
+//! the same as the input; the tape's writer and the tree's writer agree byte for byte.
 #![no_main]
 
-use brainwire_core::{canonicalize, Limits};
+use brainwire_core::{canonicalize, write_canonical, Limits, Value};
 use libfuzzer_sys::fuzz_target;
 
 fuzz_target!(|data: &[u8]| {
@@ -11,6 +11,10 @@ fuzz_target!(|data: &[u8]| {
     };
     let twice = canonicalize(&once, &Limits::default()).expect("canonical output is accepted");
     assert_eq!(once, twice, "canonical output is a fixed point");
+    let tree = Value::parse(data, &Limits::default()).expect("the same parser accepts it");
+    let mut from_tree = Vec::new();
+    write_canonical(&tree, &mut from_tree);
+    assert_eq!(once, from_tree, "the tape and the tree write the same bytes");
     // Where serde_json also reads the input (within its own depth limit), both texts mean
     // the same value. serde_json keeps the last duplicate key, but those never get here.
     if let Ok(input) = serde_json::from_slice::<serde_json::Value>(data) {
