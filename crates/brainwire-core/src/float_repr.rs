@@ -55,6 +55,37 @@ pub(crate) fn write_python_repr(value: f64, out: &mut Vec<u8>) {
     }
 }
 
+/// Whether a JSON number literal is already Python's `repr` of its value, so that the
+/// canonical writer may copy it: positional (`-?int.frac`, no exponent), at most 15
+/// significant digits (then they are the shortest round-trip digits, as no other decimal
+/// of 15 digits or fewer rounds to the same `f64`), no trailing zero in the fraction but
+/// a lone `.0`, and `1e-4 <= |x| < 1e16` or zero. Anything else takes [`write_python_repr`].
+pub(crate) fn is_python_repr(literal: &[u8]) -> bool {
+    let unsigned = literal.strip_prefix(b"-").unwrap_or(literal);
+    let Some(point) = unsigned.iter().position(|&b| b == b'.') else {
+        return false;
+    };
+    let (int, frac) = (&unsigned[..point], &unsigned[point + 1..]);
+    let digits = |part: &[u8]| !part.is_empty() && part.iter().all(u8::is_ascii_digit);
+    if !digits(int) || !digits(frac) || (int.len() > 1 && int[0] == b'0') {
+        return false;
+    }
+    let lone_zero = frac == b"0";
+    if !lone_zero && frac.ends_with(b"0") {
+        return false;
+    }
+    if int == b"0" {
+        let zeros = frac.iter().take_while(|&&b| b == b'0').count();
+        return lone_zero || (zeros <= 3 && frac.len() - zeros <= 15);
+    }
+    let significant = if lone_zero {
+        int.len() - int.iter().rev().take_while(|&&b| b == b'0').count()
+    } else {
+        int.len() + frac.len()
+    };
+    int.len() <= 16 && significant <= 15
+}
+
 /// Reads ryu's text for a positive finite non-zero value into `digits`: its significant
 /// digits (no leading or trailing zeros). Returns how many, and the decimal point
 /// position `decpt`, so that the value is `0.DIGITS × 10^decpt`.
@@ -123,5 +154,58 @@ mod tests {
         for (value, expected) in cases {
             assert_eq!(repr(*value), *expected, "repr({value:e})");
         }
+    }
+
+    #[test]
+    fn literals_it_copies_are_their_own_repr() {
+        let cases = [
+            ("0.25", true),
+            ("-0.0", true),
+            ("0.0", true),
+            ("5.0", true),
+            ("1000.0", true),
+            ("0.0001", true),
+            ("123456789012.345", true),
+            ("1000000000000000.0", true),
+            ("0.00001", false),
+            ("2.50", false),
+            ("10000000000000000.0", false),
+            ("1746428308.9996243", false),
+            ("0.30000000000000004", false),
+            ("1e5", false),
+            ("1.5E2", false),
+            ("12", false),
+        ];
+        for (literal, copied) in cases {
+            assert_eq!(is_python_repr(literal.as_bytes()), copied, "{literal}");
+            if copied {
+                assert_eq!(repr(literal.parse().unwrap()), literal);
+            }
+        }
+        // Random positional literals: whenever one is copied, it is what repr writes.
+        let mut seed = 0x9e37_79b9_7f4a_7c15_u64;
+        let mut copied = 0;
+        for _ in 0..200_000 {
+            seed ^= seed << 13;
+            seed ^= seed >> 7;
+            seed ^= seed << 17;
+            let int_len = (seed % 18) as usize;
+            let frac_len = 1 + (seed >> 8) as usize % 18;
+            let mut digits = seed.wrapping_mul(0x2545_f491_4f6c_dd1d);
+            let mut next = || {
+                digits = digits.rotate_left(5) ^ 0x5851_f42d;
+                char::from(b'0' + (digits % 10) as u8)
+            };
+            let int: String = (0..int_len).map(|_| next()).collect();
+            let frac: String = (0..frac_len).map(|_| next()).collect();
+            let int = int.trim_start_matches('0');
+            let int = if int.is_empty() { "0" } else { int };
+            let literal = format!("{}{int}.{frac}", if seed & 1 == 1 { "-" } else { "" });
+            if is_python_repr(literal.as_bytes()) {
+                copied += 1;
+                assert_eq!(repr(literal.parse().unwrap()), literal);
+            }
+        }
+        assert!(copied > 10_000, "only {copied} copied");
     }
 }

@@ -53,6 +53,7 @@ mod peek;
 mod raw_json;
 mod scan;
 mod tape;
+mod tape_serde;
 mod timestamp;
 mod value;
 
@@ -62,5 +63,6 @@ pub use limits::{Limits, MAX_DEPTH_CEILING};
 pub use peek::{decode_one, peek_type, ShapeError};
 pub use raw_json::{JsonObject, JsonValue};
 pub use tape::{Document, Items, Kind, Members, Node, Tape};
+pub use tape_serde::NodeError;
 pub use timestamp::{system_clock, Timestamp, TimestampError, WallClock};
 pub use value::Value;

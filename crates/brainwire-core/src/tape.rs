@@ -7,27 +7,28 @@
 //! their members in wire order; an object whose keys are not already sorted gets a sorted
 //! index of its members, which is also where duplicate keys are found.
 
+use crate::float_repr::{is_python_repr, write_python_repr};
 use crate::scan::plain_run_end;
 use crate::{JsonError, Limits};
 
-/// What a node is.
+/// What a node is. Every node also has its span in the input (`start..end`, quotes and
+/// brackets included), which is its exact wire text.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 enum Tag {
     Null,
     True,
     False,
-    /// `a`: start in the input, `b`: length.
     Integer,
-    /// `a`, `b`: the low and high halves of the `f64`'s bits.
+    /// Parsed (and checked finite) while reading; parsed again when asked for.
     Float,
-    /// `a`: start in the input, `b`: length; no escape, so the input is the text.
+    /// No escape: the text is the span without its quotes.
     RawString,
     /// `a`: start in the decoded buffer, `b`: length.
     DecodedString,
-    /// `a`: item count, `b`: index of the node after the array.
+    /// `a`: index of the node after the array.
     Array,
-    /// `a`: member count, `b`: index of the node after the object, `c`: start of its
-    /// sorted member index in `order`, or [`IN_ORDER`].
+    /// `a`: index of the node after the object, `b`: where its sorted member index starts
+    /// in `order` (a count, then that many key indices), or [`IN_ORDER`].
     Object,
 }
 
@@ -37,14 +38,21 @@ const IN_ORDER: u32 = u32::MAX;
 #[derive(Debug, Clone, Copy)]
 struct Entry {
     tag: Tag,
+    start: u32,
+    end: u32,
     a: u32,
     b: u32,
-    c: u32,
 }
 
 impl Entry {
-    const fn new(tag: Tag, a: u32, b: u32) -> Self {
-        Self { tag, a, b, c: 0 }
+    const fn new(tag: Tag, start: u32, end: u32) -> Self {
+        Self {
+            tag,
+            start,
+            end,
+            a: 0,
+            b: 0,
+        }
     }
 }
 
@@ -169,17 +177,16 @@ impl<'t> Document<'t> {
     fn next(&self, index: usize) -> usize {
         let e = self.entry(index);
         match e.tag {
-            Tag::Array | Tag::Object => e.b as usize,
+            Tag::Array | Tag::Object => e.a as usize,
             _ => index + 1,
         }
     }
 
     fn str_at(&self, index: usize) -> Option<&'t str> {
         let e = self.entry(index);
-        let (start, len) = (e.a as usize, e.b as usize);
         match e.tag {
-            Tag::RawString => Some(&self.text[start..start + len]),
-            Tag::DecodedString => Some(&self.tape.decoded[start..start + len]),
+            Tag::RawString => Some(&self.text[e.start as usize + 1..e.end as usize - 1]),
+            Tag::DecodedString => Some(&self.tape.decoded[e.a as usize..(e.a + e.b) as usize]),
             _ => None,
         }
     }
@@ -253,14 +260,13 @@ impl<'t> Node<'t> {
 
     /// The exact digits (with an optional leading `-`), when this is an integer.
     pub fn as_integer(&self) -> Option<&'t str> {
-        let e = self.entry();
-        (e.tag == Tag::Integer).then(|| &self.doc.text[e.a as usize..(e.a + e.b) as usize])
+        (self.entry().tag == Tag::Integer).then(|| self.raw_text())
     }
 
     /// The value, correctly rounded like Python's `float()`, when this is a float.
     pub fn as_f64(&self) -> Option<f64> {
-        let e = self.entry();
-        (e.tag == Tag::Float).then(|| f64::from_bits(u64::from(e.b) << 32 | u64::from(e.a)))
+        (self.entry().tag == Tag::Float)
+            .then(|| self.raw_text().parse().expect("checked while parsing"))
     }
 
     /// The decoded text, when this is a string.
@@ -268,10 +274,21 @@ impl<'t> Node<'t> {
         self.doc.str_at(self.index)
     }
 
-    /// Where this integer, or this string without escapes, sits in the input.
+    /// This value exactly as the input wrote it (without the whitespace around it).
+    pub fn raw_text(&self) -> &'t str {
+        let e = self.entry();
+        &self.doc.text[e.start as usize..e.end as usize]
+    }
+
+    /// Where this integer, or this string without escapes, sits in the input (the
+    /// string's quotes excluded).
     pub(crate) fn input_span(&self) -> Option<std::ops::Range<usize>> {
         let e = self.entry();
-        matches!(e.tag, Tag::Integer | Tag::RawString).then(|| e.a as usize..(e.a + e.b) as usize)
+        match e.tag {
+            Tag::Integer => Some(e.start as usize..e.end as usize),
+            Tag::RawString => Some(e.start as usize + 1..e.end as usize - 1),
+            _ => None,
+        }
     }
 
     /// The key of `value`, a member of this object.
@@ -279,28 +296,29 @@ impl<'t> Node<'t> {
         self.at(value.index - 1)
     }
 
-    /// Items of an array, members of an object, 0 otherwise.
+    /// Items of an array, members of an object, 0 otherwise (counted: linear time).
     pub fn len(&self) -> usize {
-        let e = self.entry();
-        match e.tag {
-            Tag::Array | Tag::Object => e.a as usize,
+        match self.kind() {
+            Kind::Array => self.items().count(),
+            Kind::Object => self.members().count(),
             _ => 0,
         }
     }
 
-    /// Whether [`len`](Self::len) is 0.
+    /// Whether this has no items or members (also for scalars).
     pub fn is_empty(&self) -> bool {
-        self.len() == 0
+        let e = self.entry();
+        !matches!(e.tag, Tag::Array | Tag::Object) || e.a as usize == self.index + 1
     }
 
     /// The items, when this is an array (none otherwise).
     pub fn items(&self) -> Items<'t> {
         let e = self.entry();
-        let left = if e.tag == Tag::Array { e.a as usize } else { 0 };
+        let end = if e.tag == Tag::Array { e.a as usize } else { 0 };
         Items {
             doc: self.doc,
             next: self.index + 1,
-            left,
+            end,
         }
     }
 
@@ -308,23 +326,54 @@ impl<'t> Node<'t> {
     /// otherwise).
     pub fn members(&self) -> Members<'t> {
         let e = self.entry();
-        let left = if e.tag == Tag::Object {
+        if e.tag != Tag::Object {
+            return Members {
+                doc: self.doc,
+                order: Order::Wire { next: 0, end: 0 },
+            };
+        }
+        let order = if e.b == IN_ORDER {
+            Order::Wire {
+                next: self.index + 1,
+                end: e.a as usize,
+            }
+        } else {
+            let count = self.doc.tape.order[e.b as usize] as usize;
+            let first = e.b as usize + 1;
+            Order::Sorted {
+                next: first,
+                end: first + count,
+            }
+        };
+        Members {
+            doc: self.doc,
+            order,
+        }
+    }
+
+    /// The members in wire order, when this is an object (none otherwise): cheaper than
+    /// [`members`](Self::members) when order does not matter.
+    pub fn members_in_wire_order(&self) -> Members<'t> {
+        let e = self.entry();
+        let end = if e.tag == Tag::Object {
             e.a as usize
         } else {
             0
         };
-        let sorted = (e.tag == Tag::Object && e.c != IN_ORDER).then_some(e.c as usize);
         Members {
             doc: self.doc,
-            next: self.index + 1,
-            sorted,
-            left,
+            order: Order::Wire {
+                next: self.index + 1,
+                end,
+            },
         }
     }
 
     /// The member named `key`, when this is an object that has one.
     pub fn get(&self, key: &str) -> Option<Node<'t>> {
-        self.members().find(|(k, _)| *k == key).map(|(_, v)| v)
+        self.members_in_wire_order()
+            .find(|(k, _)| *k == key)
+            .map(|(_, v)| v)
     }
 
     /// Appends this value's canonical form (see [`canonicalize`](crate::canonicalize)).
@@ -334,22 +383,22 @@ impl<'t> Node<'t> {
             Tag::Null => out.extend_from_slice(b"null"),
             Tag::True => out.extend_from_slice(b"true"),
             Tag::False => out.extend_from_slice(b"false"),
-            Tag::Integer => match self.as_integer() {
+            Tag::Integer => match self.raw_text() {
                 // Python's int has no negative zero.
-                Some("-0") => out.push(b'0'),
-                Some(digits) => out.extend_from_slice(digits.as_bytes()),
-                None => unreachable!("an integer node"),
+                "-0" => out.push(b'0'),
+                digits => out.extend_from_slice(digits.as_bytes()),
             },
             Tag::Float => {
-                crate::float_repr::write_python_repr(self.as_f64().expect("a float"), out)
+                let literal = self.raw_text();
+                if is_python_repr(literal.as_bytes()) {
+                    out.extend_from_slice(literal.as_bytes());
+                } else {
+                    write_python_repr(self.as_f64().expect("a float"), out);
+                }
             }
-            Tag::RawString => {
-                // No escape on the wire: no `"`, `\` or control character inside either,
-                // so the quoted wire text is already canonical.
-                let start = e.a as usize - 1;
-                let end = (e.a + e.b) as usize + 1;
-                out.extend_from_slice(&self.doc.text.as_bytes()[start..end]);
-            }
+            // No escape on the wire: no `"`, `\` or control character inside either, so
+            // the quoted wire text is already canonical.
+            Tag::RawString => out.extend_from_slice(self.raw_text().as_bytes()),
             Tag::DecodedString => crate::write_string(self.as_str().expect("a string"), out),
             Tag::Array => {
                 out.push(b'[');
@@ -363,33 +412,31 @@ impl<'t> Node<'t> {
             }
             Tag::Object => {
                 out.push(b'{');
-                for (i, key) in self.member_keys().enumerate() {
-                    if i > 0 {
+                let mut first = true;
+                let mut write_member = |key: usize| {
+                    if !std::mem::take(&mut first) {
                         out.push(b',');
                     }
-                    let key = self.at(key);
-                    key.write_canonical(out);
+                    self.at(key).write_canonical(out);
                     out.push(b':');
-                    self.at(key.index + 1).write_canonical(out);
+                    self.at(key + 1).write_canonical(out);
+                };
+                if e.b == IN_ORDER {
+                    let mut key = self.index + 1;
+                    while key < e.a as usize {
+                        write_member(key);
+                        key = self.doc.next(key + 1);
+                    }
+                } else {
+                    let count = self.doc.tape.order[e.b as usize] as usize;
+                    let first_key = e.b as usize + 1;
+                    for &key in &self.doc.tape.order[first_key..first_key + count] {
+                        write_member(key as usize);
+                    }
                 }
                 out.push(b'}');
             }
         }
-    }
-
-    /// The node indices of the member keys, in canonical order.
-    fn member_keys(&self) -> impl Iterator<Item = usize> + 't {
-        let members = self.members();
-        let doc = self.doc;
-        let (mut next, sorted, count) = (members.next, members.sorted, members.left);
-        (0..count).map(move |i| match sorted {
-            Some(start) => doc.tape.order[start + i] as usize,
-            None => {
-                let key = next;
-                next = doc.next(key + 1);
-                key
-            }
-        })
     }
 }
 
@@ -398,17 +445,16 @@ impl<'t> Node<'t> {
 pub struct Items<'t> {
     doc: Document<'t>,
     next: usize,
-    left: usize,
+    end: usize,
 }
 
 impl<'t> Iterator for Items<'t> {
     type Item = Node<'t>;
 
     fn next(&mut self) -> Option<Node<'t>> {
-        if self.left == 0 {
+        if self.next >= self.end {
             return None;
         }
-        self.left -= 1;
         let index = self.next;
         self.next = self.doc.next(index);
         Some(Node {
@@ -416,43 +462,42 @@ impl<'t> Iterator for Items<'t> {
             index,
         })
     }
-
-    fn size_hint(&self) -> (usize, Option<usize>) {
-        (self.left, Some(self.left))
-    }
 }
 
-impl ExactSizeIterator for Items<'_> {}
-
-/// The members of an object [`Node`], in canonical order.
+/// The members of an object [`Node`], in canonical or wire order.
 #[derive(Debug, Clone)]
 pub struct Members<'t> {
     doc: Document<'t>,
-    /// The next key in wire order, when the object came sorted.
-    next: usize,
-    /// Where the object's sorted member index starts, when it did not.
-    sorted: Option<usize>,
-    left: usize,
+    order: Order,
+}
+
+#[derive(Debug, Clone)]
+enum Order {
+    /// Walking the tape: the next key, and the index after the object.
+    Wire { next: usize, end: usize },
+    /// Walking the object's sorted index in `order`.
+    Sorted { next: usize, end: usize },
 }
 
 impl<'t> Iterator for Members<'t> {
     type Item = (&'t str, Node<'t>);
 
     fn next(&mut self) -> Option<Self::Item> {
-        if self.left == 0 {
-            return None;
-        }
-        self.left -= 1;
-        let key = match &mut self.sorted {
-            Some(at) => {
-                let key = self.doc.tape.order[*at] as usize;
-                *at += 1;
+        let key = match &mut self.order {
+            Order::Wire { next, end } => {
+                if *next >= *end {
+                    return None;
+                }
+                let key = *next;
+                *next = self.doc.next(key + 1);
                 key
             }
-            None => {
-                let key = self.next;
-                self.next = self.doc.next(key + 1);
-                key
+            Order::Sorted { next, end } => {
+                if *next >= *end {
+                    return None;
+                }
+                *next += 1;
+                self.doc.tape.order[*next - 1] as usize
             }
         };
         let name = self.doc.str_at(key).expect("keys are strings");
@@ -464,13 +509,7 @@ impl<'t> Iterator for Members<'t> {
             },
         ))
     }
-
-    fn size_hint(&self) -> (usize, Option<usize>) {
-        (self.left, Some(self.left))
-    }
 }
-
-impl ExactSizeIterator for Members<'_> {}
 
 struct Parser<'a, 'l> {
     text: &'a str,
@@ -512,8 +551,9 @@ impl Parser<'_, '_> {
 
     fn literal(&mut self, literal: &'static str, tag: Tag) -> Result<(), JsonError> {
         if self.bytes[self.pos..].starts_with(literal.as_bytes()) {
+            let start = u32_of(self.pos);
             self.pos += literal.len();
-            self.push(Entry::new(tag, 0, 0));
+            self.push(Entry::new(tag, start, u32_of(self.pos)));
             Ok(())
         } else {
             Err(self.malformed("expected a value"))
@@ -535,44 +575,45 @@ impl Parser<'_, '_> {
         }
     }
 
-    fn enter(&mut self) -> Result<(), JsonError> {
+    /// Opens a container: checks the depth and pushes its node; returns the node's index.
+    fn enter(&mut self, tag: Tag) -> Result<usize, JsonError> {
         if self.depth_left == 0 {
             return Err(JsonError::TooDeep {
                 max: self.limits.effective_depth(),
             });
         }
         self.depth_left -= 1;
+        let mut entry = Entry::new(tag, u32_of(self.pos), 0);
+        entry.b = IN_ORDER;
         self.pos += 1;
-        Ok(())
+        Ok(self.push(entry))
     }
 
-    fn leave(&mut self, at: usize, count: usize) {
+    /// Closes the container at `at` on its closing bracket.
+    fn leave(&mut self, at: usize) {
         self.pos += 1;
         self.depth_left += 1;
-        let end = u32_of(self.tape.entries.len());
+        let next = u32_of(self.tape.entries.len());
         let entry = &mut self.tape.entries[at];
-        entry.a = u32_of(count);
-        entry.b = end;
+        entry.end = u32_of(self.pos);
+        entry.a = next;
     }
 
     fn array(&mut self) -> Result<(), JsonError> {
-        self.enter()?;
-        let at = self.push(Entry::new(Tag::Array, 0, 0));
+        let at = self.enter(Tag::Array)?;
         self.skip_ws();
         if self.peek() == Some(b']') {
-            self.leave(at, 0);
+            self.leave(at);
             return Ok(());
         }
-        let mut count = 0;
         loop {
             self.skip_ws();
             self.value()?;
-            count += 1;
             self.skip_ws();
             match self.peek() {
                 Some(b',') => self.pos += 1,
                 Some(b']') => {
-                    self.leave(at, count);
+                    self.leave(at);
                     return Ok(());
                 }
                 _ => return Err(self.malformed("expected ',' or ']'")),
@@ -581,12 +622,10 @@ impl Parser<'_, '_> {
     }
 
     fn object(&mut self) -> Result<(), JsonError> {
-        self.enter()?;
-        let at = self.push(Entry::new(Tag::Object, 0, 0));
-        self.tape.entries[at].c = IN_ORDER;
+        let at = self.enter(Tag::Object)?;
         self.skip_ws();
         if self.peek() == Some(b'}') {
-            self.leave(at, 0);
+            self.leave(at);
             return Ok(());
         }
         let mut count = 0;
@@ -599,8 +638,8 @@ impl Parser<'_, '_> {
             }
             let key = self.tape.entries.len();
             self.string()?;
-            if let Some(previous) = previous_key {
-                in_order = in_order && self.key(previous) < self.key(key);
+            if let (true, Some(previous)) = (in_order, previous_key) {
+                in_order = key_less(self.key(previous), self.key(key));
             }
             previous_key = Some(key);
             self.skip_ws();
@@ -615,14 +654,14 @@ impl Parser<'_, '_> {
             match self.peek() {
                 Some(b',') => self.pos += 1,
                 Some(b'}') => {
-                    self.leave(at, count);
+                    self.leave(at);
                     break;
                 }
                 _ => return Err(self.malformed("expected ',' or '}'")),
             }
         }
         if !in_order {
-            self.sort_members(at)?;
+            self.sort_members(at, count)?;
         }
         Ok(())
     }
@@ -630,28 +669,28 @@ impl Parser<'_, '_> {
     /// The bytes of the key string at `index`.
     fn key(&self, index: usize) -> &[u8] {
         let e = self.tape.entries[index];
-        let (start, len) = (e.a as usize, e.b as usize);
         match e.tag {
-            Tag::RawString => &self.bytes[start..start + len],
-            _ => &self.tape.decoded.as_bytes()[start..start + len],
+            Tag::RawString => &self.bytes[e.start as usize + 1..e.end as usize - 1],
+            _ => &self.tape.decoded.as_bytes()[e.a as usize..(e.a + e.b) as usize],
         }
     }
 
-    /// Writes the sorted member index of the object at `at`; refuses duplicate keys.
-    fn sort_members(&mut self, at: usize) -> Result<(), JsonError> {
-        let object = self.tape.entries[at];
+    /// Writes the sorted member index of the object at `at` (its `count`, then its keys'
+    /// indices); refuses duplicate keys.
+    fn sort_members(&mut self, at: usize, count: usize) -> Result<(), JsonError> {
         let start = self.tape.order.len();
+        self.tape.order.push(u32_of(count));
         let mut key = at + 1;
-        for _ in 0..object.a {
+        for _ in 0..count {
             self.tape.order.push(u32_of(key));
             let value = key + 1;
             key = match self.tape.entries[value].tag {
-                Tag::Array | Tag::Object => self.tape.entries[value].b as usize,
+                Tag::Array | Tag::Object => self.tape.entries[value].a as usize,
                 _ => value + 1,
             };
         }
         let mut order = std::mem::take(&mut self.tape.order);
-        let members = &mut order[start..];
+        let members = &mut order[start + 1..];
         members.sort_unstable_by(|&x, &y| self.key(x as usize).cmp(self.key(y as usize)));
         let duplicate = members
             .windows(2)
@@ -661,7 +700,7 @@ impl Parser<'_, '_> {
         if let Some(error) = duplicate {
             return Err(error);
         }
-        self.tape.entries[at].c = u32_of(start);
+        self.tape.entries[at].b = u32_of(start);
         Ok(())
     }
 
@@ -689,7 +728,8 @@ impl Parser<'_, '_> {
             self.skip_digits();
             is_float = true;
         }
-        if let Some(b'e' | b'E') = self.peek() {
+        let has_exponent = matches!(self.peek(), Some(b'e' | b'E'));
+        if has_exponent {
             self.pos += 1;
             if let Some(b'+' | b'-') = self.peek() {
                 self.pos += 1;
@@ -708,11 +748,13 @@ impl Parser<'_, '_> {
                     max: self.limits.max_integer_digits,
                 });
             }
-            self.push(Entry::new(
-                Tag::Integer,
-                u32_of(start),
-                u32_of(self.pos - start),
-            ));
+            self.push(Entry::new(Tag::Integer, u32_of(start), u32_of(self.pos)));
+            return Ok(());
+        }
+        // Without an exponent, fewer than 309 integer digits cannot overflow: the value is
+        // finite and is parsed only when asked for.
+        if !has_exponent && int_digits <= 308 {
+            self.push(Entry::new(Tag::Float, u32_of(start), u32_of(self.pos)));
             return Ok(());
         }
         // The literal matched JSON's number grammar, which Rust's float parser accepts.
@@ -722,10 +764,7 @@ impl Parser<'_, '_> {
         if !value.is_finite() {
             return Err(JsonError::NonFiniteNumber { offset: start });
         }
-        let bits = value.to_bits();
-        // Split into halves: the truncation is the point.
-        #[allow(clippy::cast_possible_truncation)]
-        self.push(Entry::new(Tag::Float, bits as u32, (bits >> 32) as u32));
+        self.push(Entry::new(Tag::Float, u32_of(start), u32_of(self.pos)));
         Ok(())
     }
 
@@ -738,17 +777,14 @@ impl Parser<'_, '_> {
     /// Parses a string starting at its opening quote. Without escapes it stays a span of
     /// the input; with them it is decoded into the tape's buffer.
     fn string(&mut self) -> Result<(), JsonError> {
+        let quote = u32_of(self.pos);
         self.pos += 1;
         let start = self.pos;
         self.pos = plain_run_end(self.bytes, self.pos);
         match self.peek() {
             Some(b'"') => {
-                self.push(Entry::new(
-                    Tag::RawString,
-                    u32_of(start),
-                    u32_of(self.pos - start),
-                ));
                 self.pos += 1;
+                self.push(Entry::new(Tag::RawString, quote, u32_of(self.pos)));
                 return Ok(());
             }
             Some(b'\\') => {}
@@ -761,12 +797,10 @@ impl Parser<'_, '_> {
             match self.peek() {
                 Some(b'"') => {
                     self.pos += 1;
-                    let len = self.tape.decoded.len() - decoded_start;
-                    self.push(Entry::new(
-                        Tag::DecodedString,
-                        u32_of(decoded_start),
-                        u32_of(len),
-                    ));
+                    let mut entry = Entry::new(Tag::DecodedString, quote, u32_of(self.pos));
+                    entry.a = u32_of(decoded_start);
+                    entry.b = u32_of(self.tape.decoded.len() - decoded_start);
+                    self.push(entry);
                     return Ok(());
                 }
                 Some(b'\\') => self.escape()?,
@@ -842,6 +876,14 @@ impl Parser<'_, '_> {
     }
 }
 
+/// Key order, with the first byte (where most neighbouring keys differ) compared inline.
+fn key_less(a: &[u8], b: &[u8]) -> bool {
+    match (a.first(), b.first()) {
+        (Some(x), Some(y)) if x != y => x < y,
+        _ => a < b,
+    }
+}
+
 fn duplicate_key(key: &[u8]) -> JsonError {
     let key = String::from_utf8_lossy(key);
     let mut end = key.len().min(64);
@@ -894,6 +936,31 @@ mod tests {
         assert_eq!(out, br#"{"k":"v"}"#);
         assert_eq!(tape.entries.len(), 3);
         assert!(tape.order.is_empty() && tape.decoded.is_empty());
+    }
+
+    #[test]
+    fn nodes_are_twenty_bytes() {
+        assert_eq!(std::mem::size_of::<Entry>(), 20);
+    }
+
+    #[test]
+    fn every_node_knows_its_wire_text() {
+        let wire = br#" {"b" : [1 , -0.50e1, "x\ny", true] ,"a":{ "k" : null } } "#;
+        let mut tape = Tape::new();
+        let root = tape.parse(wire, &Limits::default()).unwrap().root();
+        assert_eq!(
+            root.raw_text(),
+            &std::str::from_utf8(wire).unwrap()[1..wire.len() - 1]
+        );
+        let items: Vec<&str> = root
+            .get("b")
+            .unwrap()
+            .items()
+            .map(|n| n.raw_text())
+            .collect();
+        assert_eq!(items, ["1", "-0.50e1", r#""x\ny""#, "true"]);
+        assert_eq!(root.get("a").unwrap().raw_text(), r#"{ "k" : null }"#);
+        assert_eq!(root.len(), 2);
     }
 
     #[test]

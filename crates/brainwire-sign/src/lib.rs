@@ -25,8 +25,8 @@
 //! #     type Frame = String;
 //! #     const VERSION: u64 = 2;
 //! #     fn kind(t: &str) -> Option<FrameKind> { (t == "heartbeat").then_some(FrameKind::Signed) }
-//! #     fn decode(_: &str, wire: &[u8]) -> Result<String, SchemaError> {
-//! #         Ok(String::from_utf8(wire.to_vec())?)
+//! #     fn decode(_: &str, root: brainwire_core::Node<'_>) -> Result<String, SchemaError> {
+//! #         Ok(root.raw_text().to_owned())
 //! #     }
 //! # }
 //!

@@ -33,12 +33,13 @@ pub trait FrameSchema {
     /// Whether `frame_type` is a known type, and whether it is signed.
     fn kind(frame_type: &str) -> Option<FrameKind>;
 
-    /// Decodes and validates the whole frame (caps, required fields) from its wire text.
+    /// Decodes and validates the whole frame (caps, required fields) from its parsed
+    /// document ([`Node::decode`] reads it with serde without a second parse).
     ///
     /// # Errors
     ///
     /// Any decode error of the protocol crate, boxed.
-    fn decode(frame_type: &str, wire: &[u8]) -> Result<Self::Frame, SchemaError>;
+    fn decode(frame_type: &str, root: Node<'_>) -> Result<Self::Frame, SchemaError>;
 }
 
 /// The current secret and, during a rotation, the previous ones.
@@ -319,7 +320,7 @@ impl<S: FrameSchema> FrameVerifier<S> {
             found: cut(frame_type, 64),
         })?;
         if kind == FrameKind::Unsigned {
-            let frame = S::decode(frame_type, wire).map_err(VerifyError::InvalidFrame)?;
+            let frame = S::decode(frame_type, root).map_err(VerifyError::InvalidFrame)?;
             return Ok(Verified { frame, key: None });
         }
         if version.is_none() {
@@ -363,7 +364,7 @@ impl<S: FrameSchema> FrameVerifier<S> {
             ),
             None => None,
         };
-        let frame = S::decode(frame_type, wire).map_err(VerifyError::InvalidFrame)?;
+        let frame = S::decode(frame_type, root).map_err(VerifyError::InvalidFrame)?;
         if let (Some(ticket), Some(now)) = (ticket, now) {
             self.guard.commit(ticket, now);
         }

@@ -2,7 +2,7 @@
 //! enforces, named by the error it gives.
 
 use brainwire_close::NamesCloseCode;
-use brainwire_core::Timestamp;
+use brainwire_core::{Node, Timestamp};
 use brainwire_sign::{
     FrameKind, FrameSchema, FrameSigner, FrameVerifier, Keyring, MacEncoding, ReplayError,
     SchemaError, Secret, SessionBinding, Stamp, VerifyError,
@@ -21,8 +21,8 @@ impl FrameSchema for Ping {
             _ => None,
         }
     }
-    fn decode(_: &str, wire: &[u8]) -> Result<serde_json::Value, SchemaError> {
-        let v: serde_json::Value = serde_json::from_slice(wire)?;
+    fn decode(_: &str, root: Node<'_>) -> Result<serde_json::Value, SchemaError> {
+        let v: serde_json::Value = root.decode()?;
         if let Some(payload) = v.get("payload") {
             if payload.get("n").and_then(|n| n.as_i64()).is_none() {
                 return Err("payload.n must be an integer".into());

@@ -27,7 +27,7 @@ pub enum DecodeError {
     UnsupportedVersion,
     /// A field has the wrong JSON type, or a required field is missing.
     #[error("frame does not match its schema")]
-    Schema(#[source] serde_json::Error),
+    Schema(#[source] brainwire_core::NodeError),
     /// A field breaks a cap or bound of the reference's model.
     #[error("field {field} {problem}")]
     Field {

@@ -1,6 +1,6 @@
 //! The frame: envelope fields plus one typed payload, and its decode, encode and sign.
 
-use brainwire_core::{Kind, Limits, Tape, Timestamp};
+use brainwire_core::{Kind, Limits, Node, Tape, Timestamp};
 use brainwire_sign::{Clock, FrameKind, FrameSchema, FrameSigner, NonceSource, SchemaError, Stamp};
 use bytes::Bytes;
 use serde::de::DeserializeOwned;
@@ -243,7 +243,7 @@ pub fn decode_with_limits(wire: &[u8], limits: &Limits) -> Result<Frame, DecodeE
     let frame_type = FrameType::from_wire(frame_type).ok_or_else(|| DecodeError::UnknownType {
         found: frame_type.chars().take(64).collect(),
     })?;
-    decode_checked(frame_type, wire)
+    decode_checked(frame_type, root)
 }
 
 /// The wire form of an unsigned frame.
@@ -280,21 +280,21 @@ fn two() -> u64 {
     2
 }
 
-/// Decodes bytes already parsed under limits (so their depth is bounded): one serde pass
-/// into exactly one struct, then the caps.
-pub(crate) fn decode_checked(frame_type: FrameType, wire: &[u8]) -> Result<Frame, DecodeError> {
+/// Decodes a frame already parsed under limits into exactly one struct, straight from the
+/// tape, then checks the caps.
+pub(crate) fn decode_checked(frame_type: FrameType, root: Node<'_>) -> Result<Frame, DecodeError> {
     let frame = match frame_type {
-        FrameType::Hello => unsigned(wire, Payload::Hello)?,
-        FrameType::HelloAck => unsigned(wire, Payload::HelloAck)?,
-        FrameType::EventBatch => signed(wire, Payload::EventBatch)?,
-        FrameType::EventBatchAck => signed(wire, Payload::EventBatchAck)?,
-        FrameType::Heartbeat => signed(wire, Payload::Heartbeat)?,
-        FrameType::Command => signed(wire, Payload::Command)?,
-        FrameType::CommandAck => signed_or_default(wire, Payload::CommandAck)?,
-        FrameType::CommandResult => signed(wire, Payload::CommandResult)?,
-        FrameType::RegistryDelta => signed(wire, Payload::RegistryDelta)?,
-        FrameType::Error => signed(wire, Payload::Error)?,
-        FrameType::AgentStatus => signed(wire, Payload::AgentStatus)?,
+        FrameType::Hello => unsigned(root, Payload::Hello)?,
+        FrameType::HelloAck => unsigned(root, Payload::HelloAck)?,
+        FrameType::EventBatch => signed(root, Payload::EventBatch)?,
+        FrameType::EventBatchAck => signed(root, Payload::EventBatchAck)?,
+        FrameType::Heartbeat => signed(root, Payload::Heartbeat)?,
+        FrameType::Command => signed(root, Payload::Command)?,
+        FrameType::CommandAck => signed_or_default(root, Payload::CommandAck)?,
+        FrameType::CommandResult => signed(root, Payload::CommandResult)?,
+        FrameType::RegistryDelta => signed(root, Payload::RegistryDelta)?,
+        FrameType::Error => signed(root, Payload::Error)?,
+        FrameType::AgentStatus => signed(root, Payload::AgentStatus)?,
     };
     chars("id", &frame.id, 1, 64)?;
     if let Some(sig) = &frame.signature {
@@ -305,8 +305,8 @@ pub(crate) fn decode_checked(frame_type: FrameType, wire: &[u8]) -> Result<Frame
     Ok(frame)
 }
 
-fn from_wire<T: DeserializeOwned>(wire: &[u8]) -> Result<T, DecodeError> {
-    brainwire_core::decode_one(wire).map_err(DecodeError::Schema)
+fn from_node<T: DeserializeOwned>(root: Node<'_>) -> Result<T, DecodeError> {
+    root.decode().map_err(DecodeError::Schema)
 }
 
 fn check_version(v: u64) -> Result<(), DecodeError> {
@@ -318,10 +318,10 @@ fn check_version(v: u64) -> Result<(), DecodeError> {
 }
 
 fn unsigned<P: DeserializeOwned>(
-    wire: &[u8],
+    root: Node<'_>,
     wrap: fn(P) -> Payload,
 ) -> Result<Frame, DecodeError> {
-    let w: UnsignedWire<P> = from_wire(wire)?;
+    let w: UnsignedWire<P> = from_node(root)?;
     check_version(w.v)?;
     Ok(Frame {
         id: w.id,
@@ -331,8 +331,11 @@ fn unsigned<P: DeserializeOwned>(
     })
 }
 
-fn signed<P: DeserializeOwned>(wire: &[u8], wrap: fn(P) -> Payload) -> Result<Frame, DecodeError> {
-    let w: SignedWire<P> = from_wire(wire)?;
+fn signed<P: DeserializeOwned>(
+    root: Node<'_>,
+    wrap: fn(P) -> Payload,
+) -> Result<Frame, DecodeError> {
+    let w: SignedWire<P> = from_node(root)?;
     check_version(w.v)?;
     let payload = w
         .payload
@@ -349,10 +352,10 @@ fn signed<P: DeserializeOwned>(wire: &[u8], wrap: fn(P) -> Payload) -> Result<Fr
 
 /// `command_ack` alone has a default payload in the reference.
 fn signed_or_default<P: DeserializeOwned + Default>(
-    wire: &[u8],
+    root: Node<'_>,
     wrap: fn(P) -> Payload,
 ) -> Result<Frame, DecodeError> {
-    let w: SignedWire<P> = from_wire(wire)?;
+    let w: SignedWire<P> = from_node(root)?;
     check_version(w.v)?;
     Ok(signed_frame(
         w.id,
@@ -473,8 +476,8 @@ impl FrameSchema for V2 {
         FrameType::from_wire(frame_type).map(FrameType::kind)
     }
 
-    fn decode(frame_type: &str, wire: &[u8]) -> Result<Frame, SchemaError> {
+    fn decode(frame_type: &str, root: Node<'_>) -> Result<Frame, SchemaError> {
         let frame_type = FrameType::from_wire(frame_type).ok_or("unknown frame type")?;
-        decode_checked(frame_type, wire).map_err(Into::into)
+        decode_checked(frame_type, root).map_err(Into::into)
     }
 }
