@@ -369,6 +369,16 @@ impl<'t> Node<'t> {
         }
     }
 
+    /// Whether this is a scalar whose wire text is its canonical form.
+    fn is_canonical_scalar(&self) -> bool {
+        match self.entry().tag {
+            Tag::Null | Tag::True | Tag::False | Tag::RawString => true,
+            Tag::Integer => self.raw_text() != "-0",
+            Tag::Float => is_python_repr(self.raw_text().as_bytes()),
+            Tag::DecodedString | Tag::Array | Tag::Object => false,
+        }
+    }
+
     /// The member named `key`, when this is an object that has one.
     pub fn get(&self, key: &str) -> Option<Node<'t>> {
         self.members_in_wire_order()
@@ -417,9 +427,20 @@ impl<'t> Node<'t> {
                     if !std::mem::take(&mut first) {
                         out.push(b',');
                     }
-                    self.at(key).write_canonical(out);
-                    out.push(b':');
-                    self.at(key + 1).write_canonical(out);
+                    let (k, v) = (self.doc.entry(key), self.doc.entry(key + 1));
+                    if k.tag == Tag::RawString
+                        && v.start == k.end + 1
+                        && self.at(key + 1).is_canonical_scalar()
+                    {
+                        // `"key":value` written compactly on the wire is already canonical.
+                        out.extend_from_slice(
+                            &self.doc.text.as_bytes()[k.start as usize..v.end as usize],
+                        );
+                    } else {
+                        self.at(key).write_canonical(out);
+                        out.push(b':');
+                        self.at(key + 1).write_canonical(out);
+                    }
                 };
                 if e.b == IN_ORDER {
                     let mut key = self.index + 1;
@@ -936,6 +957,37 @@ mod tests {
         assert_eq!(out, br#"{"k":"v"}"#);
         assert_eq!(tape.entries.len(), 3);
         assert!(tape.order.is_empty() && tape.decoded.is_empty());
+    }
+
+    #[test]
+    fn members_copied_from_the_wire_are_exactly_the_canonical_ones() {
+        let cases = [
+            (r#"{"a":1,"b":"x","c":null}"#, r#"{"a":1,"b":"x","c":null}"#),
+            (
+                r#"{"a":1, "b":2,"c":-0,"d":2.50,"e":"\u0041","f":[1,2 ,3,[4,5],-0,1.5]}"#,
+                r#"{"a":1,"b":2,"c":0,"d":2.5,"e":"A","f":[1,2,3,[4,5],0,1.5]}"#,
+            ),
+            (r#"{"c":3,"a":1,"b":2}"#, r#"{"a":1,"b":2,"c":3}"#),
+            (
+                r#"{"b":2,"a":1,"c":3,"d":4}"#,
+                r#"{"a":1,"b":2,"c":3,"d":4}"#,
+            ),
+            (
+                r#"[{"k":1},2,3,{"j":true},"s"]"#,
+                r#"[{"k":1},2,3,{"j":true},"s"]"#,
+            ),
+            (
+                r#"{"a" :1,"b": 2,"c":{"z":0.5,"y":[]}}"#,
+                r#"{"a":1,"b":2,"c":{"y":[],"z":0.5}}"#,
+            ),
+        ];
+        let mut tape = Tape::new();
+        for (wire, canonical) in cases {
+            let doc = tape.parse(wire.as_bytes(), &Limits::default()).unwrap();
+            let mut out = Vec::new();
+            doc.root().write_canonical(&mut out);
+            assert_eq!(std::str::from_utf8(&out).unwrap(), canonical, "{wire}");
+        }
     }
 
     #[test]
