@@ -299,7 +299,8 @@ impl<S: FrameSchema> FrameVerifier<S> {
         if root.kind() != Kind::Object {
             return Err(VerifyError::NotObject);
         }
-        let version = root.get("v");
+        let fields = EnvelopeFields::of(root);
+        let version = fields.v;
         match version {
             None => {}
             Some(v) => match v.as_integer() {
@@ -312,8 +313,8 @@ impl<S: FrameSchema> FrameVerifier<S> {
                 None => return Err(VerifyError::InvalidVersion),
             },
         }
-        let frame_type = root
-            .get("type")
+        let frame_type = fields
+            .frame_type
             .and_then(|t| t.as_str())
             .ok_or(VerifyError::MissingType)?;
         let kind = S::kind(frame_type).ok_or_else(|| VerifyError::UnknownType {
@@ -326,13 +327,13 @@ impl<S: FrameSchema> FrameVerifier<S> {
         if version.is_none() {
             return Err(VerifyError::MissingVersion);
         }
-        if !root
-            .get("payload")
+        if !fields
+            .payload
             .is_none_or(|p| matches!(p.kind(), Kind::Null | Kind::Object))
         {
             return Err(VerifyError::PayloadNotObject);
         }
-        let tag = match root.get("hmac") {
+        let tag = match fields.hmac {
             None => return Err(VerifyError::MissingSignature),
             Some(hmac) if hmac.is_null() => return Err(VerifyError::MissingSignature),
             Some(hmac) => match hmac.as_str() {
@@ -359,7 +360,7 @@ impl<S: FrameSchema> FrameVerifier<S> {
         let ticket = match now {
             Some(now) => Some(
                 self.guard
-                    .check(replay_fields(root), now)
+                    .check(fields.replay(), now)
                     .map_err(VerifyError::Replay)?,
             ),
             None => None,
@@ -375,14 +376,46 @@ impl<S: FrameSchema> FrameVerifier<S> {
     }
 }
 
-fn replay_fields<'a>(root: Node<'a>) -> ReplayFields<'a> {
-    ReplayFields {
-        ts: root.get("ts").and_then(|n| n.as_str()),
-        nonce: root.get("nonce").and_then(|n| n.as_str()),
-        seq: root
-            .get("seq")
-            .and_then(|n| n.as_integer())
-            .and_then(|digits| digits.parse().ok()),
+/// The envelope members the verifier reads, found in one pass over the frame.
+#[derive(Default)]
+struct EnvelopeFields<'t> {
+    v: Option<Node<'t>>,
+    frame_type: Option<Node<'t>>,
+    payload: Option<Node<'t>>,
+    hmac: Option<Node<'t>>,
+    ts: Option<Node<'t>>,
+    nonce: Option<Node<'t>>,
+    seq: Option<Node<'t>>,
+}
+
+impl<'t> EnvelopeFields<'t> {
+    fn of(root: Node<'t>) -> Self {
+        let mut fields = Self::default();
+        for (key, value) in root.members_in_wire_order() {
+            let slot = match key {
+                "v" => &mut fields.v,
+                "type" => &mut fields.frame_type,
+                "payload" => &mut fields.payload,
+                "hmac" => &mut fields.hmac,
+                "ts" => &mut fields.ts,
+                "nonce" => &mut fields.nonce,
+                "seq" => &mut fields.seq,
+                _ => continue,
+            };
+            *slot = Some(value);
+        }
+        fields
+    }
+
+    fn replay(&self) -> ReplayFields<'t> {
+        ReplayFields {
+            ts: self.ts.and_then(|n| n.as_str()),
+            nonce: self.nonce.and_then(|n| n.as_str()),
+            seq: self
+                .seq
+                .and_then(|n| n.as_integer())
+                .and_then(|digits| digits.parse().ok()),
+        }
     }
 }
 
