@@ -19,8 +19,11 @@ enum Tag {
     True,
     False,
     Integer,
-    /// Parsed (and checked finite) while reading; parsed again when asked for.
+    /// Checked finite while reading; parsed when asked for.
     Float,
+    /// A float whose wire text is already Python's `repr` of it (see
+    /// [`is_python_repr`]), so the canonical writer copies it.
+    ReprFloat,
     /// No escape: the text is the span without its quotes.
     RawString,
     /// `a`: start in the decoded buffer, `b`: length.
@@ -237,7 +240,7 @@ impl<'t> Node<'t> {
             Tag::Null => Kind::Null,
             Tag::True | Tag::False => Kind::Bool,
             Tag::Integer => Kind::Integer,
-            Tag::Float => Kind::Float,
+            Tag::Float | Tag::ReprFloat => Kind::Float,
             Tag::RawString | Tag::DecodedString => Kind::String,
             Tag::Array => Kind::Array,
             Tag::Object => Kind::Object,
@@ -265,7 +268,7 @@ impl<'t> Node<'t> {
 
     /// The value, correctly rounded like Python's `float()`, when this is a float.
     pub fn as_f64(&self) -> Option<f64> {
-        (self.entry().tag == Tag::Float)
+        matches!(self.entry().tag, Tag::Float | Tag::ReprFloat)
             .then(|| self.raw_text().parse().expect("checked while parsing"))
     }
 
@@ -372,10 +375,9 @@ impl<'t> Node<'t> {
     /// Whether this is a scalar whose wire text is its canonical form.
     fn is_canonical_scalar(&self) -> bool {
         match self.entry().tag {
-            Tag::Null | Tag::True | Tag::False | Tag::RawString => true,
+            Tag::Null | Tag::True | Tag::False | Tag::RawString | Tag::ReprFloat => true,
             Tag::Integer => self.raw_text() != "-0",
-            Tag::Float => is_python_repr(self.raw_text().as_bytes()),
-            Tag::DecodedString | Tag::Array | Tag::Object => false,
+            Tag::Float | Tag::DecodedString | Tag::Array | Tag::Object => false,
         }
     }
 
@@ -398,14 +400,8 @@ impl<'t> Node<'t> {
                 "-0" => out.push(b'0'),
                 digits => out.extend_from_slice(digits.as_bytes()),
             },
-            Tag::Float => {
-                let literal = self.raw_text();
-                if is_python_repr(literal.as_bytes()) {
-                    out.extend_from_slice(literal.as_bytes());
-                } else {
-                    write_python_repr(self.as_f64().expect("a float"), out);
-                }
-            }
+            Tag::Float => write_python_repr(self.as_f64().expect("a float"), out),
+            Tag::ReprFloat => out.extend_from_slice(self.raw_text().as_bytes()),
             // No escape on the wire: no `"`, `\` or control character inside either, so
             // the quoted wire text is already canonical.
             Tag::RawString => out.extend_from_slice(self.raw_text().as_bytes()),
@@ -775,7 +771,12 @@ impl Parser<'_, '_> {
         // Without an exponent, fewer than 309 integer digits cannot overflow: the value is
         // finite and is parsed only when asked for.
         if !has_exponent && int_digits <= 308 {
-            self.push(Entry::new(Tag::Float, u32_of(start), u32_of(self.pos)));
+            let tag = if is_python_repr(&self.bytes[start..self.pos]) {
+                Tag::ReprFloat
+            } else {
+                Tag::Float
+            };
+            self.push(Entry::new(tag, u32_of(start), u32_of(self.pos)));
             return Ok(());
         }
         // The literal matched JSON's number grammar, which Rust's float parser accepts.
