@@ -120,7 +120,7 @@ impl Tape {
         if input.starts_with(b"\xEF\xBB\xBF") {
             return Err(JsonError::ByteOrderMark);
         }
-        let text = std::str::from_utf8(input).map_err(|e| JsonError::NotUtf8 {
+        let text = simdutf8::compat::from_utf8(input).map_err(|e| JsonError::NotUtf8 {
             valid_up_to: e.valid_up_to(),
         })?;
         let mut parser = Parser {
