@@ -5,7 +5,7 @@
 
 use std::alloc::{GlobalAlloc, Layout, System};
 use std::cell::Cell;
-use std::sync::atomic::{AtomicU64, Ordering};
+use std::sync::atomic::{AtomicI64, AtomicU64, Ordering};
 
 use brainwire_core::{Limits, Tape, Timestamp};
 use brainwire_v2::{decode, FrameVerifier};
@@ -17,6 +17,15 @@ mod workloads;
 struct Counting;
 
 static ALLOCATIONS: AtomicU64 = AtomicU64::new(0);
+/// Bytes allocated and not yet freed since counting started (may go below zero while
+/// older blocks are freed), and the most it reached.
+static LIVE: AtomicI64 = AtomicI64::new(0);
+static PEAK: AtomicI64 = AtomicI64::new(0);
+
+fn add_live(delta: i64) {
+    let now = LIVE.fetch_add(delta, Ordering::Relaxed) + delta;
+    PEAK.fetch_max(now, Ordering::Relaxed);
+}
 
 thread_local! {
     static COUNTING: Cell<bool> = const { Cell::new(false) };
@@ -29,12 +38,16 @@ unsafe impl GlobalAlloc for Counting {
     unsafe fn alloc(&self, layout: Layout) -> *mut u8 {
         if COUNTING.with(Cell::get) {
             ALLOCATIONS.fetch_add(1, Ordering::Relaxed);
+            add_live(layout.size() as i64);
         }
         // SAFETY: the caller upholds `GlobalAlloc::alloc`'s contract, passed on unchanged.
         unsafe { System.alloc(layout) }
     }
 
     unsafe fn dealloc(&self, ptr: *mut u8, layout: Layout) {
+        if COUNTING.with(Cell::get) {
+            add_live(-(layout.size() as i64));
+        }
         // SAFETY: `ptr` came from `System.alloc` with this layout.
         unsafe { System.dealloc(ptr, layout) }
     }
@@ -42,6 +55,7 @@ unsafe impl GlobalAlloc for Counting {
     unsafe fn realloc(&self, ptr: *mut u8, layout: Layout, new_size: usize) -> *mut u8 {
         if COUNTING.with(Cell::get) {
             ALLOCATIONS.fetch_add(1, Ordering::Relaxed);
+            add_live(new_size as i64 - layout.size() as i64);
         }
         // SAFETY: as for `alloc` and `dealloc`.
         unsafe { System.realloc(ptr, layout, new_size) }
@@ -53,6 +67,8 @@ static GLOBAL: Counting = Counting;
 
 fn count<T>(f: impl FnOnce() -> T) -> (T, u64) {
     ALLOCATIONS.store(0, Ordering::Relaxed);
+    LIVE.store(0, Ordering::Relaxed);
+    PEAK.store(0, Ordering::Relaxed);
     COUNTING.with(|c| c.set(true));
     let out = f();
     COUNTING.with(|c| c.set(false));
@@ -99,4 +115,41 @@ fn a_steady_verify_allocates_what_the_typed_result_owns_and_little_else() {
             "{name}: verify {verify}, owned {owned}, parse {parse}"
         );
     }
+}
+
+/// Peak memory of verifying a frame at the default 1 MiB limit: a batch of task events
+/// just under 1 MiB, on a fresh verifier (its tape and buffers grown for this frame) and
+/// on a warm one. The input itself is not counted.
+#[test]
+fn verifying_a_one_mebibyte_batch_peaks_under_four_times_its_size() {
+    let now = Timestamp::now_utc();
+    let (secret, binding) = workloads::session();
+    let limit = Limits::default().max_bytes;
+    // The envelope adds under 400 bytes to the payload.
+    let mut events = 1000;
+    while workloads::payload(events + 25).to_json().len() + 400 < limit {
+        events += 25;
+    }
+    let first = workloads::signed(events, now, 1);
+    let wire = workloads::signed(events, now, 2);
+    let mut verifier = FrameVerifier::new(secret.clone(), binding.clone());
+    let (_, _) = count(|| verifier.verify(&first, now).expect("valid"));
+    let fresh = PEAK.load(Ordering::Relaxed);
+    let (verified, _) = count(|| verifier.verify(&wire, now).expect("valid"));
+    let warm = PEAK.load(Ordering::Relaxed);
+    drop(verified);
+    let size = wire.len() as i64;
+    println!(
+        "{events} events, {size} bytes: peak {fresh} bytes fresh ({:.2}x), {warm} warm ({:.2}x)",
+        fresh as f64 / size as f64,
+        warm as f64 / size as f64
+    );
+    assert!(
+        fresh <= 4 * size,
+        "fresh verifier peaked at {fresh} for {size}"
+    );
+    assert!(
+        warm <= 4 * size,
+        "warm verifier peaked at {warm} for {size}"
+    );
 }

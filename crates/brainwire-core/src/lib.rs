@@ -62,7 +62,7 @@ pub use error::JsonError;
 pub use limits::{Limits, MAX_DEPTH_CEILING};
 pub use peek::{decode_one, peek_type, ShapeError};
 pub use raw_json::{JsonObject, JsonValue};
-pub use tape::{Document, Items, Kind, Members, Node, Tape};
+pub use tape::{Document, Items, Kind, Members, Node, Tape, MAX_DOCUMENT_BYTES};
 pub use tape_serde::NodeError;
 pub use timestamp::{system_clock, Timestamp, TimestampError, WallClock};
 pub use value::Value;

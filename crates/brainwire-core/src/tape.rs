@@ -14,6 +14,7 @@ use crate::{JsonError, Limits};
 /// What a node is. Every node also has its span in the input (`start..end`, quotes and
 /// brackets included), which is its exact wire text.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
+#[repr(u8)]
 enum Tag {
     Null,
     True,
@@ -38,24 +39,58 @@ enum Tag {
 /// An object whose members came sorted, so its wire order is its canonical order.
 const IN_ORDER: u32 = u32::MAX;
 
+/// One node in 16 bytes: the tag rides in the top four bits of `start`, which is why
+/// documents are limited to [`MAX_DOCUMENT_BYTES`].
 #[derive(Debug, Clone, Copy)]
 struct Entry {
-    tag: Tag,
-    start: u32,
+    tag_and_start: u32,
     end: u32,
     a: u32,
     b: u32,
 }
 
+/// Largest document a tape takes, whatever the [`Limits`]: offsets have 28 bits.
+pub const MAX_DOCUMENT_BYTES: usize = (1 << 28) - 1;
+
+const START_BITS: u32 = 28;
+const START_MASK: u32 = (1 << START_BITS) - 1;
+/// The tags by discriminant, to read one back from an entry; sixteen, so that any four
+/// bits index it without a bounds check (only the first ten are ever written).
+const TAGS: [Tag; 16] = [
+    Tag::Null,
+    Tag::True,
+    Tag::False,
+    Tag::Integer,
+    Tag::Float,
+    Tag::ReprFloat,
+    Tag::RawString,
+    Tag::DecodedString,
+    Tag::Array,
+    Tag::Object,
+    Tag::Null,
+    Tag::Null,
+    Tag::Null,
+    Tag::Null,
+    Tag::Null,
+    Tag::Null,
+];
+
 impl Entry {
     const fn new(tag: Tag, start: u32, end: u32) -> Self {
         Self {
-            tag,
-            start,
+            tag_and_start: (tag as u32) << START_BITS | start,
             end,
             a: 0,
             b: 0,
         }
+    }
+
+    fn tag(&self) -> Tag {
+        TAGS[(self.tag_and_start >> START_BITS) as usize]
+    }
+
+    const fn start(&self) -> u32 {
+        self.tag_and_start & START_MASK
     }
 }
 
@@ -110,11 +145,10 @@ impl Tape {
                 max: limits.max_bytes,
             });
         }
-        // Offsets are u32: past 4 GiB a document is refused whatever the limits say.
-        if u32::try_from(input.len()).is_err() {
+        if input.len() > MAX_DOCUMENT_BYTES {
             return Err(JsonError::TooLarge {
                 size: input.len(),
-                max: u32::MAX as usize,
+                max: MAX_DOCUMENT_BYTES,
             });
         }
         if input.starts_with(b"\xEF\xBB\xBF") {
@@ -123,6 +157,9 @@ impl Tape {
         let text = simdutf8::compat::from_utf8(input).map_err(|e| JsonError::NotUtf8 {
             valid_up_to: e.valid_up_to(),
         })?;
+        // Room for a frame's worth of nodes up front (task events take about one per 14
+        // bytes), so that a first large frame does not double its way there.
+        self.entries.reserve(input.len() / 12);
         let mut parser = Parser {
             text,
             bytes: input,
@@ -179,7 +216,7 @@ impl<'t> Document<'t> {
     /// The index of the node after the value at `index`.
     fn next(&self, index: usize) -> usize {
         let e = self.entry(index);
-        match e.tag {
+        match e.tag() {
             Tag::Array | Tag::Object => e.a as usize,
             _ => index + 1,
         }
@@ -187,8 +224,8 @@ impl<'t> Document<'t> {
 
     fn str_at(&self, index: usize) -> Option<&'t str> {
         let e = self.entry(index);
-        match e.tag {
-            Tag::RawString => Some(&self.text[e.start as usize + 1..e.end as usize - 1]),
+        match e.tag() {
+            Tag::RawString => Some(&self.text[e.start() as usize + 1..e.end as usize - 1]),
             Tag::DecodedString => Some(&self.tape.decoded[e.a as usize..(e.a + e.b) as usize]),
             _ => None,
         }
@@ -236,7 +273,7 @@ impl<'t> Node<'t> {
 
     /// What kind of value this is.
     pub fn kind(&self) -> Kind {
-        match self.entry().tag {
+        match self.entry().tag() {
             Tag::Null => Kind::Null,
             Tag::True | Tag::False => Kind::Bool,
             Tag::Integer => Kind::Integer,
@@ -249,12 +286,12 @@ impl<'t> Node<'t> {
 
     /// Whether this is `null`.
     pub fn is_null(&self) -> bool {
-        self.entry().tag == Tag::Null
+        self.entry().tag() == Tag::Null
     }
 
     /// The boolean, when this is one.
     pub fn as_bool(&self) -> Option<bool> {
-        match self.entry().tag {
+        match self.entry().tag() {
             Tag::True => Some(true),
             Tag::False => Some(false),
             _ => None,
@@ -263,12 +300,12 @@ impl<'t> Node<'t> {
 
     /// The exact digits (with an optional leading `-`), when this is an integer.
     pub fn as_integer(&self) -> Option<&'t str> {
-        (self.entry().tag == Tag::Integer).then(|| self.raw_text())
+        (self.entry().tag() == Tag::Integer).then(|| self.raw_text())
     }
 
     /// The value, correctly rounded like Python's `float()`, when this is a float.
     pub fn as_f64(&self) -> Option<f64> {
-        matches!(self.entry().tag, Tag::Float | Tag::ReprFloat)
+        matches!(self.entry().tag(), Tag::Float | Tag::ReprFloat)
             .then(|| self.raw_text().parse().expect("checked while parsing"))
     }
 
@@ -280,16 +317,16 @@ impl<'t> Node<'t> {
     /// This value exactly as the input wrote it (without the whitespace around it).
     pub fn raw_text(&self) -> &'t str {
         let e = self.entry();
-        &self.doc.text[e.start as usize..e.end as usize]
+        &self.doc.text[e.start() as usize..e.end as usize]
     }
 
     /// Where this integer, or this string without escapes, sits in the input (the
     /// string's quotes excluded).
     pub(crate) fn input_span(&self) -> Option<std::ops::Range<usize>> {
         let e = self.entry();
-        match e.tag {
-            Tag::Integer => Some(e.start as usize..e.end as usize),
-            Tag::RawString => Some(e.start as usize + 1..e.end as usize - 1),
+        match e.tag() {
+            Tag::Integer => Some(e.start() as usize..e.end as usize),
+            Tag::RawString => Some(e.start() as usize + 1..e.end as usize - 1),
             _ => None,
         }
     }
@@ -311,13 +348,17 @@ impl<'t> Node<'t> {
     /// Whether this has no items or members (also for scalars).
     pub fn is_empty(&self) -> bool {
         let e = self.entry();
-        !matches!(e.tag, Tag::Array | Tag::Object) || e.a as usize == self.index + 1
+        !matches!(e.tag(), Tag::Array | Tag::Object) || e.a as usize == self.index + 1
     }
 
     /// The items, when this is an array (none otherwise).
     pub fn items(&self) -> Items<'t> {
         let e = self.entry();
-        let end = if e.tag == Tag::Array { e.a as usize } else { 0 };
+        let end = if e.tag() == Tag::Array {
+            e.a as usize
+        } else {
+            0
+        };
         Items {
             doc: self.doc,
             next: self.index + 1,
@@ -329,7 +370,7 @@ impl<'t> Node<'t> {
     /// otherwise).
     pub fn members(&self) -> Members<'t> {
         let e = self.entry();
-        if e.tag != Tag::Object {
+        if e.tag() != Tag::Object {
             return Members {
                 doc: self.doc,
                 order: Order::Wire { next: 0, end: 0 },
@@ -358,7 +399,7 @@ impl<'t> Node<'t> {
     /// [`members`](Self::members) when order does not matter.
     pub fn members_in_wire_order(&self) -> Members<'t> {
         let e = self.entry();
-        let end = if e.tag == Tag::Object {
+        let end = if e.tag() == Tag::Object {
             e.a as usize
         } else {
             0
@@ -374,7 +415,7 @@ impl<'t> Node<'t> {
 
     /// Whether this is a scalar whose wire text is its canonical form.
     fn is_canonical_scalar(&self) -> bool {
-        match self.entry().tag {
+        match self.entry().tag() {
             Tag::Null | Tag::True | Tag::False | Tag::RawString | Tag::ReprFloat => true,
             Tag::Integer => self.raw_text() != "-0",
             Tag::Float | Tag::DecodedString | Tag::Array | Tag::Object => false,
@@ -391,7 +432,7 @@ impl<'t> Node<'t> {
     /// Appends this value's canonical form (see [`canonicalize`](crate::canonicalize)).
     pub fn write_canonical(&self, out: &mut Vec<u8>) {
         let e = self.entry();
-        match e.tag {
+        match e.tag() {
             Tag::Null => out.extend_from_slice(b"null"),
             Tag::True => out.extend_from_slice(b"true"),
             Tag::False => out.extend_from_slice(b"false"),
@@ -424,13 +465,13 @@ impl<'t> Node<'t> {
                         out.push(b',');
                     }
                     let (k, v) = (self.doc.entry(key), self.doc.entry(key + 1));
-                    if k.tag == Tag::RawString
-                        && v.start == k.end + 1
+                    if k.tag() == Tag::RawString
+                        && v.start() == k.end + 1
                         && self.at(key + 1).is_canonical_scalar()
                     {
                         // `"key":value` written compactly on the wire is already canonical.
                         out.extend_from_slice(
-                            &self.doc.text.as_bytes()[k.start as usize..v.end as usize],
+                            &self.doc.text.as_bytes()[k.start() as usize..v.end as usize],
                         );
                     } else {
                         self.at(key).write_canonical(out);
@@ -537,7 +578,8 @@ struct Parser<'a, 'l> {
     tape: &'a mut Tape,
 }
 
-/// Offsets and counts fit in u32: the input was checked to be under 4 GiB.
+/// Offsets and counts fit in u32: the input was checked to be under
+/// [`MAX_DOCUMENT_BYTES`].
 fn u32_of(n: usize) -> u32 {
     u32::try_from(n).expect("documents are under 4 GiB")
 }
@@ -686,8 +728,8 @@ impl Parser<'_, '_> {
     /// The bytes of the key string at `index`.
     fn key(&self, index: usize) -> &[u8] {
         let e = self.tape.entries[index];
-        match e.tag {
-            Tag::RawString => &self.bytes[e.start as usize + 1..e.end as usize - 1],
+        match e.tag() {
+            Tag::RawString => &self.bytes[e.start() as usize + 1..e.end as usize - 1],
             _ => &self.tape.decoded.as_bytes()[e.a as usize..(e.a + e.b) as usize],
         }
     }
@@ -701,7 +743,7 @@ impl Parser<'_, '_> {
         for _ in 0..count {
             self.tape.order.push(u32_of(key));
             let value = key + 1;
-            key = match self.tape.entries[value].tag {
+            key = match self.tape.entries[value].tag() {
                 Tag::Array | Tag::Object => self.tape.entries[value].a as usize,
                 _ => value + 1,
             };
@@ -992,8 +1034,13 @@ mod tests {
     }
 
     #[test]
-    fn nodes_are_twenty_bytes() {
-        assert_eq!(std::mem::size_of::<Entry>(), 20);
+    fn nodes_are_sixteen_bytes_and_keep_their_tags() {
+        assert_eq!(std::mem::size_of::<Entry>(), 16);
+        for (i, tag) in TAGS[..10].iter().enumerate() {
+            assert_eq!(*tag as usize, i);
+            let entry = Entry::new(*tag, START_MASK, 7);
+            assert_eq!((entry.tag(), entry.start()), (*tag, START_MASK));
+        }
     }
 
     #[test]

@@ -344,6 +344,8 @@ impl<S: FrameSchema> FrameVerifier<S> {
         };
 
         self.canonical.clear();
+        // The canonical envelope is about the frame's size (less its whitespace).
+        self.canonical.reserve(wire.len() + 256);
         let members = root
             .members()
             .filter(|(k, _)| !excluded(k))

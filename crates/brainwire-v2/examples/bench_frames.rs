@@ -1,16 +1,32 @@
-//! Prints the benchmark workloads as JSON lines `{"workload", "frame"}` (unsigned frames),
-//! for the reference's timing script (`tests/reference/bench_reference.py`).
+//! Prints the benchmark workloads as JSON lines.
 //!
 //! ```text
 //! cargo run -q -p brainwire-v2 --example bench_frames > target/bench-frames.jsonl
+//! cargo run -q -p brainwire-v2 --example bench_frames -- verify-lines event_batch_500 200
 //! ```
+//!
+//! Without arguments: `{"workload", "frame"}` per workload (unsigned frames), for the
+//! reference's timing script (`tests/reference/bench_reference.py`). With
+//! `verify-lines WORKLOAD COUNT`: COUNT requests of `brainwire-conformance verify` for
+//! that workload, signed now with seq 1 to COUNT, for `scripts/throughput.sh`.
 
-// The example uses only the payload builders of the shared workloads.
-#[allow(dead_code)]
 #[path = "../benches/workloads.rs"]
 mod workloads;
 
+use brainwire_core::Timestamp;
+
 fn main() {
+    let args: Vec<String> = std::env::args().skip(1).collect();
+    match args.as_slice() {
+        [] => unsigned_workloads(),
+        [mode, workload, count] if mode == "verify-lines" => {
+            verify_lines(workload, count.parse().expect("COUNT is a number"))
+        }
+        _ => panic!("usage: bench_frames [verify-lines WORKLOAD COUNT]"),
+    }
+}
+
+fn unsigned_workloads() {
     for (name, events) in workloads::WORKLOADS {
         let payload = workloads::payload(events);
         let frame = format!(
@@ -19,5 +35,25 @@ fn main() {
             String::from_utf8(payload.to_json()).expect("JSON is UTF-8")
         );
         println!("{}", serde_json::json!({"workload": name, "frame": frame}));
+    }
+}
+
+fn verify_lines(workload: &str, count: u64) {
+    let (_, events) = workloads::WORKLOADS
+        .into_iter()
+        .find(|(name, _)| *name == workload)
+        .expect("a workload of workloads.rs");
+    let (secret, binding) = workloads::session();
+    let now = Timestamp::now_utc();
+    for seq in 1..=count {
+        let wire = workloads::signed(events, now, seq);
+        let request = serde_json::json!({
+            "wire": std::str::from_utf8(&wire).expect("JSON is UTF-8"),
+            "secret_b64": secret.to_urlsafe_base64(),
+            "agent_id": binding.agent_id,
+            "project_id": binding.project_id,
+            "session_id": binding.session_id,
+        });
+        println!("{request}");
     }
 }
