@@ -431,6 +431,48 @@ impl<'t> Node<'t> {
 
     /// Appends this value's canonical form (see [`canonicalize`](crate::canonicalize)).
     pub fn write_canonical(&self, out: &mut Vec<u8>) {
+        self.write(
+            out,
+            &mut Flush {
+                at: usize::MAX,
+                sink: &mut |_| {},
+            },
+        );
+    }
+
+    /// Writes this value's canonical form through `buffer`, handing `sink` what the
+    /// buffer holds whenever it reaches `chunk_bytes` between two values; what is left
+    /// stays in `buffer`. A MAC fed this way never needs the whole canonical text.
+    ///
+    /// ```
+    /// use brainwire_core::{Limits, Tape};
+    ///
+    /// let mut tape = Tape::new();
+    /// let doc = tape.parse(br#"{"b":[1,2,3],"a":"x"}"#, &Limits::default())?;
+    /// let (mut buffer, mut chunks) = (Vec::new(), Vec::new());
+    /// doc.root().write_canonical_chunked(&mut buffer, 4, &mut |chunk| chunks.push(chunk.to_vec()));
+    /// chunks.push(buffer);
+    /// assert_eq!(chunks.concat(), br#"{"a":"x","b":[1,2,3]}"#);
+    /// assert!(chunks.len() > 1);
+    /// # Ok::<(), brainwire_core::JsonError>(())
+    /// ```
+    pub fn write_canonical_chunked(
+        &self,
+        buffer: &mut Vec<u8>,
+        chunk_bytes: usize,
+        sink: &mut impl FnMut(&[u8]),
+    ) {
+        self.write(
+            buffer,
+            &mut Flush {
+                at: chunk_bytes,
+                sink,
+            },
+        );
+    }
+
+    /// The canonical writer; `flush` is offered the output after every item and member.
+    fn write(&self, out: &mut Vec<u8>, flush: &mut Flush<'_>) {
         let e = self.entry();
         match e.tag() {
             Tag::Null => out.extend_from_slice(b"null"),
@@ -453,7 +495,8 @@ impl<'t> Node<'t> {
                     if i > 0 {
                         out.push(b',');
                     }
-                    item.write_canonical(out);
+                    item.write(out, flush);
+                    flush.offer(out);
                 }
                 out.push(b']');
             }
@@ -474,10 +517,11 @@ impl<'t> Node<'t> {
                             &self.doc.text.as_bytes()[k.start() as usize..v.end as usize],
                         );
                     } else {
-                        self.at(key).write_canonical(out);
+                        self.at(key).write(out, flush);
                         out.push(b':');
-                        self.at(key + 1).write_canonical(out);
+                        self.at(key + 1).write(out, flush);
                     }
+                    flush.offer(out);
                 };
                 if e.b == IN_ORDER {
                     let mut key = self.index + 1;
@@ -494,6 +538,23 @@ impl<'t> Node<'t> {
                 }
                 out.push(b'}');
             }
+        }
+    }
+}
+
+/// Where a chunked canonical write hands its output over, and from what size.
+struct Flush<'s> {
+    at: usize,
+    sink: &'s mut dyn FnMut(&[u8]),
+}
+
+impl Flush<'_> {
+    /// Hands `out` over once it holds a chunk.
+    #[inline]
+    fn offer(&mut self, out: &mut Vec<u8>) {
+        if out.len() >= self.at {
+            (self.sink)(out);
+            out.clear();
         }
     }
 }

@@ -49,12 +49,19 @@ pub(crate) fn excluded(key: &str) -> bool {
     matches!(key, "hmac" | "agent_id" | "project_id" | "session_id")
 }
 
-/// Writes the canonical envelope: `members` (sorted by key, none of them
-/// [`excluded`]) merged with the session's binding, without building anything.
+/// How much canonical text is written before it is handed to the MAC: enough to keep
+/// SHA-256 busy, small enough to stay in cache.
+pub(crate) const CHUNK_BYTES: usize = 16 * 1024;
+
+/// Writes the canonical envelope: `members` (sorted by key, none of them [`excluded`])
+/// merged with the session's binding, without building anything. The text goes through
+/// `buffer` to `sink` in chunks of about [`CHUNK_BYTES`], so a MAC can take it without the
+/// whole text ever being held.
 pub(crate) fn write_envelope<'a>(
     members: impl IntoIterator<Item = (&'a str, Member<'a>)>,
     binding: &'a SessionBinding,
-    out: &mut Vec<u8>,
+    buffer: &mut Vec<u8>,
+    sink: &mut impl FnMut(&[u8]),
 ) {
     let mut bound = [
         ("agent_id", binding.agent_id.as_str()),
@@ -73,18 +80,21 @@ pub(crate) fn write_envelope<'a>(
         match value {
             Member::Str(s) => write_string(s, out),
             Member::Int(digits) => out.extend_from_slice(digits.as_bytes()),
-            Member::Node(node) => node.write_canonical(out),
+            Member::Node(node) => node.write_canonical_chunked(out, CHUNK_BYTES, sink),
         }
     };
-    out.push(b'{');
+    buffer.clear();
+    buffer.push(b'{');
     for (key, value) in members {
         while let Some((k, v)) = bound.next_if(|(k, _)| k.as_bytes() < key.as_bytes()) {
-            member(k, Member::Str(v), out);
+            member(k, Member::Str(v), buffer);
         }
-        member(key, value, out);
+        member(key, value, buffer);
     }
     for (k, v) in bound {
-        member(k, Member::Str(v), out);
+        member(k, Member::Str(v), buffer);
     }
-    out.push(b'}');
+    buffer.push(b'}');
+    sink(buffer);
+    buffer.clear();
 }

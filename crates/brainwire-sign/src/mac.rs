@@ -1,7 +1,8 @@
 //! How the MAC is written on the wire, and checked.
 
 use base64::Engine as _;
-use hmac::Mac as _;
+use hmac::{Hmac, Mac as _};
+use sha2::Sha256;
 
 use crate::Secret;
 
@@ -82,16 +83,21 @@ const HEX_VALUE: [u8; 256] = {
     table
 };
 
-/// HMAC-SHA256 of `canonical` under `secret`.
-pub(crate) fn compute(secret: &Secret, canonical: &[u8]) -> [u8; 32] {
+/// HMAC-SHA256 under `secret` of what `feed` gives it.
+pub(crate) fn compute(secret: &Secret, feed: impl FnOnce(&mut Hmac<Sha256>)) -> [u8; 32] {
     let mut mac = secret.mac();
-    mac.update(canonical);
+    feed(&mut mac);
     mac.finalize().into_bytes().into()
 }
 
-/// Whether `tag` is the MAC of `canonical` under `secret`, compared in constant time.
-pub(crate) fn matches(secret: &Secret, canonical: &[u8], tag: &[u8; 32]) -> bool {
+/// Whether `tag` is the MAC under `secret` of what `feed` gives it, compared in constant
+/// time.
+pub(crate) fn matches(
+    secret: &Secret,
+    tag: &[u8; 32],
+    feed: impl FnOnce(&mut Hmac<Sha256>),
+) -> bool {
     let mut mac = secret.mac();
-    mac.update(canonical);
+    feed(&mut mac);
     mac.verify_slice(tag).is_ok()
 }

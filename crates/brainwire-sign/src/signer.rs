@@ -4,7 +4,9 @@ use base64::Engine as _;
 use brainwire_core::{write_string, JsonError, Kind, Limits, Tape, Timestamp};
 use bytes::Bytes;
 
-use crate::envelope::{write_envelope, Member};
+use hmac::Mac as _;
+
+use crate::envelope::{write_envelope, Member, CHUNK_BYTES};
 use crate::{mac, MacEncoding, Secret, SessionBinding};
 
 /// Where the signer takes its timestamps from.
@@ -243,11 +245,11 @@ impl<C: Clock, N: NonceSource> FrameSigner<C, N> {
             ("type", Member::Str(frame_type)),
             ("v", Member::Int("2")),
         ];
-        let mut canonical = Vec::with_capacity(payload.len() + 256);
-        write_envelope(members, &self.binding, &mut canonical);
-        let tag = self
-            .encoding
-            .encode(&mac::compute(&self.secret, &canonical));
+        let mut buffer = Vec::with_capacity(CHUNK_BYTES + 1024);
+        let tag = mac::compute(&self.secret, |mac| {
+            write_envelope(members, &self.binding, &mut buffer, &mut |c| mac.update(c));
+        });
+        let tag = self.encoding.encode(&tag);
 
         let mut wire = Vec::with_capacity(payload.len() + 256);
         wire.extend_from_slice(b"{\"v\":2,\"id\":");

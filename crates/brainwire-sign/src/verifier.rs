@@ -5,6 +5,8 @@ use std::marker::PhantomData;
 use brainwire_close::{v2::CloseCode, NamesCloseCode};
 use brainwire_core::{JsonError, Kind, Limits, Node, Tape, Timestamp};
 
+use hmac::Mac as _;
+
 use crate::envelope::{excluded, write_envelope, Member};
 use crate::{mac, MacEncoding, ReplayError, ReplayFields, ReplayGuard, Secret, SessionBinding};
 
@@ -199,7 +201,8 @@ pub struct FrameVerifier<S> {
     encoding: MacEncoding,
     limits: Limits,
     guard: ReplayGuard,
-    canonical: Vec<u8>,
+    /// Canonical text on its way to the MAC.
+    buffer: Vec<u8>,
     tape: Tape,
     schema: PhantomData<fn() -> S>,
 }
@@ -225,7 +228,7 @@ impl<S: FrameSchema> FrameVerifier<S> {
             encoding: MacEncoding::default(),
             limits: Limits::default(),
             guard: ReplayGuard::default(),
-            canonical: Vec::new(),
+            buffer: Vec::new(),
             tape: Tape::new(),
             schema: PhantomData,
         }
@@ -343,19 +346,23 @@ impl<S: FrameSchema> FrameVerifier<S> {
             },
         };
 
-        self.canonical.clear();
-        // The canonical envelope is about the frame's size (less its whitespace).
-        self.canonical.reserve(wire.len() + 256);
-        let members = root
-            .members()
-            .filter(|(k, _)| !excluded(k))
-            .map(|(k, v)| (k, Member::Node(v)));
-        write_envelope(members, &self.binding, &mut self.canonical);
+        // The canonical envelope streams into the MAC through a small buffer; during a
+        // rotation each older key takes another pass, only when the newer ones fail.
+        let members = || {
+            root.members()
+                .filter(|(k, _)| !excluded(k))
+                .map(|(k, v)| (k, Member::Node(v)))
+        };
+        let (binding, buffer) = (&self.binding, &mut self.buffer);
         let key = self
             .keys
             .keys()
             .iter()
-            .position(|secret| mac::matches(secret, &self.canonical, &tag))
+            .position(|secret| {
+                mac::matches(secret, &tag, |mac| {
+                    write_envelope(members(), binding, buffer, &mut |c| mac.update(c));
+                })
+            })
             .map(KeyId)
             .ok_or(VerifyError::BadSignature)?;
 
