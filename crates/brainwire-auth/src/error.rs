@@ -28,7 +28,7 @@ pub enum DecodeError {
     /// A field has the wrong JSON type, or a required field is missing (a float or
     /// negative `protocolVersion` lands here).
     #[error("message does not match its schema")]
-    Schema(#[source] serde_json::Error),
+    Schema(#[source] brainwire_core::NodeError),
     /// `auth.request` with an empty token.
     #[error("token is empty")]
     EmptyToken,

@@ -1,6 +1,6 @@
 //! The seven messages and their codec.
 
-use brainwire_core::Limits;
+use brainwire_core::{decode_by_type, Limits, Node};
 use bytes::Bytes;
 use serde::de::DeserializeOwned;
 use serde::{Deserialize, Serialize};
@@ -220,26 +220,28 @@ pub fn decode(wire: &[u8]) -> Result<Message, DecodeError> {
 ///
 /// As [`decode`].
 pub fn decode_with(wire: &[u8], limits: &Limits) -> Result<Message, DecodeError> {
-    let message = match peek_type(wire, limits)?.as_str() {
-        "heartbeat" => Message::Heartbeat(one(wire)?),
-        "ack" => Message::Ack(one(wire)?),
-        "nack" => Message::Nack(one(wire)?),
-        "error" => Message::Error(one(wire)?),
-        "auth.request" => Message::AuthRequest(one(wire)?),
-        "auth.success" => Message::AuthSuccess(one(wire)?),
-        "auth.failure" => Message::AuthFailure(one(wire)?),
-        other => {
-            return Err(DecodeError::UnknownType {
-                found: other.chars().take(64).collect(),
-            })
-        }
-    };
+    let message = decode_by_type(wire, limits, |message_type, root| {
+        Ok(match message_type {
+            "heartbeat" => Message::Heartbeat(one(root)?),
+            "ack" => Message::Ack(one(root)?),
+            "nack" => Message::Nack(one(root)?),
+            "error" => Message::Error(one(root)?),
+            "auth.request" => Message::AuthRequest(one(root)?),
+            "auth.success" => Message::AuthSuccess(one(root)?),
+            "auth.failure" => Message::AuthFailure(one(root)?),
+            other => {
+                return Err(DecodeError::UnknownType {
+                    found: other.chars().take(64).collect(),
+                })
+            }
+        })
+    })?;
     validate(&message)?;
     Ok(message)
 }
 
-fn one<T: DeserializeOwned>(wire: &[u8]) -> Result<T, DecodeError> {
-    brainwire_core::decode_one(wire).map_err(DecodeError::Schema)
+fn one<T: DeserializeOwned>(root: Node<'_>) -> Result<T, DecodeError> {
+    root.decode().map_err(DecodeError::Schema)
 }
 
 fn chars(field: &'static str, value: &str, max: usize) -> Result<(), DecodeError> {

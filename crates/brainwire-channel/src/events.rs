@@ -70,16 +70,16 @@ macro_rules! catalogue {
             }
 
             /// Decodes the event of `event_type` from the message's bytes.
-            pub(crate) fn decode(event_type: &str, wire: &[u8]) -> Result<Self, serde_json::Error> {
+            pub(crate) fn decode(event_type: &str, root: brainwire_core::Node<'_>) -> Result<Self, brainwire_core::NodeError> {
                 #[derive(Deserialize)]
                 struct Wire<P> {
                     payload: P,
                 }
                 Ok(match event_type {
-                    $($wire => Self::$variant(crate::message::one::<Wire<$payload>>(wire)?.payload),)*
+                    $($wire => Self::$variant(crate::message::one::<Wire<$payload>>(root)?.payload),)*
                     other => Self::Other {
                         event_type: other.to_owned(),
-                        payload: crate::message::one::<Wire<JsonObject>>(wire)?.payload,
+                        payload: crate::message::one::<Wire<JsonObject>>(root)?.payload,
                     },
                 })
             }

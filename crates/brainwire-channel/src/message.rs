@@ -1,8 +1,9 @@
 //! Subscription messages, events on the wire, and their codec.
 
 use brainwire_close::{NamesCloseCode, StandardCode};
-use brainwire_core::{JsonError, Limits};
+use brainwire_core::{decode_by_type, JsonError, Limits, Node, NodeError};
 use bytes::Bytes;
+use serde::de::DeserializeOwned;
 use serde::{Deserialize, Serialize};
 
 use crate::{ChannelId, ChannelIdError, Event};
@@ -86,7 +87,7 @@ pub enum DecodeError {
     InvalidChannel(#[source] ChannelIdError),
     /// A field has the wrong JSON type, or is missing.
     #[error("message does not match its schema")]
-    Schema(#[source] serde_json::Error),
+    Schema(#[source] brainwire_core::NodeError),
 }
 
 impl DecodeError {
@@ -114,11 +115,9 @@ impl NamesCloseCode for DecodeError {
     }
 }
 
-pub(crate) use brainwire_core::decode_one as one;
-
-/// The `type`, after the limits were checked.
-fn peek_type(wire: &[u8], limits: &Limits) -> Result<String, DecodeError> {
-    Ok(brainwire_core::peek_type(wire, limits)?)
+/// Reads one struct from the parsed message.
+pub(crate) fn one<T: DeserializeOwned>(root: Node<'_>) -> Result<T, NodeError> {
+    root.decode()
 }
 
 #[derive(Deserialize)]
@@ -127,8 +126,8 @@ struct ChannelWire {
     channel_id: String,
 }
 
-fn channel(wire: &[u8]) -> Result<ChannelId, DecodeError> {
-    let text = one::<ChannelWire>(wire)
+fn channel(root: Node<'_>) -> Result<ChannelId, DecodeError> {
+    let text = one::<ChannelWire>(root)
         .map_err(DecodeError::Schema)?
         .channel_id;
     text.parse().map_err(DecodeError::InvalidChannel)
@@ -140,13 +139,13 @@ fn channel(wire: &[u8]) -> Result<ChannelId, DecodeError> {
 ///
 /// [`DecodeError`], each naming its close code.
 pub fn decode_client(wire: &[u8], limits: &Limits) -> Result<ClientMessage, DecodeError> {
-    match peek_type(wire, limits)?.as_str() {
-        "subscribe" => Ok(ClientMessage::Subscribe(channel(wire)?)),
-        "unsubscribe" => Ok(ClientMessage::Unsubscribe(channel(wire)?)),
+    decode_by_type(wire, limits, |message_type, root| match message_type {
+        "subscribe" => Ok(ClientMessage::Subscribe(channel(root)?)),
+        "unsubscribe" => Ok(ClientMessage::Unsubscribe(channel(root)?)),
         other => Err(DecodeError::UnknownType {
             found: other.chars().take(64).collect(),
         }),
-    }
+    })
 }
 
 /// Decodes a message a server sent, under `limits`. Unknown types are events, kept.
@@ -155,16 +154,16 @@ pub fn decode_client(wire: &[u8], limits: &Limits) -> Result<ClientMessage, Deco
 ///
 /// [`DecodeError`], each naming its close code.
 pub fn decode_server(wire: &[u8], limits: &Limits) -> Result<ServerMessage, DecodeError> {
-    match peek_type(wire, limits)?.as_str() {
-        "subscribed" => Ok(ServerMessage::Subscribed(channel(wire)?)),
-        "unsubscribed" => Ok(ServerMessage::Unsubscribed(channel(wire)?)),
+    decode_by_type(wire, limits, |message_type, root| match message_type {
+        "subscribed" => Ok(ServerMessage::Subscribed(channel(root)?)),
+        "unsubscribed" => Ok(ServerMessage::Unsubscribed(channel(root)?)),
         "error" => Ok(ServerMessage::Error(
-            one(wire).map_err(DecodeError::Schema)?,
+            one(root).map_err(DecodeError::Schema)?,
         )),
-        event_type => Event::decode(event_type, wire)
+        event_type => Event::decode(event_type, root)
             .map(ServerMessage::Event)
             .map_err(DecodeError::Schema),
-    }
+    })
 }
 
 #[derive(Serialize)]

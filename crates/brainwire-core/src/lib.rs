@@ -60,7 +60,7 @@ mod value;
 pub use canonical::{canonicalize, write_canonical, write_members, write_string};
 pub use error::JsonError;
 pub use limits::{Limits, MAX_DEPTH_CEILING};
-pub use peek::{decode_one, peek_type, ShapeError};
+pub use peek::{decode_by_type, peek_type, ShapeError};
 pub use raw_json::{JsonObject, JsonValue};
 pub use tape::{Document, Items, Kind, Members, Node, Tape, MAX_DOCUMENT_BYTES};
 pub use tape_serde::NodeError;

@@ -1,9 +1,7 @@
-//! The one way every family decodes: check the document under [`Limits`], peek at its
-//! `type`, then decode exactly one struct.
+//! The one way every family decodes: parse the document once under [`Limits`], read its
+//! `type`, then decode exactly one struct from the same parse.
 
-use serde::de::DeserializeOwned;
-
-use crate::{JsonError, Kind, Limits, Tape};
+use crate::{JsonError, Kind, Limits, Node, Tape};
 
 /// Why a document is not a typed message at all: the errors every family shares before
 /// it looks at the `type`.
@@ -27,31 +25,48 @@ pub enum ShapeError {
 ///
 /// [`ShapeError`] when `wire` is not a JSON object with a string `type` within limits.
 pub fn peek_type(wire: &[u8], limits: &Limits) -> Result<String, ShapeError> {
-    let mut tape = Tape::new();
-    let root = tape.parse(wire, limits).map_err(ShapeError::Json)?.root();
-    if root.kind() != Kind::Object {
-        return Err(ShapeError::NotObject);
-    }
-    root.get("type")
-        .and_then(|t| t.as_str())
-        .map(str::to_owned)
-        .ok_or(ShapeError::MissingType)
+    decode_by_type(wire, limits, |message_type, _| Ok(message_type.to_owned()))
 }
 
-/// Decodes `wire` into exactly one `T` with serde_json, with serde_json's own depth limit
-/// (128) lifted.
+/// Parses `wire` under `limits` once, reads its `type`, and hands both to `decode`, which
+/// picks the struct the type calls for and reads it from the same parse
+/// ([`Node::decode`]).
 ///
-/// Call it only on bytes that [`peek_type`] (or [`Tape::parse`]) accepted: their depth is
-/// then bounded by [`Limits::max_depth`], which may exceed 128 (the v2 reference emits
-/// 254 levels).
+/// ```
+/// use brainwire_core::{decode_by_type, Limits, NodeError, ShapeError};
+///
+/// #[derive(Debug)]
+/// enum Error { Shape(ShapeError), Schema(NodeError), Unknown }
+/// impl From<ShapeError> for Error { fn from(e: ShapeError) -> Self { Self::Shape(e) } }
+///
+/// #[derive(serde::Deserialize)]
+/// struct Ack { seq: u64 }
+///
+/// let seq = decode_by_type(br#"{"type":"ack","seq":3}"#, &Limits::default(), |t, root| match t {
+///     "ack" => root.decode::<Ack>().map(|a| a.seq).map_err(Error::Schema),
+///     _ => Err(Error::Unknown),
+/// })?;
+/// assert_eq!(seq, 3);
+/// # Ok::<(), Error>(())
+/// ```
 ///
 /// # Errors
 ///
-/// serde_json's error when `wire` does not match `T` or has trailing data.
-pub fn decode_one<T: DeserializeOwned>(wire: &[u8]) -> Result<T, serde_json::Error> {
-    let mut de = serde_json::Deserializer::from_slice(wire);
-    de.disable_recursion_limit();
-    let value = T::deserialize(&mut de)?;
-    de.end()?;
-    Ok(value)
+/// [`ShapeError`] (converted into `E`) when `wire` is not a JSON object with a string
+/// `type` within limits; otherwise whatever `decode` returns.
+pub fn decode_by_type<T, E: From<ShapeError>>(
+    wire: &[u8],
+    limits: &Limits,
+    decode: impl FnOnce(&str, Node<'_>) -> Result<T, E>,
+) -> Result<T, E> {
+    let mut tape = Tape::new();
+    let root = tape.parse(wire, limits).map_err(ShapeError::Json)?.root();
+    if root.kind() != Kind::Object {
+        return Err(ShapeError::NotObject.into());
+    }
+    let message_type = root
+        .get("type")
+        .and_then(|t| t.as_str())
+        .ok_or(ShapeError::MissingType)?;
+    decode(message_type, root)
 }

@@ -1,7 +1,7 @@
 //! The run stream's message, `{type, data, timestamp}`, and its codec.
 
 use brainwire_close::{NamesCloseCode, StandardCode};
-use brainwire_core::{JsonError, JsonValue, Limits};
+use brainwire_core::{decode_by_type, JsonError, JsonValue, Limits, Node};
 use bytes::Bytes;
 use serde::de::DeserializeOwned;
 use serde::{Deserialize, Serialize};
@@ -193,7 +193,7 @@ pub enum DecodeError {
     },
     /// A field has the wrong JSON type, or `data`/`timestamp` is missing.
     #[error("message does not match its schema")]
-    Schema(#[source] serde_json::Error),
+    Schema(#[source] brainwire_core::NodeError),
 }
 
 impl DecodeError {
@@ -256,39 +256,41 @@ pub fn decode(wire: &[u8]) -> Result<RunMessage, DecodeError> {
 ///
 /// As [`decode`].
 pub fn decode_with(wire: &[u8], limits: &Limits) -> Result<RunMessage, DecodeError> {
-    let (body, timestamp) = match brainwire_core::peek_type(wire, limits)?.as_str() {
-        "connected" => {
-            let w: Wire<ConnectedData> = one(wire)?;
-            (
-                Body::Connected {
-                    message: w.data.message,
-                },
-                w.timestamp,
-            )
-        }
-        "run_update" => run(wire, Body::RunUpdate)?,
-        "run_complete" => run(wire, Body::RunComplete)?,
-        "run_failed" => run(wire, Body::RunFailed)?,
-        "echo" => {
-            let w: Wire<JsonValue> = one(wire)?;
-            (Body::Echo(w.data), w.timestamp)
-        }
-        other => {
-            return Err(DecodeError::UnknownType {
-                found: other.chars().take(64).collect(),
-            })
-        }
-    };
+    let (body, timestamp) = decode_by_type(wire, limits, |message_type, root| {
+        Ok(match message_type {
+            "connected" => {
+                let w: Wire<ConnectedData> = one(root)?;
+                (
+                    Body::Connected {
+                        message: w.data.message,
+                    },
+                    w.timestamp,
+                )
+            }
+            "run_update" => run(root, Body::RunUpdate)?,
+            "run_complete" => run(root, Body::RunComplete)?,
+            "run_failed" => run(root, Body::RunFailed)?,
+            "echo" => {
+                let w: Wire<JsonValue> = one(root)?;
+                (Body::Echo(w.data), w.timestamp)
+            }
+            other => {
+                return Err(DecodeError::UnknownType {
+                    found: other.chars().take(64).collect(),
+                })
+            }
+        })
+    })?;
     Ok(RunMessage { body, timestamp })
 }
 
-fn run(wire: &[u8], wrap: fn(RunData) -> Body) -> Result<(Body, IsoMillis), DecodeError> {
-    let w: Wire<RunData> = one(wire)?;
+fn run(root: Node<'_>, wrap: fn(RunData) -> Body) -> Result<(Body, IsoMillis), DecodeError> {
+    let w: Wire<RunData> = one(root)?;
     Ok((wrap(w.data), w.timestamp))
 }
 
-fn one<T: DeserializeOwned>(wire: &[u8]) -> Result<T, DecodeError> {
-    brainwire_core::decode_one(wire).map_err(DecodeError::Schema)
+fn one<T: DeserializeOwned>(root: Node<'_>) -> Result<T, DecodeError> {
+    root.decode().map_err(DecodeError::Schema)
 }
 
 #[derive(Serialize)]

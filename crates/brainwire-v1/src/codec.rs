@@ -1,6 +1,6 @@
 //! `decode` and `encode`: peek the `type`, decode exactly one struct, check the limits.
 
-use brainwire_core::Limits;
+use brainwire_core::{decode_by_type, Limits, Node};
 use bytes::Bytes;
 use serde::de::DeserializeOwned;
 use serde::Serialize;
@@ -37,23 +37,25 @@ pub fn decode_from_agent(wire: &[u8]) -> Result<AgentFrame, DecodeError> {
 ///
 /// As [`decode_from_agent`].
 pub fn decode_from_agent_with(wire: &[u8], limits: &Limits) -> Result<AgentFrame, DecodeError> {
-    let frame = match peek_type(wire, limits)?.as_str() {
-        "hello" => {
-            let hello: Hello = one(wire)?;
-            if hello.protocol != "v1" {
-                return Err(DecodeError::ProtocolMismatch {
-                    found: hello.protocol.chars().take(16).collect(),
-                });
+    let frame = decode_by_type(wire, limits, |message_type, root| {
+        Ok(match message_type {
+            "hello" => {
+                let hello: Hello = one(root)?;
+                if hello.protocol != "v1" {
+                    return Err(DecodeError::ProtocolMismatch {
+                        found: hello.protocol.chars().take(16).collect(),
+                    });
+                }
+                AgentFrame::Hello(hello)
             }
-            AgentFrame::Hello(hello)
-        }
-        "event_batch" => AgentFrame::EventBatch(one(wire)?),
-        "heartbeat" => AgentFrame::Heartbeat(one(wire)?),
-        "command_result" => AgentFrame::CommandResult(one(wire)?),
-        "schedule_snapshot" => AgentFrame::ScheduleSnapshot(one(wire)?),
-        "schedule_update" => AgentFrame::ScheduleUpdate(one(wire)?),
-        other => return Err(misdirected(other, &BRAIN_TYPES)),
-    };
+            "event_batch" => AgentFrame::EventBatch(one(root)?),
+            "heartbeat" => AgentFrame::Heartbeat(one(root)?),
+            "command_result" => AgentFrame::CommandResult(one(root)?),
+            "schedule_snapshot" => AgentFrame::ScheduleSnapshot(one(root)?),
+            "schedule_update" => AgentFrame::ScheduleUpdate(one(root)?),
+            other => return Err(misdirected(other, &BRAIN_TYPES)),
+        })
+    })?;
     check_agent(&frame)?;
     Ok(frame)
 }
@@ -73,12 +75,14 @@ pub fn decode_from_brain(wire: &[u8]) -> Result<BrainFrame, DecodeError> {
 ///
 /// As [`decode_from_brain`].
 pub fn decode_from_brain_with(wire: &[u8], limits: &Limits) -> Result<BrainFrame, DecodeError> {
-    let frame = match peek_type(wire, limits)?.as_str() {
-        "ack" => BrainFrame::Ack(one(wire)?),
-        "command" => BrainFrame::Command(one(wire)?),
-        "error" => BrainFrame::Error(one(wire)?),
-        other => return Err(misdirected(other, &AGENT_TYPES)),
-    };
+    let frame = decode_by_type(wire, limits, |message_type, root| {
+        Ok(match message_type {
+            "ack" => BrainFrame::Ack(one(root)?),
+            "command" => BrainFrame::Command(one(root)?),
+            "error" => BrainFrame::Error(one(root)?),
+            other => return Err(misdirected(other, &AGENT_TYPES)),
+        })
+    })?;
     match &frame {
         BrainFrame::Ack(_) => {}
         BrainFrame::Command(c) => name("cmd_id", &c.cmd_id)?,
@@ -88,11 +92,6 @@ pub fn decode_from_brain_with(wire: &[u8], limits: &Limits) -> Result<BrainFrame
         }
     }
     Ok(frame)
-}
-
-/// The `type`, after the limits were checked.
-fn peek_type(wire: &[u8], limits: &Limits) -> Result<String, DecodeError> {
-    Ok(brainwire_core::peek_type(wire, limits)?)
 }
 
 /// The types an agent sends, then those the brain sends.
@@ -116,8 +115,8 @@ fn misdirected(frame_type: &str, other_side: &[&'static str]) -> DecodeError {
     }
 }
 
-fn one<T: DeserializeOwned>(wire: &[u8]) -> Result<T, DecodeError> {
-    brainwire_core::decode_one(wire).map_err(DecodeError::Schema)
+fn one<T: DeserializeOwned>(root: Node<'_>) -> Result<T, DecodeError> {
+    root.decode().map_err(DecodeError::Schema)
 }
 
 fn length(field: &'static str, len: usize, max: usize) -> Result<(), DecodeError> {

@@ -37,7 +37,7 @@ pub enum DecodeError {
     },
     /// A field has the wrong JSON type, or a required field is missing.
     #[error("frame does not match its schema")]
-    Schema(#[source] serde_json::Error),
+    Schema(#[source] brainwire_core::NodeError),
     /// A list or string longer than its limit.
     #[error("{field} has {len} entries or characters, more than {max}")]
     TooLong {
