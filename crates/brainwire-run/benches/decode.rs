@@ -9,7 +9,10 @@
 #![allow(missing_docs)]
 
 use brainwire_run::{decode, encode};
-use criterion::{criterion_group, criterion_main, BenchmarkId, Criterion, Throughput};
+use criterion::{criterion_group, criterion_main, Criterion};
+
+#[path = "../../../benches/family_decode.rs"]
+mod family;
 
 fn benches(c: &mut Criterion) {
     let cases = [
@@ -24,18 +27,13 @@ fn benches(c: &mut Criterion) {
     ];
     let mut group = c.benchmark_group("run");
     for (name, wire) in cases {
-        let wire = wire.as_bytes();
-        group.throughput(Throughput::Bytes(wire.len() as u64));
-        let message = decode(wire).expect("valid");
-        group.bench_function(BenchmarkId::new("decode", name), |b| {
-            b.iter(|| decode(wire).expect("valid"))
-        });
-        group.bench_function(BenchmarkId::new("encode", name), |b| {
-            b.iter(|| encode(&message))
-        });
-        group.bench_function(BenchmarkId::new("floor_parse", name), |b| {
-            b.iter(|| serde_json::from_slice::<serde::de::IgnoredAny>(wire).expect("valid"))
-        });
+        family::decode_encode_floor(
+            &mut group,
+            name,
+            wire.as_bytes(),
+            |wire| decode(wire).expect("valid"),
+            encode,
+        );
     }
     group.finish();
 }

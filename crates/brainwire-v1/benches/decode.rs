@@ -9,7 +9,10 @@
 #![allow(missing_docs)]
 
 use brainwire_v1::{decode_from_agent, encode_agent};
-use criterion::{criterion_group, criterion_main, BenchmarkId, Criterion, Throughput};
+use criterion::{criterion_group, criterion_main, Criterion};
+
+#[path = "../../../benches/family_decode.rs"]
+mod family;
 
 /// One task event as a v1 agent sends it; every fifth one failed, with a traceback.
 fn task_event(i: usize) -> String {
@@ -46,18 +49,13 @@ fn benches(c: &mut Criterion) {
     ];
     let mut group = c.benchmark_group("v1");
     for (name, wire) in &cases {
-        let wire = wire.as_bytes();
-        group.throughput(Throughput::Bytes(wire.len() as u64));
-        let frame = decode_from_agent(wire).expect("valid");
-        group.bench_function(BenchmarkId::new("decode", name), |b| {
-            b.iter(|| decode_from_agent(wire).expect("valid"))
-        });
-        group.bench_function(BenchmarkId::new("encode", name), |b| {
-            b.iter(|| encode_agent(&frame))
-        });
-        group.bench_function(BenchmarkId::new("floor_parse", name), |b| {
-            b.iter(|| serde_json::from_slice::<serde::de::IgnoredAny>(wire).expect("valid"))
-        });
+        family::decode_encode_floor(
+            &mut group,
+            name,
+            wire.as_bytes(),
+            |wire| decode_from_agent(wire).expect("valid"),
+            encode_agent,
+        );
     }
     group.finish();
 }
