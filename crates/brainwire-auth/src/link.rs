@@ -5,11 +5,11 @@ use std::collections::VecDeque;
 use std::time::{Duration, Instant};
 
 use brainwire_close::{CloseFrame, NamesCloseCode};
-use brainwire_core::{Limits, WallClock};
+use brainwire_core::{decode_by_type, Limits, WallClock};
 use bytes::Bytes;
 
 use crate::{
-    decode_with, encode, is_defined, peek_type, Ack, Heartbeat, Message, Nack, SendError,
+    encode, is_defined, message::decode_node, Ack, Heartbeat, Message, Nack, SendError,
     SessionError,
 };
 
@@ -111,11 +111,29 @@ pub enum Event {
 
 /// The parts both roles share.
 pub(crate) struct Core {
+    pub(crate) phase: Phase,
     pub(crate) config: SessionConfig,
     pub(crate) transmit: VecDeque<Bytes>,
     pub(crate) events: VecDeque<Event>,
     pub(crate) close: Option<CloseFrame>,
     pub(crate) link: Option<Link>,
+}
+
+/// A message received once authenticated: one of the seven, or the application's.
+enum Received {
+    Defined(Message),
+    Application(String),
+}
+
+/// Where a connection of either role is.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub(crate) enum Phase {
+    /// Waiting for the other side's half of the handshake until `deadline`.
+    Handshaking {
+        deadline: Instant,
+    },
+    Authenticated,
+    Closed,
 }
 
 /// The timers and ack tracker of an authenticated connection.
@@ -126,8 +144,12 @@ pub(crate) struct Link {
 }
 
 impl Core {
-    pub(crate) fn new(config: SessionConfig) -> Self {
+    /// A connection starting its handshake at `now`.
+    pub(crate) fn new(now: Instant, config: SessionConfig) -> Self {
         Self {
+            phase: Phase::Handshaking {
+                deadline: now + config.handshake_timeout,
+            },
             config,
             transmit: VecDeque::new(),
             events: VecDeque::new(),
@@ -142,6 +164,7 @@ impl Core {
 
     /// Starts the authenticated phase at `now`.
     pub(crate) fn open(&mut self, now: Instant) {
+        self.phase = Phase::Authenticated;
         self.link = Some(Link {
             next_heartbeat: now + self.config.heartbeat_interval,
             last_heard: now,
@@ -149,34 +172,78 @@ impl Core {
         });
     }
 
-    /// Records a fatal error: its close frame waits in `close`.
+    /// Records a fatal error: the connection is closed, its close frame waits in `close`.
     pub(crate) fn fail(&mut self, error: SessionError) -> SessionError {
+        self.phase = Phase::Closed;
         self.close = Some(error.close_frame());
         self.link = None;
         error
     }
 
-    /// Decodes a message of the authenticated phase. Returns `Ok(Some(message))` for one of
-    /// the seven that the role must handle (the `auth.*` ones).
+    /// Handles a message once authenticated: the application's ones are events, an
+    /// `auth.*` one is unexpected and closes.
+    pub(crate) fn handle_authenticated(
+        &mut self,
+        now: Instant,
+        bytes: &[u8],
+    ) -> Result<(), SessionError> {
+        match self.handle_established(now, bytes)? {
+            None => Ok(()),
+            Some(auth) => Err(self.fail(SessionError::Unexpected {
+                message_type: auth.message_type().into(),
+            })),
+        }
+    }
+
+    /// Runs the timers due at `now`, the handshake deadline included.
+    pub(crate) fn handle_timeout(&mut self, now: Instant) {
+        match self.phase {
+            Phase::Handshaking { deadline } if now >= deadline => {
+                let _ = self.fail(SessionError::HandshakeTimeout);
+            }
+            Phase::Authenticated => self.on_timeout(now),
+            _ => {}
+        }
+    }
+
+    /// When the timers next need running.
+    pub(crate) fn poll_timeout(&self) -> Option<Instant> {
+        match self.phase {
+            Phase::Handshaking { deadline } => Some(deadline),
+            Phase::Authenticated => self.next_timeout(),
+            Phase::Closed => None,
+        }
+    }
+
+    /// Decodes a message of the authenticated phase, in one parse. Returns
+    /// `Ok(Some(message))` for one of the seven that the role must handle (the `auth.*`
+    /// ones).
     pub(crate) fn handle_established(
         &mut self,
         now: Instant,
         bytes: &[u8],
     ) -> Result<Option<Message>, SessionError> {
-        let message_type = peek_type(bytes, &self.config.limits)
-            .map_err(|e| self.fail(SessionError::Decode(e)))?;
+        let received = decode_by_type(bytes, &self.config.limits, |message_type, root| {
+            if is_defined(message_type) {
+                decode_node(message_type, root).map(Received::Defined)
+            } else {
+                Ok(Received::Application(message_type.to_owned()))
+            }
+        })
+        .map_err(|e| self.fail(SessionError::Decode(e)))?;
         if let Some(link) = &mut self.link {
             link.last_heard = now;
         }
-        if !is_defined(&message_type) {
-            self.events.push_back(Event::Message {
-                message_type,
-                bytes: Bytes::copy_from_slice(bytes),
-            });
-            return Ok(None);
-        }
-        let message = decode_with(bytes, &self.config.limits)
-            .map_err(|e| self.fail(SessionError::Decode(e)))?;
+        let message = match received {
+            Received::Defined(message) => message,
+            Received::Application(message_type) => {
+                self.events.push_back(Event::Message {
+                    message_type,
+                    bytes: Bytes::copy_from_slice(bytes),
+                });
+                return Ok(None);
+            }
+        };
         match message {
             Message::Heartbeat(h) => self.events.push_back(Event::Heartbeat(h.timestamp)),
             Message::Ack(Ack { message_id, .. }) => {
@@ -285,10 +352,27 @@ impl Core {
     }
 }
 
-/// The methods both roles share once authenticated: sending tracked application messages,
-/// answering received ones, and draining outputs. Both hold their [`Core`] in `core`.
+/// The methods both roles share: the authenticated phase's messages, the timers, sending
+/// tracked application messages, answering received ones, and draining outputs. Both hold
+/// their [`Core`] in `core`.
 macro_rules! shared_link_methods {
     () => {
+        /// Whether the handshake succeeded and the connection is open.
+        pub fn is_authenticated(&self) -> bool {
+            self.core.phase == crate::link::Phase::Authenticated
+        }
+
+        /// Runs timers due at `now`: the handshake deadline (1008), heartbeats, liveness
+        /// (1001), ack waits.
+        pub fn handle_timeout(&mut self, now: std::time::Instant) {
+            self.core.handle_timeout(now);
+        }
+
+        /// When [`handle_timeout`](Self::handle_timeout) should next run.
+        pub fn poll_timeout(&self) -> Option<std::time::Instant> {
+            self.core.poll_timeout()
+        }
+
         /// Sends an application message; with a `message_id` it is tracked until its `ack`
         /// or `nack` (or reported [`Event::Unanswered`](crate::Event::Unanswered)).
         ///

@@ -220,22 +220,25 @@ pub fn decode(wire: &[u8]) -> Result<Message, DecodeError> {
 ///
 /// As [`decode`].
 pub fn decode_with(wire: &[u8], limits: &Limits) -> Result<Message, DecodeError> {
-    let message = decode_by_type(wire, limits, |message_type, root| {
-        Ok(match message_type {
-            "heartbeat" => Message::Heartbeat(one(root)?),
-            "ack" => Message::Ack(one(root)?),
-            "nack" => Message::Nack(one(root)?),
-            "error" => Message::Error(one(root)?),
-            "auth.request" => Message::AuthRequest(one(root)?),
-            "auth.success" => Message::AuthSuccess(one(root)?),
-            "auth.failure" => Message::AuthFailure(one(root)?),
-            other => {
-                return Err(DecodeError::UnknownType {
-                    found: other.chars().take(64).collect(),
-                })
-            }
-        })
-    })?;
+    decode_by_type(wire, limits, decode_node)
+}
+
+/// Decodes and validates the message of `message_type` from its parsed document.
+pub(crate) fn decode_node(message_type: &str, root: Node<'_>) -> Result<Message, DecodeError> {
+    let message = match message_type {
+        "heartbeat" => Message::Heartbeat(one(root)?),
+        "ack" => Message::Ack(one(root)?),
+        "nack" => Message::Nack(one(root)?),
+        "error" => Message::Error(one(root)?),
+        "auth.request" => Message::AuthRequest(one(root)?),
+        "auth.success" => Message::AuthSuccess(one(root)?),
+        "auth.failure" => Message::AuthFailure(one(root)?),
+        other => {
+            return Err(DecodeError::UnknownType {
+                found: other.chars().take(64).collect(),
+            })
+        }
+    };
     validate(&message)?;
     Ok(message)
 }

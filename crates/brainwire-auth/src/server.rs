@@ -3,7 +3,7 @@
 use std::sync::Arc;
 use std::time::Instant;
 
-use crate::link::Core;
+use crate::link::{Core, Phase};
 use crate::{AuthFailure, AuthRequest, AuthSuccess, Event, Message, SessionConfig, SessionError};
 
 /// What a server grants an authenticated client.
@@ -26,13 +26,6 @@ pub trait TokenVerifier {
 
 /// Where connection ids come from (a UUID generator in production).
 pub type ConnectionIds = Box<dyn FnMut() -> String + Send>;
-
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
-enum State {
-    AwaitingRequest { deadline: Instant },
-    Authenticated,
-    Closed,
-}
 
 /// The server of document 002, without I/O: the first message must be `auth.request`
 /// within the handshake timeout; the token goes to a [`TokenVerifier`]; the answer is
@@ -61,7 +54,6 @@ enum State {
 /// ```
 pub struct Server {
     core: Core,
-    state: State,
     verifier: Arc<dyn TokenVerifier + Send + Sync>,
     connection_ids: ConnectionIds,
 }
@@ -69,7 +61,7 @@ pub struct Server {
 impl std::fmt::Debug for Server {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
         f.debug_struct("Server")
-            .field("state", &self.state)
+            .field("phase", &self.core.phase)
             .finish_non_exhaustive()
     }
 }
@@ -82,18 +74,11 @@ impl Server {
         connection_ids: ConnectionIds,
         config: SessionConfig,
     ) -> Self {
-        let deadline = now + config.handshake_timeout;
         Self {
-            core: Core::new(config),
-            state: State::AwaitingRequest { deadline },
+            core: Core::new(now, config),
             verifier,
             connection_ids,
         }
-    }
-
-    /// Whether the client authenticated and the connection is still open.
-    pub fn is_authenticated(&self) -> bool {
-        self.state == State::Authenticated
     }
 
     /// Feeds a message received at `now`.
@@ -103,17 +88,17 @@ impl Server {
     /// A [`SessionError`] that ends the connection; a refused token gives
     /// [`SessionError::AuthFailed`] after `auth.failure` was queued.
     pub fn handle_message(&mut self, now: Instant, bytes: &[u8]) -> Result<(), SessionError> {
-        match self.state {
-            State::Closed => Err(SessionError::Unexpected {
+        match self.core.phase {
+            Phase::Closed => Err(SessionError::Unexpected {
                 message_type: "any message after close".into(),
             }),
-            State::AwaitingRequest { .. } => {
+            Phase::Handshaking { .. } => {
                 let message = match crate::decode_with(bytes, &self.core.config.limits) {
                     Ok(message) => message,
-                    Err(e) => return Err(self.fail(SessionError::Decode(e))),
+                    Err(e) => return Err(self.core.fail(SessionError::Decode(e))),
                 };
                 let Message::AuthRequest(request) = message else {
-                    return Err(self.fail(SessionError::Unexpected {
+                    return Err(self.core.fail(SessionError::Unexpected {
                         message_type: message.message_type().into(),
                     }));
                 };
@@ -124,7 +109,6 @@ impl Server {
                         success.org_public_alias = grant.org_public_alias;
                         self.core.send(&Message::AuthSuccess(success));
                         self.core.open(now);
-                        self.state = State::Authenticated;
                         self.core.events.push_back(Event::Accepted {
                             connection_id,
                             request: Box::new(request),
@@ -134,53 +118,13 @@ impl Server {
                     Err(reason) => {
                         self.core
                             .send(&Message::AuthFailure(AuthFailure::new(reason.clone())));
-                        Err(self.fail(SessionError::AuthFailed { reason }))
+                        Err(self.core.fail(SessionError::AuthFailed { reason }))
                     }
                 }
             }
-            State::Authenticated => match self.core.handle_established(now, bytes) {
-                Ok(None) => Ok(()),
-                Ok(Some(auth)) => Err(self.fail(SessionError::Unexpected {
-                    message_type: auth.message_type().into(),
-                })),
-                Err(e) => {
-                    self.state = State::Closed;
-                    Err(e)
-                }
-            },
-        }
-    }
-
-    /// Runs timers due at `now`: the handshake deadline (1008), heartbeats, liveness
-    /// (1001), ack waits.
-    pub fn handle_timeout(&mut self, now: Instant) {
-        match self.state {
-            State::AwaitingRequest { deadline } if now >= deadline => {
-                let _ = self.fail(SessionError::HandshakeTimeout);
-            }
-            State::Authenticated => {
-                self.core.on_timeout(now);
-                if self.core.close.is_some() {
-                    self.state = State::Closed;
-                }
-            }
-            _ => {}
+            Phase::Authenticated => self.core.handle_authenticated(now, bytes),
         }
     }
 
     crate::link::shared_link_methods!();
-
-    /// When [`handle_timeout`](Self::handle_timeout) should next run.
-    pub fn poll_timeout(&self) -> Option<Instant> {
-        match self.state {
-            State::AwaitingRequest { deadline } => Some(deadline),
-            State::Authenticated => self.core.next_timeout(),
-            State::Closed => None,
-        }
-    }
-
-    fn fail(&mut self, error: SessionError) -> SessionError {
-        self.state = State::Closed;
-        self.core.fail(error)
-    }
 }
