@@ -4,6 +4,15 @@
 //!
 //! This crate does no I/O. It turns bytes into bytes.
 //!
+//! # One parse
+//!
+//! A [`Tape`] parses a document once, under [`Limits`], into a flat list of nodes that
+//! keep their wire text. Everything reads from it: the canonical writer
+//! ([`Node::write_canonical`], chunked for a MAC with [`Node::write_canonical_chunked`]),
+//! typed decoding with serde ([`Node::decode`], [`decode_by_type`]), and the verifier of
+//! `brainwire-sign`, which keeps one tape per session so that a steady verify allocates
+//! only what the typed frame owns.
+//!
 //! # Canonical JSON
 //!
 //! The v2 reference (`z4j-core` 1.13.0) signs `json.dumps(json.loads(wire),
