@@ -106,9 +106,9 @@ async fn the_real_agent_talks_to_the_brainwire_brain() {
         .count();
     let acks = lines.iter().filter(|l| matches!(l, Line::Frame { from: Side::Brain, frame_type, .. } if frame_type == "event_batch_ack")).count();
     assert_eq!(batches, acks);
-    // the run stream carried the Huey outcomes: three successes and the retried task's
-    // success (the fourth success is the task the brain's command cancelled), the
-    // failure with its exception, and the cancelled task,
+    // the run stream carried the Huey outcomes: four successes and the retried task's
+    // success, except the one the brain's command cancelled if it arrived in time (it
+    // races the worker), and the failure with its exception,
     let mut completed = 0;
     let mut failures = Vec::new();
     while let Ok(message) = runs.try_recv() {
@@ -118,11 +118,17 @@ async fn the_real_agent_talks_to_the_brainwire_brain() {
             _ => {}
         }
     }
-    assert_eq!(completed, 4, "{failures:?}");
-    failures.sort();
+    let revoked = failures.iter().filter(|f| *f == "revoked").count();
+    assert!(revoked <= 1, "{failures:?}");
+    assert_eq!(
+        completed + revoked,
+        5,
+        "{completed} completed, {failures:?}"
+    );
+    failures.retain(|f| f != "revoked");
     assert_eq!(
         failures,
-        ["ValueError: this task always fails", "revoked"],
+        ["ValueError: this task always fails"],
         "{completed}"
     );
     // and it never complained about the brain's frames.
