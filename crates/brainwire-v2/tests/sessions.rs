@@ -467,6 +467,35 @@ fn oversized_and_overflowing_events_are_handed_back() {
     ));
 }
 
+/// Found by the `v2_sessions` fuzz target: an event with a duplicate key was queued, its
+/// batch could never be signed, and the next timeout looped on it forever.
+#[test]
+fn unsignable_events_are_handed_back_and_the_rest_still_flow() {
+    let clock = Clock::new();
+    let mut agent = AgentSession::new(
+        AgentConfig::new(Hello::new("1", "bare")),
+        secret(),
+        clock.sources("a"),
+    );
+    for text in [
+        r#"{"type":"a","type":"b"}"#,
+        r#"{"s":"\ud800"}"#,
+        r#"{"n":1e400}"#,
+    ] {
+        let event = JsonObject::from_text(text).unwrap();
+        let refused = agent.queue_event(clock.now(), event.clone());
+        assert!(
+            matches!(&refused, Err(QueueError::Unsignable { event: e, .. }) if *e == event),
+            "{text}: {refused:?}"
+        );
+    }
+    assert_eq!(agent.held_events(), 0);
+    agent
+        .queue_event(clock.now(), JsonObject::from_text(r#"{"ok":1}"#).unwrap())
+        .unwrap();
+    assert_eq!(agent.held_events(), 1);
+}
+
 #[test]
 fn sessions_can_move_between_threads() {
     fn is_send<T: Send>() {}

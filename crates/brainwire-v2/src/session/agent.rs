@@ -4,7 +4,7 @@ use std::collections::VecDeque;
 use std::time::{Duration, Instant};
 
 use brainwire_close::{CloseFrame, NamesCloseCode};
-use brainwire_core::Timestamp;
+use brainwire_core::{JsonError, Limits, Tape, Timestamp};
 use brainwire_sign::{FrameSigner, Secret, SessionBinding};
 use bytes::Bytes;
 
@@ -111,6 +111,16 @@ pub enum QueueError {
         event: JsonObject,
         /// Events held.
         held: usize,
+    },
+    /// The event is JSON the signer refuses (a duplicate key, a lone surrogate, a
+    /// non-finite number, too deep): no batch holding it could ever be signed.
+    #[error("event cannot be signed")]
+    Unsignable {
+        /// The event.
+        event: JsonObject,
+        /// Why.
+        #[source]
+        error: JsonError,
     },
 }
 
@@ -279,6 +289,11 @@ impl AgentSession {
         let size = event.as_str().len();
         if (size + BATCH_OVERHEAD_BYTES) as u64 > max {
             return Err(QueueError::TooLarge { event, size, max });
+        }
+        // Checked here, once, under the signer's limits: a refused event would otherwise
+        // make its whole batch unsignable later, with nobody to hand it back to.
+        if let Err(error) = Tape::new().parse(event.as_str().as_bytes(), &Limits::default()) {
+            return Err(QueueError::Unsignable { event, error });
         }
         self.queued_bytes += size + 1;
         self.queued.push_back(event);
@@ -498,7 +513,9 @@ impl AgentSession {
         }
         while self.in_flight.len() < self.config.max_batches_in_flight {
             if let Some(batch) = self.resend.pop_front() {
-                self.transmit_batch(batch);
+                if !self.transmit_batch(batch) {
+                    break;
+                }
                 continue;
             }
             if self.queued.is_empty() {
@@ -514,7 +531,9 @@ impl AgentSession {
             }
             let events = self.cut_batch(budget);
             let id = self.next_id("batch");
-            self.transmit_batch(InFlight { id, events });
+            if !self.transmit_batch(InFlight { id, events }) {
+                break;
+            }
         }
     }
 
@@ -543,20 +562,27 @@ impl AgentSession {
         events
     }
 
-    fn transmit_batch(&mut self, batch: InFlight) {
+    /// Signs and queues `batch`; `false` when it could not be signed and waits in
+    /// `resend` again.
+    fn transmit_batch(&mut self, batch: InFlight) -> bool {
         let State::Established(session) = &mut self.state else {
             self.resend.push_front(batch);
-            return;
+            return false;
         };
         let payload = Payload::EventBatch(EventBatch::new(batch.events.clone()));
         match sign(&mut session.signer, &batch.id, &payload) {
             Ok(wire) => {
                 self.transmit.push_back(wire);
                 self.in_flight.push_back(batch);
+                true
             }
-            // Only a bug could make a queued batch unsignable (sizes and ids are ours);
-            // keep the events rather than lose them.
-            Err(_) => self.resend.push_front(batch),
+            // `queue_event` refuses unsignable events and the sizes and ids are ours, so
+            // only a bug gets here: keep the events rather than lose them, and stop
+            // trying until the next call rather than loop.
+            Err(_) => {
+                self.resend.push_front(batch);
+                false
+            }
         }
     }
 
