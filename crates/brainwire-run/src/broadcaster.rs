@@ -136,11 +136,13 @@ impl<C: Clone + Ord> Broadcaster<C> {
         if !self.clients.contains(client) {
             return Err(EchoError::UnknownClient);
         }
-        Tape::new()
+        let mut tape = Tape::new();
+        let root = tape
             .parse(received, &self.echo_limits)
-            .map_err(EchoError::Invalid)?;
-        let text = std::str::from_utf8(received).expect("parsed as UTF-8");
-        let data = JsonValue::from_text(text.trim()).expect("parsed as JSON");
+            .map_err(EchoError::Invalid)?
+            .root();
+        // The parse checked the limits; the echo takes its exact text from the same parse.
+        let data: JsonValue = root.decode().expect("any JSON is a JsonValue");
         Ok(self.encode(Body::Echo(data)))
     }
 
