@@ -13,7 +13,7 @@ use std::io::{BufRead, BufReader, BufWriter, Write};
 use std::path::PathBuf;
 use std::process::{Child, ChildStdin, ChildStdout, Command, Stdio};
 
-use brainwire_core::{canonicalize, Limits, Timestamp};
+use brainwire_core::{canonicalize, Limits, ShapeError, Timestamp};
 use brainwire_sign::{FrameSigner, Secret, SessionBinding, Stamp, VerifyError};
 use brainwire_v2::{decode, sign, sign_stamped, DecodeError, FrameVerifier};
 use rand::{Rng, SeedableRng};
@@ -262,7 +262,7 @@ fn compare_reference_signed(
         // pydantic's JSON parser takes a float that overflows (`1e400`) as infinity and
         // its JSON dump writes it as `null`: the reference signs a value it changed.
         // brainwire refuses non-finite numbers (docs/interop.md).
-        Err(DecodeError::Json(e)) if e.kind() == "non_finite_number" => {
+        Err(DecodeError::Shape(ShapeError::Json(e))) if e.kind() == "non_finite_number" => {
             return if wire.contains("null") {
                 Ok(())
             } else {

@@ -1,64 +1,37 @@
 //! Why a message or a connection was refused.
 
 use brainwire_close::{NamesCloseCode, StandardCode};
-use brainwire_core::JsonError;
+use brainwire_core::ShapeError;
 
 /// A message that is not a valid message of this family.
 ///
 /// Document 002 gives no close codes, so brainwire uses RFC 6455's: 1009 for a message
 /// over the size limit, 1002 (protocol error) for everything else.
-#[derive(Debug, thiserror::Error)]
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
 #[non_exhaustive]
 pub enum DecodeError {
-    /// Not JSON brainwire accepts, or over the size or depth limits.
-    #[error("message is not acceptable JSON")]
-    Json(#[source] JsonError),
-    /// JSON, but not an object.
-    #[error("message is not a JSON object")]
-    NotObject,
-    /// No string `type`.
-    #[error("message has no type")]
-    MissingType,
-    /// A `type` this family does not define.
-    #[error("unknown message type {found:?}")]
-    UnknownType {
-        /// The type sent (cut to 64 characters).
-        found: String,
-    },
-    /// A field has the wrong JSON type, or a required field is missing (a float or
-    /// negative `protocolVersion` lands here).
-    #[error("message does not match its schema")]
-    Schema(#[source] brainwire_core::NodeError),
+    /// What every family refuses: not JSON, not an object, no or an unknown `type`, a
+    /// schema mismatch (a float or negative `protocolVersion` lands here), a string or
+    /// map over its cap.
+    #[error(transparent)]
+    Shape(ShapeError),
     /// `auth.request` with an empty token.
     #[error("token is empty")]
     EmptyToken,
     /// `protocolVersion` 0: it must be a positive integer.
     #[error("protocolVersion must be a positive integer")]
     InvalidProtocolVersion,
-    /// A string or map over its limit.
-    #[error("{field} has {len} characters or entries, more than {max}")]
-    TooLong {
-        /// The field.
-        field: &'static str,
-        /// Its length.
-        len: usize,
-        /// The limit.
-        max: usize,
-    },
 }
 
 impl DecodeError {
-    /// A stable snake_case name for tools and logs.
-    pub fn kind(&self) -> &'static str {
+    /// A stable snake_case name for tools and logs; a schema mismatch is
+    /// `invalid_message`.
+    pub const fn kind(&self) -> &'static str {
         match self {
-            Self::Json(e) => e.kind(),
-            Self::NotObject => "not_object",
-            Self::MissingType => "missing_type",
-            Self::UnknownType { .. } => "unknown_type",
-            Self::Schema(_) => "invalid_message",
+            Self::Shape(ShapeError::Schema(_)) => "invalid_message",
+            Self::Shape(e) => e.kind(),
             Self::EmptyToken => "empty_token",
             Self::InvalidProtocolVersion => "invalid_protocol_version",
-            Self::TooLong { .. } => "too_long",
         }
     }
 }
@@ -68,9 +41,15 @@ impl NamesCloseCode for DecodeError {
 
     fn close_code(&self) -> StandardCode {
         match self {
-            Self::Json(JsonError::TooLarge { .. }) => StandardCode::MessageTooBig,
+            Self::Shape(e) if e.is_too_large() => StandardCode::MessageTooBig,
             _ => StandardCode::ProtocolError,
         }
+    }
+}
+
+impl From<ShapeError> for DecodeError {
+    fn from(error: ShapeError) -> Self {
+        Self::Shape(error)
     }
 }
 
@@ -139,14 +118,4 @@ pub enum SendError {
         /// Messages waiting.
         pending: usize,
     },
-}
-
-impl From<brainwire_core::ShapeError> for DecodeError {
-    fn from(error: brainwire_core::ShapeError) -> Self {
-        match error {
-            brainwire_core::ShapeError::Json(e) => Self::Json(e),
-            brainwire_core::ShapeError::NotObject => Self::NotObject,
-            _ => Self::MissingType,
-        }
-    }
 }

@@ -3,7 +3,7 @@
 //! handshake, then traffic with message-level `ack` / `nack`, `heartbeat`s every 30 s and
 //! protocol `error`s.
 //!
-//! This crate does no I/O: [`decode`] and [`encode`] for the seven [`Message`]s, and the
+//! This crate does no I/O: [`decode`] and [`encode`] for the [`Message`]s of document 002, and the
 //! sans-IO [`Client`] and [`Server`] that run the handshake, heartbeats, liveness and the
 //! ack tracker from bytes and instants you feed them (see their docs for examples).
 //! Messages of the layer above pass through as [`Event::Message`].

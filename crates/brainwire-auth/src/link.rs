@@ -100,7 +100,7 @@ pub enum Event {
     Heartbeat(u64),
     /// The peer reported a connection-level error.
     PeerError(crate::ErrorMessage),
-    /// A message of the layer above (not one of the seven), for the application.
+    /// A message of the layer above (not one of [`Message::TYPES`](crate::Message::TYPES)), for the application.
     Message {
         /// Its `type`.
         message_type: String,
@@ -119,7 +119,7 @@ pub(crate) struct Core {
     pub(crate) link: Option<Link>,
 }
 
-/// A message received once authenticated: one of the seven, or the application's.
+/// A message received once authenticated: one of [`Message::TYPES`](crate::Message::TYPES), or the application's.
 enum Received {
     Defined(Message),
     Application(String),
@@ -216,7 +216,7 @@ impl Core {
     }
 
     /// Decodes a message of the authenticated phase, in one parse. Returns
-    /// `Ok(Some(message))` for one of the seven that the role must handle (the `auth.*`
+    /// `Ok(Some(message))` for one of [`Message::TYPES`](crate::Message::TYPES) that the role must handle (the `auth.*`
     /// ones).
     pub(crate) fn handle_established(
         &mut self,

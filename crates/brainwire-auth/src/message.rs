@@ -1,8 +1,8 @@
-//! The seven messages and their codec.
+//! The messages of document 002 and their codec.
 
-use brainwire_core::{decode_by_type, Limits, Node};
+use brainwire_core::check::{self, one};
+use brainwire_core::{decode_by_type, Limits, Node, ShapeError};
 use bytes::Bytes;
-use serde::de::DeserializeOwned;
 use serde::{Deserialize, Serialize};
 
 use crate::{DecodeError, OrchCapabilities, Token};
@@ -158,42 +158,66 @@ impl AuthFailure {
     }
 }
 
-/// One of the seven messages this family defines.
-#[derive(Debug, Clone, PartialEq)]
-#[non_exhaustive]
-#[allow(missing_docs)] // each variant is named after its message
-pub enum Message {
-    Heartbeat(Heartbeat),
-    Ack(Ack),
-    Nack(Nack),
-    Error(ErrorMessage),
-    AuthRequest(AuthRequest),
-    AuthSuccess(AuthSuccess),
-    AuthFailure(AuthFailure),
-}
-
-impl Message {
-    /// The wire `type`.
-    pub const fn message_type(&self) -> &'static str {
-        match self {
-            Self::Heartbeat(_) => "heartbeat",
-            Self::Ack(_) => "ack",
-            Self::Nack(_) => "nack",
-            Self::Error(_) => "error",
-            Self::AuthRequest(_) => "auth.request",
-            Self::AuthSuccess(_) => "auth.success",
-            Self::AuthFailure(_) => "auth.failure",
+/// Generates, from one row per message, the [`Message`] enum, its wire names, the
+/// decode dispatch and the encoder, so that they cannot disagree.
+macro_rules! messages {
+    ($( $variant:ident($payload:ident) = $wire:literal; )*) => {
+        /// One of the messages this family defines.
+        #[derive(Debug, Clone, PartialEq)]
+        #[non_exhaustive]
+        pub enum Message {
+            $(
+                #[doc = concat!("`", $wire, "`")]
+                $variant($payload),
+            )*
         }
-    }
+
+        impl Message {
+            /// Every message type this family defines, as on the wire.
+            pub const TYPES: &'static [&'static str] = &[$($wire),*];
+
+            /// The wire `type`.
+            pub const fn message_type(&self) -> &'static str {
+                match self {
+                    $(Self::$variant(_) => $wire,)*
+                }
+            }
+        }
+
+        /// Decodes and validates the message of `message_type` from its parsed document.
+        pub(crate) fn decode_node(message_type: &str, root: Node<'_>) -> Result<Message, DecodeError> {
+            let message = match message_type {
+                $($wire => Message::$variant(one(root)?),)*
+                other => return Err(ShapeError::unknown_type(other).into()),
+            };
+            validate(&message)?;
+            Ok(message)
+        }
+
+        /// Encodes a message.
+        pub fn encode(message: &Message) -> Bytes {
+            match message {
+                $(Message::$variant(m) => tagged($wire, m),)*
+            }
+        }
+    };
 }
 
-/// Whether `message_type` is one of the seven this crate defines (others are the
-/// application's messages, which sessions pass through).
+// The one list of this family's messages: variant(payload struct) = wire type.
+messages! {
+    Heartbeat(Heartbeat) = "heartbeat";
+    Ack(Ack) = "ack";
+    Nack(Nack) = "nack";
+    Error(ErrorMessage) = "error";
+    AuthRequest(AuthRequest) = "auth.request";
+    AuthSuccess(AuthSuccess) = "auth.success";
+    AuthFailure(AuthFailure) = "auth.failure";
+}
+
+/// Whether `message_type` is one this crate defines ([`Message::TYPES`]); others are the
+/// application's messages, which sessions pass through.
 pub fn is_defined(message_type: &str) -> bool {
-    matches!(
-        message_type,
-        "heartbeat" | "ack" | "nack" | "error" | "auth.request" | "auth.success" | "auth.failure"
-    )
+    Message::TYPES.contains(&message_type)
 }
 
 /// The `type` of a message, after checking size, UTF-8, depth and duplicates.
@@ -223,89 +247,46 @@ pub fn decode_with(wire: &[u8], limits: &Limits) -> Result<Message, DecodeError>
     decode_by_type(wire, limits, decode_node)
 }
 
-/// Decodes and validates the message of `message_type` from its parsed document.
-pub(crate) fn decode_node(message_type: &str, root: Node<'_>) -> Result<Message, DecodeError> {
-    let message = match message_type {
-        "heartbeat" => Message::Heartbeat(one(root)?),
-        "ack" => Message::Ack(one(root)?),
-        "nack" => Message::Nack(one(root)?),
-        "error" => Message::Error(one(root)?),
-        "auth.request" => Message::AuthRequest(one(root)?),
-        "auth.success" => Message::AuthSuccess(one(root)?),
-        "auth.failure" => Message::AuthFailure(one(root)?),
-        other => {
-            return Err(DecodeError::UnknownType {
-                found: other.chars().take(64).collect(),
-            })
-        }
-    };
-    validate(&message)?;
-    Ok(message)
-}
-
-fn one<T: DeserializeOwned>(root: Node<'_>) -> Result<T, DecodeError> {
-    root.decode().map_err(DecodeError::Schema)
-}
-
-fn chars(field: &'static str, value: &str, max: usize) -> Result<(), DecodeError> {
-    let len = if value.len() <= max {
-        return Ok(());
-    } else {
-        value.chars().count()
-    };
-    if len > max {
-        Err(DecodeError::TooLong { field, len, max })
-    } else {
-        Ok(())
-    }
+fn chars(field: &'static str, value: &str, max: usize) -> Result<(), ShapeError> {
+    check::chars(field, value, 0, max)
 }
 
 fn validate(message: &Message) -> Result<(), DecodeError> {
     match message {
-        Message::Heartbeat(_) => Ok(()),
-        Message::Ack(a) => chars("messageId", &a.message_id, MAX_ID_CHARS),
+        Message::Heartbeat(_) => {}
+        Message::Ack(a) => chars("messageId", &a.message_id, MAX_ID_CHARS)?,
         Message::Nack(n) => {
             chars("messageId", &n.message_id, MAX_ID_CHARS)?;
-            chars("reason", &n.reason, MAX_TEXT_CHARS)
+            chars("reason", &n.reason, MAX_TEXT_CHARS)?;
         }
         Message::Error(e) => {
             chars("code", &e.code, MAX_ID_CHARS)?;
-            chars("message", &e.message, MAX_TEXT_CHARS)
+            chars("message", &e.message, MAX_TEXT_CHARS)?;
         }
         Message::AuthRequest(r) => {
             if r.token.is_empty() {
                 return Err(DecodeError::EmptyToken);
             }
-            if r.token.chars() > MAX_TOKEN_CHARS {
-                return Err(DecodeError::TooLong {
-                    field: "token",
-                    len: r.token.chars(),
-                    max: MAX_TOKEN_CHARS,
-                });
-            }
+            check::entries("token", r.token.chars(), MAX_TOKEN_CHARS)?;
             if r.protocol_version == 0 {
                 return Err(DecodeError::InvalidProtocolVersion);
             }
             let flags = r.capabilities.as_ref().map_or(0, |c| {
                 c.extra.len() + c.dashboard_writes.as_ref().map_or(0, |w| w.len())
             });
-            if flags > MAX_CAPABILITIES {
-                return Err(DecodeError::TooLong {
-                    field: "capabilities",
-                    len: flags,
-                    max: MAX_CAPABILITIES,
-                });
-            }
-            Ok(())
+            check::entries("capabilities", flags, MAX_CAPABILITIES)?;
         }
         Message::AuthSuccess(s) => {
             chars("connectionId", &s.connection_id, MAX_ID_CHARS)?;
-            s.org_public_alias
-                .as_deref()
-                .map_or(Ok(()), |a| chars("orgPublicAlias", a, MAX_ID_CHARS))
+            check::opt_chars(
+                "orgPublicAlias",
+                s.org_public_alias.as_deref(),
+                MAX_ID_CHARS,
+            )?;
         }
-        Message::AuthFailure(f) => chars("reason", &f.reason, MAX_TEXT_CHARS),
+        Message::AuthFailure(f) => chars("reason", &f.reason, MAX_TEXT_CHARS)?,
     }
+    Ok(())
 }
 
 /// A message with its `type` first.
@@ -317,25 +298,12 @@ struct Tagged<'a, T> {
     message: &'a T,
 }
 
-/// Encodes a message.
-pub fn encode(message: &Message) -> Bytes {
-    fn tagged<T: Serialize>(message_type: &'static str, message: &T) -> Bytes {
-        Bytes::from(
-            serde_json::to_vec(&Tagged {
-                message_type,
-                message,
-            })
-            .expect("messages serialize to JSON"),
-        )
-    }
-    let t = message.message_type();
-    match message {
-        Message::Heartbeat(m) => tagged(t, m),
-        Message::Ack(m) => tagged(t, m),
-        Message::Nack(m) => tagged(t, m),
-        Message::Error(m) => tagged(t, m),
-        Message::AuthRequest(m) => tagged(t, m),
-        Message::AuthSuccess(m) => tagged(t, m),
-        Message::AuthFailure(m) => tagged(t, m),
-    }
+fn tagged<T: Serialize>(message_type: &'static str, message: &T) -> Bytes {
+    Bytes::from(
+        serde_json::to_vec(&Tagged {
+            message_type,
+            message,
+        })
+        .expect("messages serialize to JSON"),
+    )
 }

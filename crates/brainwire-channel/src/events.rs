@@ -70,16 +70,16 @@ macro_rules! catalogue {
             }
 
             /// Decodes the event of `event_type` from the message's bytes.
-            pub(crate) fn decode(event_type: &str, root: brainwire_core::Node<'_>) -> Result<Self, brainwire_core::NodeError> {
+            pub(crate) fn decode(event_type: &str, root: brainwire_core::Node<'_>) -> Result<Self, brainwire_core::ShapeError> {
                 #[derive(Deserialize)]
                 struct Wire<P> {
                     payload: P,
                 }
                 Ok(match event_type {
-                    $($wire => Self::$variant(crate::message::one::<Wire<$payload>>(root)?.payload),)*
+                    $($wire => Self::$variant(brainwire_core::check::one::<Wire<$payload>>(root)?.payload),)*
                     other => Self::Other {
                         event_type: other.to_owned(),
-                        payload: crate::message::one::<Wire<JsonObject>>(root)?.payload,
+                        payload: brainwire_core::check::one::<Wire<JsonObject>>(root)?.payload,
                     },
                 })
             }

@@ -1,9 +1,9 @@
 //! Subscription messages, events on the wire, and their codec.
 
 use brainwire_close::{NamesCloseCode, StandardCode};
-use brainwire_core::{decode_by_type, JsonError, Limits, Node, NodeError};
+use brainwire_core::check::one;
+use brainwire_core::{decode_by_type, Limits, Node, ShapeError};
 use bytes::Bytes;
-use serde::de::DeserializeOwned;
 use serde::{Deserialize, Serialize};
 
 use crate::{ChannelId, ChannelIdError, Event};
@@ -64,42 +64,26 @@ pub enum ServerMessage {
 
 /// Why a channel message was refused. Document 004 names no close codes: 1002
 /// (protocol error), or 1009 past the size limit.
-#[derive(Debug, thiserror::Error)]
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
 #[non_exhaustive]
 pub enum DecodeError {
-    /// Not JSON brainwire accepts, or over the limits.
-    #[error("message is not acceptable JSON")]
-    Json(#[source] JsonError),
-    /// JSON, but not an object.
-    #[error("message is not a JSON object")]
-    NotObject,
-    /// No string `type`.
-    #[error("message has no type")]
-    MissingType,
-    /// A client message type other than `subscribe` and `unsubscribe`.
-    #[error("unknown client message type {found:?}")]
-    UnknownType {
-        /// The type sent (cut to 64 characters).
-        found: String,
-    },
+    /// What every family refuses: not JSON, not an object, no `type`, a client message
+    /// type other than `subscribe` and `unsubscribe`, a schema mismatch.
+    #[error(transparent)]
+    Shape(ShapeError),
     /// A `channelId` that is not a valid channel id.
     #[error("invalid channelId")]
     InvalidChannel(#[source] ChannelIdError),
-    /// A field has the wrong JSON type, or is missing.
-    #[error("message does not match its schema")]
-    Schema(#[source] brainwire_core::NodeError),
 }
 
 impl DecodeError {
-    /// A stable snake_case name for tools and logs.
+    /// A stable snake_case name for tools and logs; a schema mismatch is
+    /// `invalid_message`.
     pub fn kind(&self) -> &'static str {
         match self {
-            Self::Json(e) => e.kind(),
-            Self::NotObject => "not_object",
-            Self::MissingType => "missing_type",
-            Self::UnknownType { .. } => "unknown_type",
+            Self::Shape(ShapeError::Schema(_)) => "invalid_message",
+            Self::Shape(e) => e.kind(),
             Self::InvalidChannel(e) => e.kind(),
-            Self::Schema(_) => "invalid_message",
         }
     }
 }
@@ -109,15 +93,16 @@ impl NamesCloseCode for DecodeError {
 
     fn close_code(&self) -> StandardCode {
         match self {
-            Self::Json(JsonError::TooLarge { .. }) => StandardCode::MessageTooBig,
+            Self::Shape(e) if e.is_too_large() => StandardCode::MessageTooBig,
             _ => StandardCode::ProtocolError,
         }
     }
 }
 
-/// Reads one struct from the parsed message.
-pub(crate) fn one<T: DeserializeOwned>(root: Node<'_>) -> Result<T, NodeError> {
-    root.decode()
+impl From<ShapeError> for DecodeError {
+    fn from(error: ShapeError) -> Self {
+        Self::Shape(error)
+    }
 }
 
 #[derive(Deserialize)]
@@ -127,9 +112,7 @@ struct ChannelWire {
 }
 
 fn channel(root: Node<'_>) -> Result<ChannelId, DecodeError> {
-    let text = one::<ChannelWire>(root)
-        .map_err(DecodeError::Schema)?
-        .channel_id;
+    let text = one::<ChannelWire>(root)?.channel_id;
     text.parse().map_err(DecodeError::InvalidChannel)
 }
 
@@ -142,9 +125,7 @@ pub fn decode_client(wire: &[u8], limits: &Limits) -> Result<ClientMessage, Deco
     decode_by_type(wire, limits, |message_type, root| match message_type {
         "subscribe" => Ok(ClientMessage::Subscribe(channel(root)?)),
         "unsubscribe" => Ok(ClientMessage::Unsubscribe(channel(root)?)),
-        other => Err(DecodeError::UnknownType {
-            found: other.chars().take(64).collect(),
-        }),
+        other => Err(ShapeError::unknown_type(other).into()),
     })
 }
 
@@ -157,12 +138,8 @@ pub fn decode_server(wire: &[u8], limits: &Limits) -> Result<ServerMessage, Deco
     decode_by_type(wire, limits, |message_type, root| match message_type {
         "subscribed" => Ok(ServerMessage::Subscribed(channel(root)?)),
         "unsubscribed" => Ok(ServerMessage::Unsubscribed(channel(root)?)),
-        "error" => Ok(ServerMessage::Error(
-            one(root).map_err(DecodeError::Schema)?,
-        )),
-        event_type => Event::decode(event_type, root)
-            .map(ServerMessage::Event)
-            .map_err(DecodeError::Schema),
+        "error" => Ok(ServerMessage::Error(one(root)?)),
+        event_type => Ok(ServerMessage::Event(Event::decode(event_type, root)?)),
     })
 }
 
@@ -207,14 +184,4 @@ pub fn encode_server(message: &ServerMessage) -> Bytes {
 /// Encodes an event as `{"type", "payload"}`.
 pub fn encode_event(event: &Event) -> Bytes {
     event.encode()
-}
-
-impl From<brainwire_core::ShapeError> for DecodeError {
-    fn from(error: brainwire_core::ShapeError) -> Self {
-        match error {
-            brainwire_core::ShapeError::Json(e) => Self::Json(e),
-            brainwire_core::ShapeError::NotObject => Self::NotObject,
-            _ => Self::MissingType,
-        }
-    }
 }

@@ -123,138 +123,77 @@ macro_rules! close_code_enum {
     };
 }
 
-/// The codes RFC 6455 (section 7.4.1) defines, shared by every family.
-///
-/// | code | name | class |
-/// |---|---|---|
-/// | 1000 | `normal` | [`Normal`](CloseClass::Normal) |
-/// | 1001 | `going_away` | [`Transient`](CloseClass::Transient): the peer restarts |
-/// | 1002 | `protocol_error` | [`Configuration`](CloseClass::Configuration): the same bytes fail again |
-/// | 1003 | `unsupported_data` | [`Configuration`](CloseClass::Configuration) |
-/// | 1004 | `reserved` | [`Unknown`](CloseClass::Unknown): never sent by a conforming peer |
-/// | 1005 | `no_status` | [`Transient`](CloseClass::Transient): closed without a code |
-/// | 1006 | `abnormal` | [`Transient`](CloseClass::Transient): connection lost |
-/// | 1007 | `invalid_payload` | [`Configuration`](CloseClass::Configuration) |
-/// | 1008 | `policy_violation` | [`Configuration`](CloseClass::Configuration) |
-/// | 1009 | `message_too_big` | [`Configuration`](CloseClass::Configuration) |
-/// | 1010 | `mandatory_extension` | [`Configuration`](CloseClass::Configuration) |
-/// | 1011 | `internal_error` | [`Transient`](CloseClass::Transient) |
-/// | 1012 | `service_restart` | [`Transient`](CloseClass::Transient) |
-/// | 1013 | `try_again_later` | [`Transient`](CloseClass::Transient) |
-/// | 1014 | `bad_gateway` | [`Transient`](CloseClass::Transient) |
-/// | 1015 | `tls_handshake` | [`Configuration`](CloseClass::Configuration) |
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
-#[repr(u16)]
-#[allow(missing_docs)] // each variant is its row in the table above
-pub enum StandardCode {
-    Normal = 1000,
-    GoingAway = 1001,
-    ProtocolError = 1002,
-    UnsupportedData = 1003,
-    Reserved = 1004,
-    NoStatus = 1005,
-    Abnormal = 1006,
-    InvalidPayload = 1007,
-    PolicyViolation = 1008,
-    MessageTooBig = 1009,
-    MandatoryExtension = 1010,
-    InternalError = 1011,
-    ServiceRestart = 1012,
-    TryAgainLater = 1013,
-    BadGateway = 1014,
-    TlsHandshake = 1015,
+/// Builds [`StandardCode`] from rows of `Variant = code, "snake_name", "meaning", Class`
+/// and, where the class needs a reason, `, "reason"`: variants, docs and their table, `ALL`,
+/// `name()`, `meaning()` and `class()`.
+macro_rules! standard_codes {
+    ($( $variant:ident = $code:literal, $snake:literal, $meaning:literal, $class:ident $(, $why:literal)?; )*) => {
+        /// The codes RFC 6455 (section 7.4.1) defines, shared by every family.
+        ///
+        /// | code | name | meaning | class |
+        /// |---|---|---|---|
+        #[doc = concat!($( "| ", $code, " | `", $snake, "` | ", $meaning, " | [`", stringify!($class), "`](CloseClass::", stringify!($class), ")", $(": ", $why,)? " |\n", )*)]
+        #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
+        #[repr(u16)]
+        pub enum StandardCode {
+            $(
+                #[doc = concat!("`", $code, "`: ", $meaning, ".")]
+                $variant = $code,
+            )*
+        }
+
+        impl StandardCode {
+            /// Every code, 1000 to 1015 in order.
+            pub const ALL: &'static [StandardCode] = &[$(Self::$variant),*];
+
+            /// A stable snake_case name.
+            pub const fn name(self) -> &'static str {
+                match self {
+                    $(Self::$variant => $snake,)*
+                }
+            }
+
+            /// What the code means.
+            pub const fn meaning(self) -> &'static str {
+                match self {
+                    $(Self::$variant => $meaning,)*
+                }
+            }
+
+            /// What a client should do after this close (see the table on the type).
+            pub const fn class(self) -> CloseClass {
+                match self {
+                    $(Self::$variant => CloseClass::$class,)*
+                }
+            }
+        }
+    };
+}
+
+// The one list of RFC 6455 codes.
+standard_codes! {
+    Normal = 1000, "normal", "normal closure", Normal;
+    GoingAway = 1001, "going_away", "endpoint going away", Transient, "the peer restarts";
+    ProtocolError = 1002, "protocol_error", "WebSocket protocol error", Configuration, "the same bytes fail again";
+    UnsupportedData = 1003, "unsupported_data", "unsupported data type", Configuration;
+    Reserved = 1004, "reserved", "reserved", Unknown, "never sent by a conforming peer";
+    NoStatus = 1005, "no_status", "closed without a status code", Transient, "closed without a code";
+    Abnormal = 1006, "abnormal", "connection lost without a close frame", Transient, "connection lost";
+    InvalidPayload = 1007, "invalid_payload", "message data inconsistent with its type", Configuration;
+    PolicyViolation = 1008, "policy_violation", "policy violation", Configuration;
+    MessageTooBig = 1009, "message_too_big", "message too big", Configuration;
+    MandatoryExtension = 1010, "mandatory_extension", "required extension not negotiated", Configuration;
+    InternalError = 1011, "internal_error", "internal server error", Transient;
+    ServiceRestart = 1012, "service_restart", "service restarting", Transient;
+    TryAgainLater = 1013, "try_again_later", "try again later", Transient;
+    BadGateway = 1014, "bad_gateway", "bad gateway", Transient;
+    TlsHandshake = 1015, "tls_handshake", "TLS handshake failed", Configuration;
 }
 
 impl StandardCode {
-    /// All sixteen codes, 1000 to 1015.
-    pub const ALL: [StandardCode; 16] = [
-        Self::Normal,
-        Self::GoingAway,
-        Self::ProtocolError,
-        Self::UnsupportedData,
-        Self::Reserved,
-        Self::NoStatus,
-        Self::Abnormal,
-        Self::InvalidPayload,
-        Self::PolicyViolation,
-        Self::MessageTooBig,
-        Self::MandatoryExtension,
-        Self::InternalError,
-        Self::ServiceRestart,
-        Self::TryAgainLater,
-        Self::BadGateway,
-        Self::TlsHandshake,
-    ];
-
     /// The numeric code.
     pub const fn code(self) -> u16 {
         self as u16
-    }
-
-    /// A stable snake_case name.
-    pub const fn name(self) -> &'static str {
-        match self {
-            Self::Normal => "normal",
-            Self::GoingAway => "going_away",
-            Self::ProtocolError => "protocol_error",
-            Self::UnsupportedData => "unsupported_data",
-            Self::Reserved => "reserved",
-            Self::NoStatus => "no_status",
-            Self::Abnormal => "abnormal",
-            Self::InvalidPayload => "invalid_payload",
-            Self::PolicyViolation => "policy_violation",
-            Self::MessageTooBig => "message_too_big",
-            Self::MandatoryExtension => "mandatory_extension",
-            Self::InternalError => "internal_error",
-            Self::ServiceRestart => "service_restart",
-            Self::TryAgainLater => "try_again_later",
-            Self::BadGateway => "bad_gateway",
-            Self::TlsHandshake => "tls_handshake",
-        }
-    }
-
-    /// What the code means.
-    pub const fn meaning(self) -> &'static str {
-        match self {
-            Self::Normal => "normal closure",
-            Self::GoingAway => "endpoint going away",
-            Self::ProtocolError => "WebSocket protocol error",
-            Self::UnsupportedData => "unsupported data type",
-            Self::Reserved => "reserved",
-            Self::NoStatus => "closed without a status code",
-            Self::Abnormal => "connection lost without a close frame",
-            Self::InvalidPayload => "message data inconsistent with its type",
-            Self::PolicyViolation => "policy violation",
-            Self::MessageTooBig => "message too big",
-            Self::MandatoryExtension => "required extension not negotiated",
-            Self::InternalError => "internal server error",
-            Self::ServiceRestart => "service restarting",
-            Self::TryAgainLater => "try again later",
-            Self::BadGateway => "bad gateway",
-            Self::TlsHandshake => "TLS handshake failed",
-        }
-    }
-
-    /// What a client should do after this close (see the table on the type).
-    pub const fn class(self) -> CloseClass {
-        match self {
-            Self::Normal => CloseClass::Normal,
-            Self::GoingAway
-            | Self::NoStatus
-            | Self::Abnormal
-            | Self::InternalError
-            | Self::ServiceRestart
-            | Self::TryAgainLater
-            | Self::BadGateway => CloseClass::Transient,
-            Self::ProtocolError
-            | Self::UnsupportedData
-            | Self::InvalidPayload
-            | Self::PolicyViolation
-            | Self::MessageTooBig
-            | Self::MandatoryExtension
-            | Self::TlsHandshake => CloseClass::Configuration,
-            Self::Reserved => CloseClass::Unknown,
-        }
     }
 }
 

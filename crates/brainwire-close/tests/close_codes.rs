@@ -212,6 +212,11 @@ fn standard_codes_cover_1000_to_1015() {
         assert_eq!(standard.code(), code);
         assert_eq!(v1::CloseCode::from(code), v1::CloseCode::Standard(standard));
     }
+    // `try_from` indexes the table: its rows must run 1000, 1001, ... without a gap.
+    assert_eq!(StandardCode::ALL.len(), 16);
+    for (i, standard) in StandardCode::ALL.iter().enumerate() {
+        assert_eq!(usize::from(standard.code()), 1000 + i, "{standard:?}");
+    }
     assert!(StandardCode::try_from(1016).is_err());
     assert!(StandardCode::try_from(999).is_err());
 }

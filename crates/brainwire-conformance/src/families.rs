@@ -78,27 +78,25 @@ pub(crate) fn decode(line: &str) -> String {
                 };
                 decoded(frame_type, &brainwire_channel::encode_client(&message))
             }
-            Err(brainwire_channel::DecodeError::UnknownType { .. }) => {
-                match brainwire_channel::decode_server(wire, &limits) {
-                    Ok(message) => {
-                        let frame_type = match &message {
-                            brainwire_channel::ServerMessage::Subscribed(_) => {
-                                "subscribed".to_owned()
-                            }
-                            brainwire_channel::ServerMessage::Unsubscribed(_) => {
-                                "unsubscribed".to_owned()
-                            }
-                            brainwire_channel::ServerMessage::Error(_) => "error".to_owned(),
-                            brainwire_channel::ServerMessage::Event(event) => {
-                                event.event_type().to_owned()
-                            }
-                            _ => "unknown".to_owned(),
-                        };
-                        decoded(&frame_type, &brainwire_channel::encode_server(&message))
-                    }
-                    Err(e) => refused(e.kind(), &e),
+            Err(brainwire_channel::DecodeError::Shape(
+                brainwire_core::ShapeError::UnknownType { .. },
+            )) => match brainwire_channel::decode_server(wire, &limits) {
+                Ok(message) => {
+                    let frame_type = match &message {
+                        brainwire_channel::ServerMessage::Subscribed(_) => "subscribed".to_owned(),
+                        brainwire_channel::ServerMessage::Unsubscribed(_) => {
+                            "unsubscribed".to_owned()
+                        }
+                        brainwire_channel::ServerMessage::Error(_) => "error".to_owned(),
+                        brainwire_channel::ServerMessage::Event(event) => {
+                            event.event_type().to_owned()
+                        }
+                        _ => "unknown".to_owned(),
+                    };
+                    decoded(&frame_type, &brainwire_channel::encode_server(&message))
                 }
-            }
+                Err(e) => refused(e.kind(), &e),
+            },
             Err(e) => refused(e.kind(), &e),
         },
         _ => json!({"error": "unknown_family", "close_code": null}).to_string(),

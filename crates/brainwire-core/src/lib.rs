@@ -55,12 +55,14 @@
 #![deny(missing_docs)]
 
 mod canonical;
+pub mod check;
 mod error;
 mod float_repr;
 mod limits;
 mod peek;
 mod raw_json;
 mod scan;
+mod shape;
 mod tape;
 mod tape_serde;
 mod timestamp;
@@ -69,8 +71,9 @@ mod value;
 pub use canonical::{canonicalize, write_canonical, write_members, write_string};
 pub use error::JsonError;
 pub use limits::{Limits, MAX_DEPTH_CEILING};
-pub use peek::{decode_by_type, peek_type, ShapeError};
+pub use peek::{decode_by_type, peek_type};
 pub use raw_json::{JsonObject, JsonValue};
+pub use shape::{FieldProblem, ShapeError, MAX_TYPE_CHARS_KEPT};
 pub use tape::{Document, Items, Kind, Members, Node, Tape, MAX_DOCUMENT_BYTES};
 pub use tape_serde::NodeError;
 pub use timestamp::{system_clock, Timestamp, TimestampError, WallClock};

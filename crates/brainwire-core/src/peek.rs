@@ -1,23 +1,7 @@
 //! The one way every family decodes: parse the document once under [`Limits`], read its
 //! `type`, then decode exactly one struct from the same parse.
 
-use crate::{JsonError, Kind, Limits, Node, Tape};
-
-/// Why a document is not a typed message at all: the errors every family shares before
-/// it looks at the `type`.
-#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
-#[non_exhaustive]
-pub enum ShapeError {
-    /// Not JSON brainwire accepts, or over the limits.
-    #[error("not acceptable JSON")]
-    Json(#[source] JsonError),
-    /// JSON, but not an object.
-    #[error("not a JSON object")]
-    NotObject,
-    /// No string `type`.
-    #[error("no string type")]
-    MissingType,
-}
+use crate::{Kind, Limits, Node, ShapeError, Tape};
 
 /// Parses `wire` under `limits` and returns its `type`.
 ///
@@ -33,21 +17,17 @@ pub fn peek_type(wire: &[u8], limits: &Limits) -> Result<String, ShapeError> {
 /// ([`Node::decode`]).
 ///
 /// ```
-/// use brainwire_core::{decode_by_type, Limits, NodeError, ShapeError};
-///
-/// #[derive(Debug)]
-/// enum Error { Shape(ShapeError), Schema(NodeError), Unknown }
-/// impl From<ShapeError> for Error { fn from(e: ShapeError) -> Self { Self::Shape(e) } }
+/// use brainwire_core::{check, decode_by_type, Limits, ShapeError};
 ///
 /// #[derive(serde::Deserialize)]
 /// struct Ack { seq: u64 }
 ///
 /// let seq = decode_by_type(br#"{"type":"ack","seq":3}"#, &Limits::default(), |t, root| match t {
-///     "ack" => root.decode::<Ack>().map(|a| a.seq).map_err(Error::Schema),
-///     _ => Err(Error::Unknown),
+///     "ack" => check::one::<Ack>(root).map(|a| a.seq),
+///     other => Err(ShapeError::unknown_type(other)),
 /// })?;
 /// assert_eq!(seq, 3);
-/// # Ok::<(), Error>(())
+/// # Ok::<(), ShapeError>(())
 /// ```
 ///
 /// # Errors

@@ -1,9 +1,9 @@
 //! The run stream's message, `{type, data, timestamp}`, and its codec.
 
 use brainwire_close::{NamesCloseCode, StandardCode};
-use brainwire_core::{decode_by_type, JsonError, JsonValue, Limits, Node};
+use brainwire_core::check::one;
+use brainwire_core::{decode_by_type, JsonValue, Limits, Node, ShapeError};
 use bytes::Bytes;
-use serde::de::DeserializeOwned;
 use serde::{Deserialize, Serialize};
 
 use crate::IsoMillis;
@@ -173,38 +173,22 @@ impl RunMessage {
 
 /// Why a run stream message was refused. Document 003 names no close codes; these map
 /// to RFC 6455's 1002 (protocol error), or 1009 past the size limit.
-#[derive(Debug, thiserror::Error)]
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
 #[non_exhaustive]
 pub enum DecodeError {
-    /// Not JSON brainwire accepts, or over the limits.
-    #[error("message is not acceptable JSON")]
-    Json(#[source] JsonError),
-    /// JSON, but not an object.
-    #[error("message is not a JSON object")]
-    NotObject,
-    /// No string `type`.
-    #[error("message has no type")]
-    MissingType,
-    /// A `type` document 003 does not define.
-    #[error("unknown message type {found:?}")]
-    UnknownType {
-        /// The type sent (cut to 64 characters).
-        found: String,
-    },
-    /// A field has the wrong JSON type, or `data`/`timestamp` is missing.
-    #[error("message does not match its schema")]
-    Schema(#[source] brainwire_core::NodeError),
+    /// What every family refuses: not JSON, not an object, no or an unknown `type`, a
+    /// schema mismatch (`data` or `timestamp` missing).
+    #[error(transparent)]
+    Shape(ShapeError),
 }
 
 impl DecodeError {
-    /// A stable snake_case name for tools and logs.
-    pub fn kind(&self) -> &'static str {
+    /// A stable snake_case name for tools and logs; a schema mismatch is
+    /// `invalid_message`.
+    pub const fn kind(&self) -> &'static str {
         match self {
-            Self::Json(e) => e.kind(),
-            Self::NotObject => "not_object",
-            Self::MissingType => "missing_type",
-            Self::UnknownType { .. } => "unknown_type",
-            Self::Schema(_) => "invalid_message",
+            Self::Shape(ShapeError::Schema(_)) => "invalid_message",
+            Self::Shape(e) => e.kind(),
         }
     }
 }
@@ -214,19 +198,15 @@ impl NamesCloseCode for DecodeError {
 
     fn close_code(&self) -> StandardCode {
         match self {
-            Self::Json(JsonError::TooLarge { .. }) => StandardCode::MessageTooBig,
-            _ => StandardCode::ProtocolError,
+            Self::Shape(e) if e.is_too_large() => StandardCode::MessageTooBig,
+            Self::Shape(_) => StandardCode::ProtocolError,
         }
     }
 }
 
-impl From<brainwire_core::ShapeError> for DecodeError {
-    fn from(error: brainwire_core::ShapeError) -> Self {
-        match error {
-            brainwire_core::ShapeError::Json(e) => Self::Json(e),
-            brainwire_core::ShapeError::NotObject => Self::NotObject,
-            _ => Self::MissingType,
-        }
+impl From<ShapeError> for DecodeError {
+    fn from(error: ShapeError) -> Self {
+        Self::Shape(error)
     }
 }
 
@@ -274,11 +254,7 @@ pub fn decode_with(wire: &[u8], limits: &Limits) -> Result<RunMessage, DecodeErr
                 let w: Wire<JsonValue> = one(root)?;
                 (Body::Echo(w.data), w.timestamp)
             }
-            other => {
-                return Err(DecodeError::UnknownType {
-                    found: other.chars().take(64).collect(),
-                })
-            }
+            other => return Err(DecodeError::from(ShapeError::unknown_type(other))),
         })
     })?;
     Ok(RunMessage { body, timestamp })
@@ -287,10 +263,6 @@ pub fn decode_with(wire: &[u8], limits: &Limits) -> Result<RunMessage, DecodeErr
 fn run(root: Node<'_>, wrap: fn(RunData) -> Body) -> Result<(Body, IsoMillis), DecodeError> {
     let w: Wire<RunData> = one(root)?;
     Ok((wrap(w.data), w.timestamp))
-}
-
-fn one<T: DeserializeOwned>(root: Node<'_>) -> Result<T, DecodeError> {
-    root.decode().map_err(DecodeError::Schema)
 }
 
 #[derive(Serialize)]

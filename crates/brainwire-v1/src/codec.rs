@@ -1,8 +1,8 @@
 //! `decode` and `encode`: peek the `type`, decode exactly one struct, check the limits.
 
-use brainwire_core::{decode_by_type, Limits, Node};
+use brainwire_core::check::{chars, entries, one, opt_chars};
+use brainwire_core::{decode_by_type, Limits, ShapeError};
 use bytes::Bytes;
-use serde::de::DeserializeOwned;
 use serde::Serialize;
 
 use crate::{
@@ -109,44 +109,23 @@ const BRAIN_TYPES: [&str; 3] = ["ack", "command", "error"];
 fn misdirected(frame_type: &str, other_side: &[&'static str]) -> DecodeError {
     match other_side.iter().find(|t| **t == frame_type) {
         Some(t) => DecodeError::WrongDirection { frame_type: t },
-        None => DecodeError::UnknownType {
-            found: frame_type.chars().take(64).collect(),
-        },
+        None => ShapeError::unknown_type(frame_type).into(),
     }
 }
 
-fn one<T: DeserializeOwned>(root: Node<'_>) -> Result<T, DecodeError> {
-    root.decode().map_err(DecodeError::Schema)
+fn name(field: &'static str, value: &str) -> Result<(), ShapeError> {
+    chars(field, value, 0, MAX_NAME_CHARS)
 }
 
-fn length(field: &'static str, len: usize, max: usize) -> Result<(), DecodeError> {
-    if len > max {
-        Err(DecodeError::TooLong { field, len, max })
-    } else {
-        Ok(())
-    }
+fn text(field: &'static str, value: &str) -> Result<(), ShapeError> {
+    chars(field, value, 0, MAX_TEXT_CHARS)
 }
 
-fn chars(field: &'static str, value: &str, max: usize) -> Result<(), DecodeError> {
-    if value.len() <= max {
-        return Ok(());
-    }
-    length(field, value.chars().count(), max)
+fn opt_name(field: &'static str, value: Option<&str>) -> Result<(), ShapeError> {
+    opt_chars(field, value, MAX_NAME_CHARS)
 }
 
-fn name(field: &'static str, value: &str) -> Result<(), DecodeError> {
-    chars(field, value, MAX_NAME_CHARS)
-}
-
-fn text(field: &'static str, value: &str) -> Result<(), DecodeError> {
-    chars(field, value, MAX_TEXT_CHARS)
-}
-
-fn opt_name(field: &'static str, value: Option<&str>) -> Result<(), DecodeError> {
-    value.map_or(Ok(()), |v| name(field, v))
-}
-
-fn check_event(event: &TaskEvent) -> Result<(), DecodeError> {
+fn check_event(event: &TaskEvent) -> Result<(), ShapeError> {
     name("events.task_id", &event.task_id)?;
     name("events.engine", &event.engine)?;
     name("events.name", &event.name)?;
@@ -163,18 +142,18 @@ fn check_event(event: &TaskEvent) -> Result<(), DecodeError> {
     Ok(())
 }
 
-fn check_agent(frame: &AgentFrame) -> Result<(), DecodeError> {
+fn check_agent(frame: &AgentFrame) -> Result<(), ShapeError> {
     match frame {
         AgentFrame::Hello(h) => {
             name("agent_name", &h.agent_name)?;
             name("framework_version", &h.framework_version)?;
-            length("engines", h.engines.len(), MAX_ADAPTERS)?;
-            length("schedulers", h.schedulers.len(), MAX_ADAPTERS)?;
-            length("capabilities", h.capabilities.len(), MAX_ADAPTERS * 2)?;
+            entries("engines", h.engines.len(), MAX_ADAPTERS)?;
+            entries("schedulers", h.schedulers.len(), MAX_ADAPTERS)?;
+            entries("capabilities", h.capabilities.len(), MAX_ADAPTERS * 2)?;
             name("metadata.hostname", &h.metadata.hostname)
         }
         AgentFrame::EventBatch(EventBatch { events, .. }) => {
-            length("events", events.len(), MAX_EVENTS_PER_BATCH)?;
+            entries("events", events.len(), MAX_EVENTS_PER_BATCH)?;
             events.iter().try_for_each(check_event)
         }
         AgentFrame::Heartbeat(_) => Ok(()),
@@ -191,7 +170,7 @@ fn check_agent(frame: &AgentFrame) -> Result<(), DecodeError> {
             schedules,
         }) => {
             name("scheduler", scheduler)?;
-            length("schedules", schedules.len(), MAX_SCHEDULES)
+            entries("schedules", schedules.len(), MAX_SCHEDULES)
         }
         AgentFrame::ScheduleUpdate(ScheduleUpdate {
             scheduler,
@@ -200,13 +179,13 @@ fn check_agent(frame: &AgentFrame) -> Result<(), DecodeError> {
             removed,
         }) => {
             name("scheduler", scheduler)?;
-            length("added", added.as_ref().map_or(0, Vec::len), MAX_SCHEDULES)?;
-            length(
+            entries("added", added.as_ref().map_or(0, Vec::len), MAX_SCHEDULES)?;
+            entries(
                 "modified",
                 modified.as_ref().map_or(0, Vec::len),
                 MAX_SCHEDULES,
             )?;
-            length(
+            entries(
                 "removed",
                 removed.as_ref().map_or(0, Vec::len),
                 MAX_SCHEDULES,

@@ -2,8 +2,9 @@
 
 use serde::{Deserialize, Serialize};
 
-use crate::validate::{chars, opt_chars, range};
-use crate::{DecodeError, JsonObject};
+use crate::JsonObject;
+use brainwire_core::check::{chars, opt_chars, range};
+use brainwire_core::ShapeError;
 
 /// Payload of `command`: an action the brain asks the agent to run.
 ///
@@ -49,7 +50,7 @@ impl Command {
         }
     }
 
-    pub(crate) fn validate(&self) -> Result<(), DecodeError> {
+    pub(crate) fn validate(&self) -> Result<(), ShapeError> {
         chars("payload.action", &self.action, 0, 80)?;
         range("payload.timeout_seconds", self.timeout_seconds, 1, 3600)?;
         opt_chars("payload.issued_by", self.issued_by.as_deref(), 64)?;
@@ -78,7 +79,7 @@ impl CommandAck {
         }
     }
 
-    pub(crate) fn validate(&self) -> Result<(), DecodeError> {
+    pub(crate) fn validate(&self) -> Result<(), ShapeError> {
         opt_chars(
             "payload.delivery_claim_token",
             self.delivery_claim_token.as_deref(),
@@ -139,7 +140,7 @@ impl CommandResult {
         }
     }
 
-    pub(crate) fn validate(&self) -> Result<(), DecodeError> {
+    pub(crate) fn validate(&self) -> Result<(), ShapeError> {
         opt_chars("payload.error", self.error.as_deref(), 8192)?;
         opt_chars(
             "payload.delivery_claim_token",

@@ -2,8 +2,9 @@
 
 use serde::{Deserialize, Serialize};
 
-use crate::validate::{chars, entries};
-use crate::{DecodeError, JsonObject};
+use crate::JsonObject;
+use brainwire_core::check::{chars, entries};
+use brainwire_core::ShapeError;
 
 /// The most events one `event_batch` may carry (the reference's cap; its agent batches
 /// at most 500).
@@ -24,7 +25,7 @@ impl EventBatch {
         Self { events }
     }
 
-    pub(crate) fn validate(&self) -> Result<(), DecodeError> {
+    pub(crate) fn validate(&self) -> Result<(), ShapeError> {
         entries("payload.events", self.events.len(), MAX_EVENTS_PER_BATCH)
     }
 }
@@ -55,7 +56,7 @@ impl EventBatchAck {
         }
     }
 
-    pub(crate) fn validate(&self) -> Result<(), DecodeError> {
+    pub(crate) fn validate(&self) -> Result<(), ShapeError> {
         chars("payload.acked_id", &self.acked_id, 0, 64)
     }
 }

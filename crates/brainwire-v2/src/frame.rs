@@ -1,166 +1,161 @@
 //! The frame: envelope fields plus one typed payload, and its decode, encode and sign.
 
-use brainwire_core::{Kind, Limits, Node, Tape, Timestamp};
+use brainwire_core::{Kind, Limits, Node, ShapeError, Tape, Timestamp};
 use brainwire_sign::{Clock, FrameKind, FrameSchema, FrameSigner, NonceSource, SchemaError, Stamp};
 use bytes::Bytes;
 use serde::de::DeserializeOwned;
 use serde::{Deserialize, Serialize};
 
-use crate::validate::chars;
 use crate::{
     AgentStatus, Command, CommandAck, CommandResult, DecodeError, EncodeError, ErrorReport,
     EventBatch, EventBatchAck, Heartbeat, Hello, HelloAck, RegistryDelta,
 };
+use brainwire_core::check::{chars, one};
 
-/// The eleven frame types of v2: a closed set, since an unknown type is refused.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
-#[non_exhaustive]
-pub enum FrameType {
-    /// `hello` (unsigned)
-    Hello,
-    /// `hello_ack` (unsigned)
-    HelloAck,
-    /// `event_batch`
-    EventBatch,
-    /// `event_batch_ack`
-    EventBatchAck,
-    /// `heartbeat`
-    Heartbeat,
-    /// `command`
-    Command,
-    /// `command_ack`
-    CommandAck,
-    /// `command_result`
-    CommandResult,
-    /// `registry_delta`
-    RegistryDelta,
-    /// `error`
-    Error,
-    /// `agent_status`
-    AgentStatus,
-}
-
-impl FrameType {
-    /// Every type, in the reference's order.
-    pub const ALL: [FrameType; 11] = [
-        Self::Hello,
-        Self::HelloAck,
-        Self::EventBatch,
-        Self::EventBatchAck,
-        Self::Heartbeat,
-        Self::Command,
-        Self::CommandAck,
-        Self::CommandResult,
-        Self::RegistryDelta,
-        Self::Error,
-        Self::AgentStatus,
-    ];
-
-    /// The wire `type`.
-    pub const fn as_str(self) -> &'static str {
-        match self {
-            Self::Hello => "hello",
-            Self::HelloAck => "hello_ack",
-            Self::EventBatch => "event_batch",
-            Self::EventBatchAck => "event_batch_ack",
-            Self::Heartbeat => "heartbeat",
-            Self::Command => "command",
-            Self::CommandAck => "command_ack",
-            Self::CommandResult => "command_result",
-            Self::RegistryDelta => "registry_delta",
-            Self::Error => "error",
-            Self::AgentStatus => "agent_status",
+/// Generates, from one row per frame type, everything that lists the frame types:
+/// [`FrameType`] with its wire names, kinds and doc table, [`Payload`], and the decode
+/// dispatch. Adding a v2 frame type is its payload file, one row here, and its tests.
+macro_rules! frames {
+    ($( $variant:ident($payload:ident) = $wire:literal, $form:ident, $direction:literal; )*) => {
+        /// The frame types of v2: a closed set, since an unknown type is refused.
+        ///
+        /// | type | signed | direction | payload |
+        /// |---|---|---|---|
+        $(
+            #[doc = concat!("| `", $wire, "` | ", signed_doc!($form), " | ", $direction, " | [`", stringify!($payload), "`] |")]
+        )*
+        #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
+        #[non_exhaustive]
+        pub enum FrameType {
+            $(
+                #[doc = concat!("`", $wire, "` (", signed_doc!($form), "signed)")]
+                $variant,
+            )*
         }
-    }
 
-    /// The type named `name` on the wire, if v2 defines it.
-    pub fn from_wire(name: &str) -> Option<Self> {
-        Self::ALL.into_iter().find(|t| t.as_str() == name)
-    }
+        impl FrameType {
+            /// Every type, in the reference's order.
+            pub const ALL: &'static [FrameType] = &[$(Self::$variant),*];
 
-    /// Whether frames of this type are signed (all but the handshake pair).
-    pub const fn kind(self) -> FrameKind {
-        match self {
-            Self::Hello | Self::HelloAck => FrameKind::Unsigned,
-            _ => FrameKind::Signed,
+            /// The wire `type`.
+            pub const fn as_str(self) -> &'static str {
+                match self {
+                    $(Self::$variant => $wire,)*
+                }
+            }
+
+            /// Whether frames of this type are signed (all but the handshake pair).
+            pub const fn kind(self) -> FrameKind {
+                match self {
+                    $(Self::$variant => kind_of!($form),)*
+                }
+            }
         }
-    }
-}
 
-/// The typed payload of a frame; its variant decides the wire `type`.
-#[derive(Debug, Clone, PartialEq)]
-#[non_exhaustive]
-#[allow(missing_docs)] // each variant is named after its frame type and payload struct
-pub enum Payload {
-    Hello(Hello),
-    HelloAck(HelloAck),
-    EventBatch(EventBatch),
-    EventBatchAck(EventBatchAck),
-    Heartbeat(Heartbeat),
-    Command(Command),
-    CommandAck(CommandAck),
-    CommandResult(CommandResult),
-    RegistryDelta(RegistryDelta),
-    Error(ErrorReport),
-    AgentStatus(AgentStatus),
-}
+        /// The typed payload of a frame; its variant decides the wire `type`.
+        #[derive(Debug, Clone, PartialEq)]
+        #[non_exhaustive]
+        pub enum Payload {
+            $(
+                #[doc = concat!("The payload of `", $wire, "`.")]
+                $variant($payload),
+            )*
+        }
 
-/// Runs `$body` with `$p` bound to the payload struct inside any variant.
-macro_rules! with_payload {
-    ($payload:expr, $p:ident => $body:expr) => {
-        match $payload {
-            Payload::Hello($p) => $body,
-            Payload::HelloAck($p) => $body,
-            Payload::EventBatch($p) => $body,
-            Payload::EventBatchAck($p) => $body,
-            Payload::Heartbeat($p) => $body,
-            Payload::Command($p) => $body,
-            Payload::CommandAck($p) => $body,
-            Payload::CommandResult($p) => $body,
-            Payload::RegistryDelta($p) => $body,
-            Payload::Error($p) => $body,
-            Payload::AgentStatus($p) => $body,
+        impl Payload {
+            /// The frame type this payload travels in.
+            pub const fn frame_type(&self) -> FrameType {
+                match self {
+                    $(Self::$variant(_) => FrameType::$variant,)*
+                }
+            }
+
+            /// Checks the reference's caps and bounds.
+            ///
+            /// # Errors
+            ///
+            /// [`ShapeError::Field`] (in [`DecodeError::Shape`]) naming the first field
+            /// out of bounds.
+            pub fn validate(&self) -> Result<(), DecodeError> {
+                match self {
+                    $(Self::$variant(p) => p.validate().map_err(DecodeError::Shape),)*
+                }
+            }
+        }
+
+        impl Serialize for Payload {
+            fn serialize<S: serde::Serializer>(&self, serializer: S) -> Result<S::Ok, S::Error> {
+                match self {
+                    $(Self::$variant(p) => p.serialize(serializer),)*
+                }
+            }
+        }
+
+        /// Decodes the frame of `frame_type` from its parsed document into exactly one
+        /// struct.
+        fn decode_one(frame_type: FrameType, root: Node<'_>) -> Result<Frame, DecodeError> {
+            match frame_type {
+                $(FrameType::$variant => $form(root, Payload::$variant),)*
+            }
         }
     };
 }
 
+/// The [`FrameKind`] of a decode form.
+macro_rules! kind_of {
+    (unsigned) => {
+        FrameKind::Unsigned
+    };
+    (signed) => {
+        FrameKind::Signed
+    };
+    (signed_or_default) => {
+        FrameKind::Signed
+    };
+}
+
+/// The "signed" column of the doc table: empty or "un".
+macro_rules! signed_doc {
+    (unsigned) => {
+        "un"
+    };
+    (signed) => {
+        ""
+    };
+    (signed_or_default) => {
+        ""
+    };
+}
+
+// The one list of v2 frame types: variant(payload struct) = wire type, decode form
+// (`unsigned`, `signed`, or `signed_or_default` where the reference defaults a missing
+// payload), direction.
+frames! {
+    Hello(Hello) = "hello", unsigned, "agent → brain";
+    HelloAck(HelloAck) = "hello_ack", unsigned, "brain → agent";
+    EventBatch(EventBatch) = "event_batch", signed, "agent → brain";
+    EventBatchAck(EventBatchAck) = "event_batch_ack", signed, "brain → agent";
+    Heartbeat(Heartbeat) = "heartbeat", signed, "agent → brain";
+    Command(Command) = "command", signed, "brain → agent";
+    CommandAck(CommandAck) = "command_ack", signed_or_default, "agent → brain";
+    CommandResult(CommandResult) = "command_result", signed, "agent → brain";
+    RegistryDelta(RegistryDelta) = "registry_delta", signed, "agent → brain";
+    Error(ErrorReport) = "error", signed, "both";
+    AgentStatus(AgentStatus) = "agent_status", signed, "agent → brain";
+}
+
+impl FrameType {
+    /// The type named `name` on the wire, if v2 defines it.
+    pub fn from_wire(name: &str) -> Option<Self> {
+        Self::ALL.iter().copied().find(|t| t.as_str() == name)
+    }
+}
+
 impl Payload {
-    /// The frame type this payload travels in.
-    pub const fn frame_type(&self) -> FrameType {
-        match self {
-            Self::Hello(_) => FrameType::Hello,
-            Self::HelloAck(_) => FrameType::HelloAck,
-            Self::EventBatch(_) => FrameType::EventBatch,
-            Self::EventBatchAck(_) => FrameType::EventBatchAck,
-            Self::Heartbeat(_) => FrameType::Heartbeat,
-            Self::Command(_) => FrameType::Command,
-            Self::CommandAck(_) => FrameType::CommandAck,
-            Self::CommandResult(_) => FrameType::CommandResult,
-            Self::RegistryDelta(_) => FrameType::RegistryDelta,
-            Self::Error(_) => FrameType::Error,
-            Self::AgentStatus(_) => FrameType::AgentStatus,
-        }
-    }
-
-    /// Checks the reference's caps and bounds.
-    ///
-    /// # Errors
-    ///
-    /// [`DecodeError::Field`] naming the first field out of bounds.
-    pub fn validate(&self) -> Result<(), DecodeError> {
-        with_payload!(self, p => p.validate())
-    }
-
     /// The payload's JSON text, every field written (optional ones as `null`), in the
     /// reference's field order.
     pub fn to_json(&self) -> Vec<u8> {
         serde_json::to_vec(self).expect("payloads serialize to JSON")
-    }
-}
-
-impl Serialize for Payload {
-    fn serialize<S: serde::Serializer>(&self, serializer: S) -> Result<S::Ok, S::Error> {
-        with_payload!(self, p => p.serialize(serializer))
     }
 }
 
@@ -226,9 +221,9 @@ pub fn decode(wire: &[u8]) -> Result<Frame, DecodeError> {
 /// [`DecodeError`], each naming its close code.
 pub fn decode_with_limits(wire: &[u8], limits: &Limits) -> Result<Frame, DecodeError> {
     let mut tape = Tape::new();
-    let root = tape.parse(wire, limits).map_err(DecodeError::Json)?.root();
+    let root = tape.parse(wire, limits).map_err(ShapeError::Json)?.root();
     if root.kind() != Kind::Object {
-        return Err(DecodeError::NotObject);
+        return Err(ShapeError::NotObject.into());
     }
     // The version gate comes first, as in the verifier and the reference.
     if let Some(v) = root.get("v").and_then(|v| v.as_integer()) {
@@ -239,10 +234,9 @@ pub fn decode_with_limits(wire: &[u8], limits: &Limits) -> Result<Frame, DecodeE
     let frame_type = root
         .get("type")
         .and_then(|t| t.as_str())
-        .ok_or(DecodeError::MissingType)?;
-    let frame_type = FrameType::from_wire(frame_type).ok_or_else(|| DecodeError::UnknownType {
-        found: frame_type.chars().take(64).collect(),
-    })?;
+        .ok_or(ShapeError::MissingType)?;
+    let frame_type =
+        FrameType::from_wire(frame_type).ok_or_else(|| ShapeError::unknown_type(frame_type))?;
     decode_checked(frame_type, root)
 }
 
@@ -283,19 +277,7 @@ fn two() -> u64 {
 /// Decodes a frame already parsed under limits into exactly one struct, straight from the
 /// tape, then checks the caps.
 pub(crate) fn decode_checked(frame_type: FrameType, root: Node<'_>) -> Result<Frame, DecodeError> {
-    let frame = match frame_type {
-        FrameType::Hello => unsigned(root, Payload::Hello)?,
-        FrameType::HelloAck => unsigned(root, Payload::HelloAck)?,
-        FrameType::EventBatch => signed(root, Payload::EventBatch)?,
-        FrameType::EventBatchAck => signed(root, Payload::EventBatchAck)?,
-        FrameType::Heartbeat => signed(root, Payload::Heartbeat)?,
-        FrameType::Command => signed(root, Payload::Command)?,
-        FrameType::CommandAck => signed_or_default(root, Payload::CommandAck)?,
-        FrameType::CommandResult => signed(root, Payload::CommandResult)?,
-        FrameType::RegistryDelta => signed(root, Payload::RegistryDelta)?,
-        FrameType::Error => signed(root, Payload::Error)?,
-        FrameType::AgentStatus => signed(root, Payload::AgentStatus)?,
-    };
+    let frame = decode_one(frame_type, root)?;
     chars("id", &frame.id, 1, 64)?;
     if let Some(sig) = &frame.signature {
         chars("nonce", &sig.nonce, 0, 32)?;
@@ -303,10 +285,6 @@ pub(crate) fn decode_checked(frame_type: FrameType, root: Node<'_>) -> Result<Fr
     }
     frame.payload.validate()?;
     Ok(frame)
-}
-
-fn from_node<T: DeserializeOwned>(root: Node<'_>) -> Result<T, DecodeError> {
-    root.decode().map_err(DecodeError::Schema)
 }
 
 fn check_version(v: u64) -> Result<(), DecodeError> {
@@ -321,7 +299,7 @@ fn unsigned<P: DeserializeOwned>(
     root: Node<'_>,
     wrap: fn(P) -> Payload,
 ) -> Result<Frame, DecodeError> {
-    let w: UnsignedWire<P> = from_node(root)?;
+    let w: UnsignedWire<P> = one(root)?;
     check_version(w.v)?;
     Ok(Frame {
         id: w.id,
@@ -335,11 +313,11 @@ fn signed<P: DeserializeOwned>(
     root: Node<'_>,
     wrap: fn(P) -> Payload,
 ) -> Result<Frame, DecodeError> {
-    let w: SignedWire<P> = from_node(root)?;
+    let w: SignedWire<P> = one(root)?;
     check_version(w.v)?;
     let payload = w
         .payload
-        .ok_or_else(|| DecodeError::Schema(serde::de::Error::missing_field("payload")))?;
+        .ok_or_else(|| ShapeError::Schema(serde::de::Error::missing_field("payload")))?;
     Ok(signed_frame(
         w.id,
         w.ts,
@@ -355,7 +333,7 @@ fn signed_or_default<P: DeserializeOwned + Default>(
     root: Node<'_>,
     wrap: fn(P) -> Payload,
 ) -> Result<Frame, DecodeError> {
-    let w: SignedWire<P> = from_node(root)?;
+    let w: SignedWire<P> = one(root)?;
     check_version(w.v)?;
     Ok(signed_frame(
         w.id,

@@ -5,8 +5,9 @@ use std::collections::BTreeMap;
 use brainwire_core::Timestamp;
 use serde::{Deserialize, Serialize};
 
-use crate::validate::{chars, entries, opt_chars, range};
-use crate::{DecodeError, JsonObject};
+use crate::JsonObject;
+use brainwire_core::check::{chars, entries, opt_chars, range};
+use brainwire_core::ShapeError;
 
 /// Payload of `hello`, the agent's first frame (unsigned: no key is agreed yet).
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
@@ -67,7 +68,7 @@ impl Hello {
         }
     }
 
-    pub(crate) fn validate(&self) -> Result<(), DecodeError> {
+    pub(crate) fn validate(&self) -> Result<(), ShapeError> {
         chars("payload.protocol_version", &self.protocol_version, 0, 40)?;
         chars("payload.agent_version", &self.agent_version, 0, 40)?;
         chars("payload.framework", &self.framework, 0, 40)?;
@@ -131,7 +132,7 @@ impl HelloAck {
         }
     }
 
-    pub(crate) fn validate(&self) -> Result<(), DecodeError> {
+    pub(crate) fn validate(&self) -> Result<(), ShapeError> {
         chars("payload.protocol_version", &self.protocol_version, 0, 40)?;
         chars("payload.brain_version", &self.brain_version, 0, 40)?;
         chars("payload.agent_id", &self.agent_id, 0, 64)?;

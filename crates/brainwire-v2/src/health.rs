@@ -5,8 +5,8 @@ use std::collections::BTreeMap;
 use brainwire_core::Timestamp;
 use serde::{Deserialize, Serialize};
 
-use crate::validate::{chars, entries, range};
-use crate::DecodeError;
+use brainwire_core::check::{chars, entries, range};
+use brainwire_core::ShapeError;
 
 /// 2^53 - 1: the reference's bound on loss counters (exact in a JavaScript number).
 const MAX_SAFE_INTEGER: u64 = (1 << 53) - 1;
@@ -58,7 +58,7 @@ impl TelemetryLoss {
         }
     }
 
-    fn validate(&self) -> Result<(), DecodeError> {
+    fn validate(&self) -> Result<(), ShapeError> {
         chars("payload.telemetry_loss.buffer_id", &self.buffer_id, 1, 64)?;
         chars("payload.telemetry_loss.runtime_id", &self.runtime_id, 1, 64)?;
         for (field, value) in [
@@ -123,7 +123,7 @@ pub struct Heartbeat {
 }
 
 impl Heartbeat {
-    pub(crate) fn validate(&self) -> Result<(), DecodeError> {
+    pub(crate) fn validate(&self) -> Result<(), ShapeError> {
         range("payload.buffer_size", self.buffer_size, 0, 10_000_000)?;
         range("payload.dropped_events", self.dropped_events, 0, 10_000_000)?;
         self.telemetry_loss
@@ -175,7 +175,7 @@ pub struct AgentStatus {
 }
 
 impl AgentStatus {
-    pub(crate) fn validate(&self) -> Result<(), DecodeError> {
+    pub(crate) fn validate(&self) -> Result<(), ShapeError> {
         self.telemetry_loss
             .as_ref()
             .map_or(Ok(()), TelemetryLoss::validate)?;

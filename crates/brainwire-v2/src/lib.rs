@@ -1,4 +1,4 @@
-//! The v2 agent protocol: eleven typed frames, wire-compatible with the deployed
+//! The v2 agent protocol: typed frames, wire-compatible with the deployed
 //! reference, `z4j-core` 1.13.0 (`z4j_core.transport.frames`).
 //!
 //! This crate does no I/O. Frames come in as bytes and leave as [`Bytes`](bytes::Bytes):
@@ -29,19 +29,9 @@
 //!
 //! # Frames
 //!
-//! | type | signed | direction | payload |
-//! |---|---|---|---|
-//! | `hello` | no | agent → brain | [`Hello`] |
-//! | `hello_ack` | no | brain → agent | [`HelloAck`] |
-//! | `event_batch` | yes | agent → brain | [`EventBatch`] (≤ 5000 events) |
-//! | `event_batch_ack` | yes | brain → agent | [`EventBatchAck`] |
-//! | `heartbeat` | yes | agent → brain | [`Heartbeat`] |
-//! | `command` | yes | brain → agent | [`Command`] |
-//! | `command_ack` | yes | agent → brain | [`CommandAck`] |
-//! | `command_result` | yes | agent → brain | [`CommandResult`] |
-//! | `registry_delta` | yes | agent → brain | [`RegistryDelta`] |
-//! | `error` | yes | both | [`ErrorReport`] |
-//! | `agent_status` | yes | agent → brain | [`AgentStatus`] |
+//! [`FrameType`] lists every frame type with whether it is signed, its direction and its
+//! payload struct; [`Payload`] has one variant per type. Both come from one table in the
+//! source, with the decoder's dispatch.
 //!
 //! # Where document 001 and the reference differ
 //!
@@ -60,7 +50,7 @@
 //! | close codes | 1000, 1011, 4400, 4401, 4408, 4426, 4429 | also 4002, 4003, 4403, 4427 ([`brainwire_close::v2::CloseCode`]) |
 //!
 //! Unknown fields are ignored, as in the reference; unknown frame types are refused with
-//! [`DecodeError::UnknownType`].
+//! [`ShapeError::UnknownType`](brainwire_core::ShapeError::UnknownType).
 //!
 //! # Crate features
 //!
@@ -77,11 +67,10 @@ mod handshake;
 mod health;
 mod registry;
 pub mod session;
-mod validate;
 
 pub use brainwire_core::JsonObject;
 pub use command::{Command, CommandAck, CommandResult, CommandStatus};
-pub use error::{DecodeError, EncodeError, FieldProblem};
+pub use error::{DecodeError, EncodeError};
 pub use events::{EventBatch, EventBatchAck, MAX_EVENTS_PER_BATCH};
 pub use frame::{
     decode, decode_with_limits, encode, sign, sign_stamped, Frame, FrameType, Payload, Signature,

@@ -2,8 +2,9 @@
 
 use serde::{Deserialize, Serialize};
 
-use crate::validate::{chars, entries};
-use crate::{DecodeError, JsonObject};
+use crate::JsonObject;
+use brainwire_core::check::{chars, entries};
+use brainwire_core::ShapeError;
 
 /// Payload of `registry_delta`: changes to the agent's known task registry.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
@@ -33,7 +34,7 @@ impl RegistryDelta {
         }
     }
 
-    pub(crate) fn validate(&self) -> Result<(), DecodeError> {
+    pub(crate) fn validate(&self) -> Result<(), ShapeError> {
         chars("payload.engine", &self.engine, 0, 40)?;
         entries("payload.added", self.added.len(), 10_000)?;
         entries("payload.removed", self.removed.len(), 10_000)?;
@@ -64,7 +65,7 @@ impl ErrorReport {
         }
     }
 
-    pub(crate) fn validate(&self) -> Result<(), DecodeError> {
+    pub(crate) fn validate(&self) -> Result<(), ShapeError> {
         chars("payload.code", &self.code, 0, 80)?;
         chars("payload.message", &self.message, 0, 8192)
     }

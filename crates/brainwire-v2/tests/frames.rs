@@ -1,7 +1,7 @@
 //! Every v2 frame type through sign, verify, encode and decode; caps and strictness.
 
 use brainwire_close::NamesCloseCode;
-use brainwire_core::Timestamp;
+use brainwire_core::{ShapeError, Timestamp};
 use brainwire_sign::{FrameSigner, Secret, SessionBinding, VerifyError};
 use brainwire_v2::*;
 use proptest::prelude::*;
@@ -97,7 +97,12 @@ fn every_signed_type_round_trips_through_sign_and_verify() {
     let mut v = FrameVerifier::new(secret(), binding());
     let payloads = signed_payloads();
     let covered: std::collections::HashSet<_> = payloads.iter().map(Payload::frame_type).collect();
-    assert_eq!(covered.len(), 9, "every signed type is covered");
+    let signed_types: std::collections::HashSet<_> = FrameType::ALL
+        .iter()
+        .copied()
+        .filter(|t| t.kind() == brainwire_sign::FrameKind::Signed)
+        .collect();
+    assert_eq!(covered, signed_types, "every signed type is covered");
     for (i, payload) in payloads.into_iter().enumerate() {
         let id = format!("frame-{i}");
         let wire = sign(&mut s, &id, &payload).unwrap();
@@ -109,6 +114,22 @@ fn every_signed_type_round_trips_through_sign_and_verify() {
         // The wire re-encodes to the same bytes: encode writes what sign wrote.
         assert_eq!(encode(&frame), wire);
     }
+}
+
+#[test]
+fn every_frame_type_is_named_once_on_the_wire() {
+    let names: std::collections::HashSet<_> = FrameType::ALL.iter().map(|t| t.as_str()).collect();
+    assert_eq!(names.len(), FrameType::ALL.len(), "wire names are distinct");
+    for &frame_type in FrameType::ALL {
+        assert_eq!(FrameType::from_wire(frame_type.as_str()), Some(frame_type));
+        // Only the handshake pair travels unsigned.
+        let unsigned = matches!(frame_type, FrameType::Hello | FrameType::HelloAck);
+        assert_eq!(
+            frame_type.kind() == brainwire_sign::FrameKind::Unsigned,
+            unsigned
+        );
+    }
+    assert_eq!(FrameType::from_wire("Hello"), None);
 }
 
 #[test]
@@ -162,7 +183,9 @@ fn caps_and_strict_types_are_enforced() {
     ];
     for (wire, field) in cases {
         match decode(wire.as_bytes()) {
-            Err(DecodeError::Field { field: f, .. }) => assert_eq!(f, field, "{wire:.80}"),
+            Err(DecodeError::Shape(ShapeError::Field { field: f, .. })) => {
+                assert_eq!(f, field, "{wire:.80}")
+            }
             other => panic!("{wire:.80}: expected a field error, got {other:?}"),
         }
     }
@@ -176,7 +199,10 @@ fn caps_and_strict_types_are_enforced() {
         r#"{"v":2,"id":"e","type":"event_batch_ack","payload":{"acked_id":null,"received":1,"accepted":1,"rejected":0}}"#,
     ] {
         let err = decode(wire.as_bytes()).unwrap_err();
-        assert!(matches!(err, DecodeError::Schema(_)), "{wire}: {err:?}");
+        assert!(
+            matches!(err, DecodeError::Shape(ShapeError::Schema(_))),
+            "{wire}: {err:?}"
+        );
         assert_eq!(
             (err.kind(), err.close_code().code()),
             ("invalid_frame", 4400)
