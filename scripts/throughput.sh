@@ -6,7 +6,7 @@
 set -euo pipefail
 cd "$(dirname "$0")/.."
 cargo build -q --release -p brainwire-conformance
-cargo build -q --release -p brainwire-v2 --example bench_frames
+cargo build -q --release -p brainwire-test-support --bin bench_frames
 python=.venv/bin/python
 work=$(mktemp -d)
 trap 'rm -rf "$work"' EXIT
@@ -26,7 +26,7 @@ for spec in heartbeat:20000 event_batch_500:300; do
   workload=${spec%%:*}
   count=${spec##*:}
   lines="$work/$workload.jsonl"
-  target/release/examples/bench_frames verify-lines "$workload" "$count" >"$lines"
+  target/release/bench_frames verify-lines "$workload" "$count" >"$lines"
   ours=$(seconds sh -c "target/release/brainwire-conformance verify <'$lines' >'$work/ours'")
   theirs=$(seconds sh -c "$python tests/reference/verify_lines.py <'$lines' >'$work/theirs'")
   for answers in "$work/ours" "$work/theirs"; do

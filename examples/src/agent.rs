@@ -147,7 +147,11 @@ pub async fn run(options: AgentOptions, transcript: Transcript) -> anyhow::Resul
             Ended::Done => return Ok(report),
             Ended::Lost(code) => code,
         };
-        match policy.on_close(code.map(CloseCode::from)) {
+        let decision = match code {
+            Some(code) => policy.on_close(CloseCode::from(code)),
+            None => policy.on_connection_lost(),
+        };
+        match decision {
             Reconnect::RetryAfter(delay) => {
                 transcript
                     .note(

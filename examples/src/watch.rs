@@ -59,8 +59,11 @@ pub(crate) async fn watch(
             }
             Err(_) => None,
         };
-        let code = code.and_then(|c| StandardCode::try_from(c).ok());
-        match policy.on_close(code) {
+        let decision = match code.and_then(|c| StandardCode::try_from(c).ok()) {
+            Some(code) => policy.on_close(code),
+            None => policy.on_connection_lost(),
+        };
+        match decision {
             Reconnect::RetryAfter(delay) => tokio::time::sleep(delay).await,
             Reconnect::Stop(reason) => anyhow::bail!("stopped: {reason:?}"),
         }

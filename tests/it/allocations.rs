@@ -10,9 +10,7 @@ use std::sync::atomic::{AtomicI64, AtomicU64, Ordering};
 use brainwire_core::{Limits, Tape, Timestamp};
 use brainwire_v2::{decode, FrameVerifier};
 
-#[allow(dead_code)]
-#[path = "../../crates/brainwire-v2/benches/workloads.rs"]
-mod workloads;
+use brainwire_test_support::workloads;
 
 struct Counting;
 

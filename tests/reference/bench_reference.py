@@ -1,7 +1,7 @@
 #!/usr/bin/env python3
 """Times the reference (z4j-core 1.13.0) on the benchmark workloads brainwire measures.
 
-    cargo run -q -p brainwire-v2 --example bench_frames > target/bench-frames.jsonl
+    cargo run -q -p brainwire-test-support --bin bench_frames > target/bench-frames.jsonl
     .venv/bin/python tests/reference/bench_reference.py target/bench-frames.jsonl
 
 For each workload: FrameSigner.sign_and_serialize and FrameVerifier.parse_and_verify

@@ -12,8 +12,7 @@ use brainwire_channel::{decode_client, decode_server, encode_client, encode_serv
 use brainwire_core::Limits;
 use criterion::{criterion_group, criterion_main, Criterion};
 
-#[path = "../../../benches/family_decode.rs"]
-mod family;
+use brainwire_test_support::family_decode as family;
 
 fn benches(c: &mut Criterion) {
     let limits = Limits::default();

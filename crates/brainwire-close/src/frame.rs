@@ -38,3 +38,23 @@ impl CloseFrame {
         &self.reason
     }
 }
+
+/// A session's own decision to end its connection: the error that ended it, and the
+/// close frame to send for it. The sessions of every family hand it out once, from
+/// `poll_close`, after the frames queued before it (`poll_transmit`).
+#[derive(Debug, Clone, PartialEq, Eq)]
+#[non_exhaustive]
+pub struct Closing<E> {
+    /// Why the session ended the connection.
+    pub error: E,
+    /// The close frame to send: the error's close code, its message as the reason.
+    pub frame: CloseFrame,
+}
+
+impl<E: crate::NamesCloseCode> Closing<E> {
+    /// The closing for `error`, with the close frame it names.
+    pub fn new(error: E) -> Self {
+        let frame = error.close_frame();
+        Self { error, frame }
+    }
+}

@@ -32,8 +32,8 @@
 //! assert_eq!(code.to_string(), "malformed frame (4005)");
 //!
 //! let mut policy = ReconnectPolicy::new(Backoff::default());
-//! assert!(matches!(policy.on_close(Some(code)), Reconnect::RetryAfter(_)));
-//! assert!(matches!(policy.on_close(Some(v1::CloseCode::AgentRevoked)), Reconnect::Stop(_)));
+//! assert!(matches!(policy.on_close(code), Reconnect::RetryAfter(_)));
+//! assert!(matches!(policy.on_close(v1::CloseCode::AgentRevoked), Reconnect::Stop(_)));
 //!
 //! let frame = CloseFrame::new(4005u16, "é".repeat(100));
 //! assert_eq!(frame.reason().len(), 122); // cut to 123 bytes on a character boundary
@@ -51,7 +51,7 @@ mod frame;
 mod reconnect;
 
 pub use codes::{dashboard, v1, v2, NotStandard, StandardCode};
-pub use frame::{CloseFrame, MAX_REASON_BYTES};
+pub use frame::{CloseFrame, Closing, MAX_REASON_BYTES};
 pub use reconnect::{Backoff, RandomSource, Reconnect, ReconnectPolicy, StopReason, SystemRandom};
 
 /// What a client should do after a close.

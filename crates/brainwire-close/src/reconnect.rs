@@ -2,7 +2,7 @@
 
 use std::time::Duration;
 
-use crate::{CloseClass, FamilyCode};
+use crate::{CloseClass, FamilyCode, StandardCode};
 
 /// A source of random `u64`s for jitter, injected so that tests are deterministic.
 pub trait RandomSource {
@@ -172,11 +172,11 @@ pub enum StopReason {
 /// use brainwire_close::{v2, Backoff, Reconnect, ReconnectPolicy, StopReason};
 ///
 /// let mut policy = ReconnectPolicy::new(Backoff::default());
-/// assert_eq!(policy.on_close(Some(v2::CloseCode::IdleTimeout)),
+/// assert_eq!(policy.on_close(v2::CloseCode::IdleTimeout),
 ///            Reconnect::RetryAfter(std::time::Duration::from_secs(1)));
-/// assert_eq!(policy.on_close(None::<v2::CloseCode>), // connection lost: 1006
+/// assert_eq!(policy.on_connection_lost(), // no close frame: 1006
 ///            Reconnect::RetryAfter(std::time::Duration::from_secs(2)));
-/// assert_eq!(policy.on_close(Some(v2::CloseCode::BearerRejected)),
+/// assert_eq!(policy.on_close(v2::CloseCode::BearerRejected),
 ///            Reconnect::Stop(StopReason::Configuration { code: 4401 }));
 /// ```
 #[derive(Debug, Clone)]
@@ -198,13 +198,18 @@ impl<R: RandomSource> ReconnectPolicy<R> {
         Self { backoff, random }
     }
 
-    /// Decides after a close with `code`, or `None` when the connection was lost without
-    /// a close frame (treated as 1006).
-    pub fn on_close<C: FamilyCode>(&mut self, code: Option<C>) -> Reconnect {
-        let (code, class) = match code {
-            Some(c) => (c.code(), c.class()),
-            None => (1006, CloseClass::Transient),
-        };
+    /// Decides after the peer closed the connection with `code`.
+    pub fn on_close<C: FamilyCode>(&mut self, code: C) -> Reconnect {
+        self.decide(code.code(), code.class())
+    }
+
+    /// Decides after the connection was lost without a close frame (1006, transient):
+    /// a dropped socket, a failed connect, a read that timed out.
+    pub fn on_connection_lost(&mut self) -> Reconnect {
+        self.decide(StandardCode::Abnormal.code(), CloseClass::Transient)
+    }
+
+    fn decide(&mut self, code: u16, class: CloseClass) -> Reconnect {
         match class {
             CloseClass::Normal => Reconnect::Stop(StopReason::Normal { code }),
             CloseClass::Configuration => Reconnect::Stop(StopReason::Configuration { code }),

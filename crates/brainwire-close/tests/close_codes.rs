@@ -265,7 +265,7 @@ fn attempt_limit_stops_the_policy() {
     let mut policy = ReconnectPolicy::new(Backoff::default().with_max_attempts(5));
     let mut retries = 0;
     loop {
-        match policy.on_close(Some(v1::CloseCode::MalformedFrame)) {
+        match policy.on_close(v1::CloseCode::MalformedFrame) {
             Reconnect::RetryAfter(_) => retries += 1,
             Reconnect::Stop(reason) => {
                 assert_eq!(reason, StopReason::AttemptsExhausted { attempts: 5 });
@@ -276,7 +276,7 @@ fn attempt_limit_stops_the_policy() {
     assert_eq!(retries, 5);
     policy.on_connected();
     assert_eq!(
-        policy.on_close(None::<v2::CloseCode>),
+        policy.on_connection_lost(),
         Reconnect::RetryAfter(Duration::from_secs(1))
     );
 }
@@ -285,19 +285,19 @@ fn attempt_limit_stops_the_policy() {
 fn policy_follows_the_class() {
     let mut policy = ReconnectPolicy::new(Backoff::default());
     assert_eq!(
-        policy.on_close(Some(v2::CloseCode::Replaced)),
+        policy.on_close(v2::CloseCode::Replaced),
         Reconnect::Stop(StopReason::Replaced { code: 4002 })
     );
     assert_eq!(
-        policy.on_close(Some(v1::CloseCode::from(1000))),
+        policy.on_close(v1::CloseCode::from(1000)),
         Reconnect::Stop(StopReason::Normal { code: 1000 })
     );
     assert_eq!(
-        policy.on_close(Some(v2::CloseCode::UnsupportedProtocol)),
+        policy.on_close(v2::CloseCode::UnsupportedProtocol),
         Reconnect::Stop(StopReason::Configuration { code: 4426 })
     );
     assert_eq!(
-        policy.on_close(Some(v2::CloseCode::from(4999))),
+        policy.on_close(v2::CloseCode::from(4999)),
         Reconnect::RetryAfter(Duration::from_secs(1))
     );
 }

@@ -11,8 +11,7 @@
 use brainwire_run::{decode, encode};
 use criterion::{criterion_group, criterion_main, Criterion};
 
-#[path = "../../../benches/family_decode.rs"]
-mod family;
+use brainwire_test_support::family_decode as family;
 
 fn benches(c: &mut Criterion) {
     let cases = [

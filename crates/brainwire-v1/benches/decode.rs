@@ -11,8 +11,7 @@
 use brainwire_v1::{decode_from_agent, encode_agent};
 use criterion::{criterion_group, criterion_main, Criterion};
 
-#[path = "../../../benches/family_decode.rs"]
-mod family;
+use brainwire_test_support::family_decode as family;
 
 /// One task event as a v1 agent sends it; every fifth one failed, with a traceback.
 fn task_event(i: usize) -> String {

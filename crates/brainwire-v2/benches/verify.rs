@@ -10,8 +10,7 @@
 // criterion's macros generate undocumented items.
 #![allow(missing_docs)]
 
-#[path = "workloads.rs"]
-mod workloads;
+use brainwire_test_support::workloads;
 
 use brainwire_core::{canonicalize, Limits, Timestamp};
 use brainwire_sign::FrameSigner;

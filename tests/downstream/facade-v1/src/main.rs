@@ -12,6 +12,6 @@ fn main() {
     assert_eq!(&ack[..], br#"{"type":"ack","seq":41}"#);
     assert_eq!(sniff(br#"{"type":"hello","protocol":"v1"}"#), ProtocolVersion::V1);
     let mut policy = ReconnectPolicy::new(Backoff::default());
-    assert!(matches!(policy.on_close(Some(CloseCode::AgentRevoked)), Reconnect::Stop(_)));
+    assert!(matches!(policy.on_close(CloseCode::AgentRevoked), Reconnect::Stop(_)));
     println!("downstream-facade-v1: ok ({})", String::from_utf8_lossy(&ack));
 }

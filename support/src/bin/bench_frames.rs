@@ -1,8 +1,8 @@
 //! Prints the benchmark workloads as JSON lines.
 //!
 //! ```text
-//! cargo run -q -p brainwire-v2 --example bench_frames > target/bench-frames.jsonl
-//! cargo run -q -p brainwire-v2 --example bench_frames -- verify-lines event_batch_500 200
+//! cargo run -q -p brainwire-test-support --bin bench_frames > target/bench-frames.jsonl
+//! cargo run -q -p brainwire-test-support --bin bench_frames -- verify-lines event_batch_500 200
 //! ```
 //!
 //! Without arguments: `{"workload", "frame"}` per workload (unsigned frames), for the
@@ -10,10 +10,8 @@
 //! `verify-lines WORKLOAD COUNT`: COUNT requests of `brainwire-conformance verify` for
 //! that workload, signed now with seq 1 to COUNT, for `scripts/throughput.sh`.
 
-#[path = "../benches/workloads.rs"]
-mod workloads;
-
 use brainwire_core::Timestamp;
+use brainwire_test_support::workloads;
 
 fn main() {
     let args: Vec<String> = std::env::args().skip(1).collect();

@@ -1,4 +1,4 @@
-//! The decode bench every family shares, included by `#[path]` from each crate's
+//! The decode bench every family shares, run from each crate's
 //! `benches/decode.rs`: decode, encode and the parse floor (`serde_json` into
 //! `IgnoredAny`) of the same message.
 

@@ -1,5 +1,5 @@
 //! The frames the benchmarks measure, shared by the criterion benches, the allocation
-//! count and the reference's timing script (through the `bench_frames` example).
+//! count and the reference's timing script (through the `bench_frames` binary).
 
 use brainwire_core::Timestamp;
 use brainwire_sign::{FrameSigner, Secret, SessionBinding, Stamp};
