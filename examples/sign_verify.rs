@@ -6,9 +6,9 @@
 //! ```
 
 use brainwire_close::NamesCloseCode as _;
-use brainwire_core::Timestamp;
+use brainwire_core::{JsonObject, Timestamp};
 use brainwire_sign::{FrameSigner, Secret, SessionBinding};
-use brainwire_v2::{sign, EventBatch, FrameVerifier, JsonObject, Payload};
+use brainwire_v2::{sign, EventBatch, FrameVerifier, Payload};
 
 fn main() -> Result<(), Box<dyn std::error::Error>> {
     // The brain hands out the project secret as urlsafe base64; here we make one up.

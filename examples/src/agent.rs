@@ -5,11 +5,9 @@ use std::time::{Duration, Instant};
 
 use anyhow::Context;
 use brainwire_close::{v2::CloseCode, Backoff, Reconnect, ReconnectPolicy};
-use brainwire_core::Timestamp;
+use brainwire_core::{JsonObject, Timestamp};
 use brainwire_sign::Secret;
-use brainwire_v2::{
-    AgentConfig, AgentEvent, AgentSession, CommandResult, Hello, JsonObject, Sources,
-};
+use brainwire_v2::{AgentConfig, AgentEvent, AgentSession, CommandResult, Hello, Sources};
 use futures_util::{SinkExt, StreamExt};
 use tokio_tungstenite::tungstenite::client::IntoClientRequest;
 use tokio_tungstenite::tungstenite::Message;
@@ -213,7 +211,7 @@ async fn connection(
             format!("connected (connection {})", report.connections),
         )
         .await;
-    session.connect(Instant::now());
+    session.connect(Instant::now(), Timestamp::now_utc());
     let mut batches_sent = 0;
     let mut done_at: Option<Instant> = None;
 
@@ -234,15 +232,14 @@ async fn connection(
                     report.acked_events += events;
                     report.accepted_events += accepted;
                 }
-                AgentEvent::Command { frame_id, command } => {
+                AgentEvent::Command {
+                    command_id,
+                    command,
+                } => {
                     let result = JsonObject::from_serialize(&serde_json::json!({
                         "action": command.action, "target": command.target, "cancelled": true,
                     }))?;
-                    session.complete_command(
-                        &frame_id,
-                        command.delivery_claim_token,
-                        CommandResult::success(Some(result)),
-                    )?;
+                    session.complete_command(&command_id, CommandResult::success(Some(result)))?;
                     report.commands_answered += 1;
                 }
                 AgentEvent::PeerError(report) => {
@@ -272,9 +269,9 @@ async fn connection(
                 }
             }
         }
-        if let Some(close) = session.poll_close() {
-            socket.send(close_message(&close)).await?;
-            return Ok(Ended::Lost(Some(close.code())));
+        if let Some(closing) = session.poll_close() {
+            socket.send(close_message(&closing.frame)).await?;
+            return Ok(Ended::Lost(Some(closing.frame.code())));
         }
         if session.held_events() == 0 && report.commands_answered >= options.expect_commands {
             let done = *done_at.get_or_insert_with(|| Instant::now() + options.stay_connected);
@@ -293,8 +290,8 @@ async fn connection(
         tokio::select! {
             message = socket.next() => match next_incoming(message) {
                 Some(Ok(Incoming::Frame(bytes))) => {
-                    // A refused frame leaves its close frame in poll_close.
-                    let _ = session.handle_frame(Instant::now(), Timestamp::now_utc(), &bytes);
+                    // A refused frame leaves its error and close frame in poll_close.
+                    session.handle_message(Instant::now(), Timestamp::now_utc(), &bytes);
                 }
                 Some(Ok(Incoming::Ignore)) => {}
                 Some(Ok(Incoming::Closed(code))) => {

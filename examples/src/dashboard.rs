@@ -2,7 +2,7 @@
 //! (`/api/ws?token=`, document 004) and hands on every message, subscribing again after
 //! each reconnect.
 
-use brainwire_channel::{decode_server, ChannelId, ServerMessage, Subscriptions};
+use brainwire_channel::{decode_server_with, ChannelId, ServerMessage, Subscriptions};
 use brainwire_close::{Backoff, NamesCloseCode};
 use brainwire_core::Limits;
 use bytes::Bytes;
@@ -53,11 +53,11 @@ impl Watcher for Dashboard {
     }
 
     fn on_message(&mut self, wire: &[u8]) -> Step {
-        let message = match decode_server(wire, &self.limits) {
+        let message = match decode_server_with(wire, &self.limits) {
             Ok(message) => message,
             Err(e) => return Step::Refuse(e.close_frame()),
         };
-        self.subscriptions.handle_server(&message);
+        self.subscriptions.handle_message(&message);
         if matches!(message, ServerMessage::Event(_)) {
             self.events += 1;
         }

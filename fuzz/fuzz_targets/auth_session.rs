@@ -11,6 +11,7 @@ use brainwire_auth::{
     decode, encode, AuthRequest, Client, Grant, Message, Server, SessionConfig, Token,
     TokenVerifier,
 };
+use brainwire_close::NamesCloseCode;
 use libfuzzer_sys::fuzz_target;
 
 struct OnlyGood;
@@ -49,7 +50,7 @@ fuzz_target!(|data: &[u8]| {
         now += Duration::from_secs(u64::from(step % 64));
         server.handle_timeout(now);
         let was = server.is_authenticated();
-        let _ = server.handle_message(now, message);
+        server.handle_message(now, message);
         if !was && server.is_authenticated() {
             let brainwire_auth::Message::AuthRequest(request) =
                 decode(message).expect("it was accepted")
@@ -61,9 +62,10 @@ fuzz_target!(|data: &[u8]| {
         }
         while server.poll_transmit().is_some() {}
         while server.poll_event().is_some() {}
-        if let Some(close) = server.poll_close() {
+        if let Some(closing) = server.poll_close() {
             assert!(!server.is_authenticated());
-            assert!((1000..=4999).contains(&close.code()));
+            assert_eq!(closing.frame.code(), closing.error.close_code().code());
+            assert!((1000..=4999).contains(&closing.frame.code()));
         }
     }
     if server.is_authenticated() {
@@ -83,7 +85,7 @@ fuzz_target!(|data: &[u8]| {
         now += Duration::from_secs(u64::from(step % 64));
         client.handle_timeout(now);
         let was = client.is_authenticated();
-        let _ = client.handle_message(now, message);
+        client.handle_message(now, message);
         if !was && client.is_authenticated() {
             assert!(matches!(decode(message), Ok(Message::AuthSuccess(_))));
         }

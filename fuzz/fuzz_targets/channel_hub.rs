@@ -4,7 +4,7 @@
 #![no_main]
 
 use brainwire_channel::{
-    decode_client, decode_server, encode_client, encode_server, ChannelHub, ChannelId, ChannelKind,
+    decode_client_with, decode_server_with, encode_client, encode_server, ChannelHub, ChannelId, ChannelKind,
     SubscriptionPolicy,
 };
 use brainwire_core::Limits;
@@ -30,20 +30,20 @@ fuzz_target!(|data: &[u8]| {
             );
         }
     }
-    if let Ok(m) = decode_client(data, &limits) {
+    if let Ok(m) = decode_client_with(data, &limits) {
         assert_eq!(
-            decode_client(&encode_client(&m), &limits).expect("round trip"),
+            decode_client_with(&encode_client(&m), &limits).expect("round trip"),
             m
         );
     }
-    if let Ok(m) = decode_server(data, &limits) {
+    if let Ok(m) = decode_server_with(data, &limits) {
         assert_eq!(
-            decode_server(&encode_server(&m), &limits).expect("round trip"),
+            decode_server_with(&encode_server(&m), &limits).expect("round trip"),
             m
         );
     }
     // Lines are client messages; the first byte of each picks one of four connections.
-    let mut hub = ChannelHub::new(3);
+    let mut hub = ChannelHub::new(OwnOrg, 3);
     for (connection, user) in ["acme", "globex", "acme", "initech"]
         .into_iter()
         .enumerate()
@@ -55,10 +55,10 @@ fuzz_target!(|data: &[u8]| {
             continue;
         };
         let connection = who % 5; // 4 is never joined
-        let reply = hub.handle_client(&connection, message, &OwnOrg);
-        assert!(
-            decode_server(&reply, &limits).is_ok(),
-            "every reply decodes"
+        let reply = hub.handle_message(&connection, message);
+        assert_eq!(
+            decode_server_with(&reply.bytes, &limits).expect("every reply decodes"),
+            reply.message
         );
         if who % 7 == 6 {
             hub.leave(&connection);

@@ -3,23 +3,23 @@
 #![no_main]
 
 use brainwire_v1::{
-    decode_from_agent, decode_from_brain, encode_agent, encode_brain, sniff, AgentFrame,
+    decode_agent, decode_brain, encode_agent, encode_brain, sniff, AgentFrame,
     ProtocolVersion,
 };
 use libfuzzer_sys::fuzz_target;
 
 fuzz_target!(|data: &[u8]| {
     let version = sniff(data);
-    if let Ok(frame) = decode_from_agent(data) {
-        let again = decode_from_agent(&encode_agent(&frame)).expect("an encoded frame decodes");
+    if let Ok(frame) = decode_agent(data) {
+        let again = decode_agent(&encode_agent(&frame)).expect("an encoded frame decodes");
         assert_eq!(frame, again);
         if matches!(frame, AgentFrame::Hello(_)) && version != ProtocolVersion::V2 {
             assert_eq!(sniff(&encode_agent(&frame)), ProtocolVersion::V1);
         }
     }
-    if let Ok(frame) = decode_from_brain(data) {
+    if let Ok(frame) = decode_brain(data) {
         assert_eq!(
-            decode_from_brain(&encode_brain(&frame)).expect("an encoded frame decodes"),
+            decode_brain(&encode_brain(&frame)).expect("an encoded frame decodes"),
             frame
         );
     }

@@ -4,14 +4,14 @@
 //! events stay within its limit; a session that closes gives a v2 close code.
 #![no_main]
 
-use std::sync::Arc;
 use std::time::{Duration, Instant};
 
-use brainwire_core::Timestamp;
-use brainwire_sign::{Keyring, Secret};
+use brainwire_close::NamesCloseCode;
+use brainwire_core::{JsonObject, Timestamp, WallClock};
+use brainwire_sign::{Keyring, Secret, SharedNonces};
 use brainwire_v2::{
     AgentAuthority, AgentConfig, AgentEvent, AgentGrant, AgentSession, BrainConfig, BrainEvent,
-    BrainSession, Hello, JsonObject, Sources,
+    BrainSession, Hello, Sources,
 };
 use libfuzzer_sys::fuzz_target;
 
@@ -30,8 +30,7 @@ impl AgentAuthority for Registry {
 fuzz_target!(|data: &[u8]| {
     let start = Instant::now();
     let wall = Timestamp::from_unix_micros(1_800_000_000_000_000).unwrap();
-    let mut sources = Sources::system("f");
-    sources.wall = Arc::new(move || wall);
+    let sources = Sources::new("f", WallClock::new(move || wall), SharedNonces::os());
     let mut brain = BrainSession::accept(
         start,
         Some("t"),
@@ -43,7 +42,7 @@ fuzz_target!(|data: &[u8]| {
     let mut config = AgentConfig::new(Hello::new("1", "bare"));
     config.max_buffered_events = 4;
     let mut agent = AgentSession::new(config, Secret::new(vec![7; 32]).unwrap(), sources);
-    agent.connect(start);
+    agent.connect(start, wall);
     let mut now = start;
     // Chunks split at 0xff: the first byte picks the target and a clock step.
     for chunk in data.split(|b| *b == 0xff) {
@@ -53,10 +52,10 @@ fuzz_target!(|data: &[u8]| {
         now += Duration::from_millis(u64::from(op >> 2) * 250);
         match op & 3 {
             0 => {
-                let _ = brain.handle_frame(now, wall, bytes);
+                brain.handle_message(now, wall, bytes);
             }
             1 => {
-                let _ = agent.handle_frame(now, wall, bytes);
+                agent.handle_message(now, wall, bytes);
             }
             2 => {
                 if let Ok(event) =
@@ -83,15 +82,13 @@ fuzz_target!(|data: &[u8]| {
                 "unsigned input produced {event:?}"
             );
         }
-        for close in [brain.poll_close(), agent.poll_close()]
+        for closing in [brain.poll_close(), agent.poll_close()]
             .into_iter()
             .flatten()
         {
-            assert!(
-                matches!(close.code(), 1011 | 4400..=4429),
-                "close code {}",
-                close.code()
-            );
+            let code = closing.frame.code();
+            assert_eq!(code, closing.error.close_code().code());
+            assert!(matches!(code, 1001 | 1011 | 4400..=4429), "close code {code}");
         }
         while brain.poll_transmit().is_some() {}
         while agent.poll_transmit().is_some() {}

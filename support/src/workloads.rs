@@ -1,9 +1,9 @@
 //! The frames the benchmarks measure, shared by the criterion benches, the allocation
 //! count and the reference's timing script (through the `bench_frames` binary).
 
-use brainwire_core::Timestamp;
+use brainwire_core::{JsonObject, Timestamp};
 use brainwire_sign::{FrameSigner, Secret, SessionBinding, Stamp};
-use brainwire_v2::{sign_stamped, EventBatch, Heartbeat, JsonObject, Payload};
+use brainwire_v2::{sign_stamped, EventBatch, Heartbeat, Payload};
 
 /// The workloads: a heartbeat and event batches of 1, 50 and 500 task events.
 pub const WORKLOADS: [(&str, usize); 4] = [

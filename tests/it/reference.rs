@@ -7,11 +7,11 @@ use std::io::Write;
 use std::path::PathBuf;
 use std::process::{Command, Stdio};
 
-use brainwire_core::{canonicalize, Limits};
+use brainwire_core::{canonicalize, JsonObject, Limits};
 use brainwire_sign::{FrameSigner, Secret, SessionBinding};
 use brainwire_v2::{
     sign, AgentStatus, Command as V2Command, CommandAck, CommandResult, ErrorReport, EventBatch,
-    EventBatchAck, Heartbeat, JsonObject, Payload, RegistryDelta, TelemetryLoss,
+    EventBatchAck, Heartbeat, Payload, RegistryDelta, TelemetryLoss,
 };
 use serde_json::{json, Value};
 

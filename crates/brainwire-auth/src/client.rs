@@ -25,9 +25,9 @@ use crate::{AuthRequest, Event, Message, SessionConfig, SessionError};
 /// assert!(first.starts_with(br#"{"type":"auth.request","#));
 ///
 /// let success = encode(&Message::AuthSuccess(AuthSuccess::new("conn-1")));
-/// client.handle_message(now, &success)?;
+/// client.handle_message(now, &success);
 /// assert_eq!(client.poll_event(), Some(Event::Authenticated { connection_id: "conn-1".into(), org_public_alias: None }));
-/// # Ok::<(), brainwire_auth::SessionError>(())
+/// assert!(client.poll_close().is_none());
 /// ```
 pub struct Client {
     core: Core,
@@ -49,20 +49,15 @@ impl Client {
         Self { core }
     }
 
-    /// Feeds a message received at `now`.
-    ///
-    /// # Errors
-    ///
-    /// A [`SessionError`] that ends the connection (including [`SessionError::AuthFailed`]).
-    pub fn handle_message(&mut self, now: Instant, bytes: &[u8]) -> Result<(), SessionError> {
+    /// Handles one received message; a fatal error is returned for `handle_message` to
+    /// record.
+    fn receive(&mut self, now: Instant, bytes: &[u8]) -> Result<(), SessionError> {
         match self.core.phase {
-            Phase::Closed => Err(SessionError::Unexpected {
-                message_type: "any message after close".into(),
-            }),
+            Phase::Closed => Ok(()),
             Phase::Handshaking { .. } => {
                 let message = match crate::decode_with(bytes, &self.core.config.limits) {
                     Ok(message) => message,
-                    Err(e) => return Err(self.core.fail(SessionError::Decode(e))),
+                    Err(e) => return Err(SessionError::Decode(e)),
                 };
                 match message {
                     Message::AuthSuccess(success) => {
@@ -73,14 +68,12 @@ impl Client {
                         });
                         Ok(())
                     }
-                    Message::AuthFailure(failure) => {
-                        Err(self.core.fail(SessionError::AuthFailed {
-                            reason: failure.reason,
-                        }))
-                    }
-                    other => Err(self.core.fail(SessionError::Unexpected {
+                    Message::AuthFailure(failure) => Err(SessionError::AuthFailed {
+                        reason: failure.reason,
+                    }),
+                    other => Err(SessionError::Unexpected {
                         message_type: other.message_type().into(),
-                    })),
+                    }),
                 }
             }
             Phase::Authenticated => self.core.handle_authenticated(now, bytes),

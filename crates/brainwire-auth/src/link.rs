@@ -4,7 +4,7 @@
 use std::collections::VecDeque;
 use std::time::{Duration, Instant};
 
-use brainwire_close::{CloseFrame, NamesCloseCode};
+use brainwire_close::Closing;
 use brainwire_core::{decode_by_type, Limits, WallClock};
 use bytes::Bytes;
 
@@ -44,7 +44,7 @@ impl Default for SessionConfig {
             ack_timeout: Duration::from_secs(30),
             max_pending_acks: 1024,
             limits: Limits::default(),
-            wall: brainwire_core::system_clock(),
+            wall: WallClock::system(),
         }
     }
 }
@@ -115,7 +115,7 @@ pub(crate) struct Core {
     pub(crate) config: SessionConfig,
     pub(crate) transmit: VecDeque<Bytes>,
     pub(crate) events: VecDeque<Event>,
-    pub(crate) close: Option<CloseFrame>,
+    pub(crate) close: Option<Closing<SessionError>>,
     pub(crate) link: Option<Link>,
 }
 
@@ -172,12 +172,11 @@ impl Core {
         });
     }
 
-    /// Records a fatal error: the connection is closed, its close frame waits in `close`.
-    pub(crate) fn fail(&mut self, error: SessionError) -> SessionError {
+    /// Ends the connection for `error`, which waits in `close` with its close frame.
+    pub(crate) fn fail(&mut self, error: SessionError) {
         self.phase = Phase::Closed;
-        self.close = Some(error.close_frame());
+        self.close = Some(Closing::new(error));
         self.link = None;
-        error
     }
 
     /// Handles a message once authenticated: the application's ones are events, an
@@ -189,9 +188,9 @@ impl Core {
     ) -> Result<(), SessionError> {
         match self.handle_established(now, bytes)? {
             None => Ok(()),
-            Some(auth) => Err(self.fail(SessionError::Unexpected {
+            Some(auth) => Err(SessionError::Unexpected {
                 message_type: auth.message_type().into(),
-            })),
+            }),
         }
     }
 
@@ -199,7 +198,7 @@ impl Core {
     pub(crate) fn handle_timeout(&mut self, now: Instant) {
         match self.phase {
             Phase::Handshaking { deadline } if now >= deadline => {
-                let _ = self.fail(SessionError::HandshakeTimeout);
+                self.fail(SessionError::HandshakeTimeout);
             }
             Phase::Authenticated => self.on_timeout(now),
             _ => {}
@@ -230,7 +229,7 @@ impl Core {
                 Ok(Received::Application(message_type.to_owned()))
             }
         })
-        .map_err(|e| self.fail(SessionError::Decode(e)))?;
+        .map_err(SessionError::Decode)?;
         if let Some(link) = &mut self.link {
             link.last_heard = now;
         }
@@ -317,7 +316,7 @@ impl Core {
         let missed = self.config.missed_heartbeats;
         let Some(link) = &mut self.link else { return };
         if now.duration_since(link.last_heard) >= interval * missed {
-            let _ = self.fail(SessionError::PeerSilent { missed });
+            self.fail(SessionError::PeerSilent { missed });
             return;
         }
         while link
@@ -330,7 +329,7 @@ impl Core {
         }
         if now >= link.next_heartbeat {
             link.next_heartbeat = now + interval;
-            let millis = (self.config.wall)().unix_micros() / 1000;
+            let millis = self.config.wall.read().unix_micros() / 1000;
             let heartbeat = Message::Heartbeat(Heartbeat::new(u64::try_from(millis).unwrap_or(0)));
             self.send(&heartbeat);
         }
@@ -362,6 +361,15 @@ macro_rules! shared_link_methods {
             self.core.phase == crate::link::Phase::Authenticated
         }
 
+        /// Feeds a message received at `now`. A message that ends the connection leaves
+        /// its error and close frame in [`poll_close`](Self::poll_close); a message fed
+        /// once the connection is closed is ignored.
+        pub fn handle_message(&mut self, now: std::time::Instant, bytes: &[u8]) {
+            if let Err(error) = self.receive(now, bytes) {
+                self.core.fail(error);
+            }
+        }
+
         /// Runs timers due at `now`: the handshake deadline (1008), heartbeats, liveness
         /// (1001), ack waits.
         pub fn handle_timeout(&mut self, now: std::time::Instant) {
@@ -369,6 +377,7 @@ macro_rules! shared_link_methods {
         }
 
         /// When [`handle_timeout`](Self::handle_timeout) should next run.
+        #[must_use]
         pub fn poll_timeout(&self) -> Option<std::time::Instant> {
             self.core.poll_timeout()
         }
@@ -410,17 +419,21 @@ macro_rules! shared_link_methods {
         }
 
         /// The next message to send (an `auth.failure` comes before the close).
+        #[must_use]
         pub fn poll_transmit(&mut self) -> Option<bytes::Bytes> {
             self.core.transmit.pop_front()
         }
 
         /// The next event.
+        #[must_use]
         pub fn poll_event(&mut self) -> Option<crate::Event> {
             self.core.events.pop_front()
         }
 
-        /// The close frame to send, once, after the last transmitted message.
-        pub fn poll_close(&mut self) -> Option<brainwire_close::CloseFrame> {
+        /// The error that ended the connection and the close frame to send for it, once,
+        /// after the last transmitted message.
+        #[must_use]
+        pub fn poll_close(&mut self) -> Option<brainwire_close::Closing<crate::SessionError>> {
             self.core.close.take()
         }
     };

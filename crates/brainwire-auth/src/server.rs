@@ -14,6 +14,19 @@ pub struct Grant {
     pub org_public_alias: Option<String>,
 }
 
+impl Grant {
+    /// A grant without an organisation alias (`Grant::default()`).
+    pub fn new() -> Self {
+        Self::default()
+    }
+
+    /// The grant with `alias` as the organisation's public alias.
+    pub fn with_org_public_alias(mut self, alias: impl Into<String>) -> Self {
+        self.org_public_alias = Some(alias.into());
+        self
+    }
+}
+
 /// Checks `auth.request`: the server's credential store, implemented by the embedder.
 pub trait TokenVerifier {
     /// A grant for the request, or the reason (sent in `auth.failure`) to refuse it.
@@ -22,6 +35,12 @@ pub trait TokenVerifier {
     ///
     /// The reason the token is refused.
     fn verify(&self, request: &AuthRequest) -> Result<Grant, String>;
+}
+
+impl<F: Fn(&AuthRequest) -> Result<Grant, String>> TokenVerifier for F {
+    fn verify(&self, request: &AuthRequest) -> Result<Grant, String> {
+        self(request)
+    }
 }
 
 /// Where connection ids come from (a UUID generator in production).
@@ -35,22 +54,20 @@ pub type ConnectionIds = Box<dyn FnMut() -> String + Send>;
 /// ```
 /// use std::sync::Arc;
 /// use std::time::Instant;
-/// use brainwire_auth::{encode, AuthRequest, Event, Grant, Message, Server, SessionConfig, Token, TokenVerifier};
+/// use brainwire_auth::{encode, AuthRequest, Event, Grant, Message, Server, SessionConfig, Token};
 ///
-/// struct Keys;
-/// impl TokenVerifier for Keys {
-///     fn verify(&self, request: &AuthRequest) -> Result<Grant, String> {
-///         if request.token.expose() == "api-key" { Ok(Grant::default()) } else { Err("unknown key".into()) }
-///     }
-/// }
+/// // Any `Fn(&AuthRequest) -> Result<Grant, String>` is a verifier.
+/// let keys = |request: &AuthRequest| {
+///     if request.token.expose() == "api-key" { Ok(Grant::new()) } else { Err("unknown key".to_owned()) }
+/// };
 ///
 /// let now = Instant::now();
-/// let mut server = Server::accept(now, Arc::new(Keys), Box::new(|| "conn-1".to_owned()), SessionConfig::default());
+/// let mut server = Server::accept(now, Arc::new(keys), Box::new(|| "conn-1".to_owned()), SessionConfig::default());
 /// let request = encode(&Message::AuthRequest(AuthRequest::new(Token::new("api-key").unwrap(), 1)));
-/// server.handle_message(now, &request)?;
+/// server.handle_message(now, &request);
 /// assert_eq!(&server.poll_transmit().unwrap()[..], br#"{"type":"auth.success","connectionId":"conn-1"}"#);
 /// assert!(matches!(server.poll_event(), Some(Event::Accepted { .. })));
-/// # Ok::<(), brainwire_auth::SessionError>(())
+/// assert!(server.poll_close().is_none());
 /// ```
 pub struct Server {
     core: Core,
@@ -81,26 +98,20 @@ impl Server {
         }
     }
 
-    /// Feeds a message received at `now`.
-    ///
-    /// # Errors
-    ///
-    /// A [`SessionError`] that ends the connection; a refused token gives
-    /// [`SessionError::AuthFailed`] after `auth.failure` was queued.
-    pub fn handle_message(&mut self, now: Instant, bytes: &[u8]) -> Result<(), SessionError> {
+    /// Handles one received message; a fatal error is returned for `handle_message` to
+    /// record.
+    fn receive(&mut self, now: Instant, bytes: &[u8]) -> Result<(), SessionError> {
         match self.core.phase {
-            Phase::Closed => Err(SessionError::Unexpected {
-                message_type: "any message after close".into(),
-            }),
+            Phase::Closed => Ok(()),
             Phase::Handshaking { .. } => {
                 let message = match crate::decode_with(bytes, &self.core.config.limits) {
                     Ok(message) => message,
-                    Err(e) => return Err(self.core.fail(SessionError::Decode(e))),
+                    Err(e) => return Err(SessionError::Decode(e)),
                 };
                 let Message::AuthRequest(request) = message else {
-                    return Err(self.core.fail(SessionError::Unexpected {
+                    return Err(SessionError::Unexpected {
                         message_type: message.message_type().into(),
-                    }));
+                    });
                 };
                 match self.verifier.verify(&request) {
                     Ok(grant) => {
@@ -118,7 +129,7 @@ impl Server {
                     Err(reason) => {
                         self.core
                             .send(&Message::AuthFailure(AuthFailure::new(reason.clone())));
-                        Err(self.core.fail(SessionError::AuthFailed { reason }))
+                        Err(SessionError::AuthFailed { reason })
                     }
                 }
             }

@@ -200,11 +200,11 @@ fn pump(now: Instant, client: &mut Client, server: &mut Server) {
         let mut moved = false;
         while let Some(m) = client.poll_transmit() {
             moved = true;
-            let _ = server.handle_message(now, &m);
+            server.handle_message(now, &m);
         }
         while let Some(m) = server.poll_transmit() {
             moved = true;
-            let _ = client.handle_message(now, &m);
+            client.handle_message(now, &m);
         }
         if !moved {
             return;
@@ -238,15 +238,18 @@ fn handshake_success_gives_both_sides_the_connection_id() {
 fn handshake_failure_sends_the_reason_then_closes_with_1008() {
     let now = Instant::now();
     let (mut c, mut s) = (client(now, "stolen"), server(now));
-    s.handle_message(now, &c.poll_transmit().unwrap())
-        .unwrap_err();
+    s.handle_message(now, &c.poll_transmit().unwrap());
     let failure = s.poll_transmit().unwrap();
     assert_eq!(
         &failure[..],
         br#"{"type":"auth.failure","reason":"unknown API key"}"#
     );
-    assert_eq!(s.poll_close().unwrap().code(), 1008);
-    let err = c.handle_message(now, &failure).unwrap_err();
+    let closing = s.poll_close().unwrap();
+    assert!(matches!(&closing.error, SessionError::AuthFailed { .. }));
+    assert_eq!(closing.frame.code(), 1008);
+    assert!(s.poll_close().is_none(), "a fatal error surfaces once");
+    c.handle_message(now, &failure);
+    let err = c.poll_close().unwrap().error;
     assert!(matches!(&err, SessionError::AuthFailed { reason } if reason == "unknown API key"));
     assert_eq!(err.close_code().code(), 1008);
 }
@@ -258,10 +261,10 @@ fn handshake_timeouts_close_both_sides() {
     let late = now + Duration::from_secs(10);
     assert_eq!(s.poll_timeout(), Some(late));
     s.handle_timeout(late);
-    assert_eq!(s.poll_close().unwrap().code(), 1008);
+    assert_eq!(s.poll_close().unwrap().frame.code(), 1008);
     let mut c = client(now, "good");
     c.handle_timeout(late);
-    assert_eq!(c.poll_close().unwrap().code(), 1008);
+    assert_eq!(c.poll_close().unwrap().frame.code(), 1008);
 }
 
 #[test]
@@ -269,17 +272,17 @@ fn out_of_order_messages_are_protocol_errors() {
     let now = Instant::now();
     let heartbeat = encode(&Message::Heartbeat(Heartbeat::new(1)));
     let mut s = server(now);
-    assert!(matches!(
-        s.handle_message(now, &heartbeat),
-        Err(SessionError::Unexpected { .. })
-    ));
-    assert_eq!(s.poll_close().unwrap().code(), 1002);
+    s.handle_message(now, &heartbeat);
+    let closing = s.poll_close().unwrap();
+    assert!(matches!(closing.error, SessionError::Unexpected { .. }));
+    assert_eq!(closing.frame.code(), 1002);
 
     let mut c = client(now, "good");
-    assert!(c
-        .handle_message(now, br#"{"type":"webhook.relay","id":"w"}"#)
-        .is_err());
-    assert_eq!(c.poll_close().unwrap().code(), 1002);
+    c.handle_message(now, br#"{"type":"webhook.relay","id":"w"}"#);
+    let closing = c.poll_close().unwrap();
+    // Before authentication only this family's messages decode at all.
+    assert!(matches!(&closing.error, SessionError::Decode(e) if e.kind() == "unknown_type"));
+    assert_eq!(closing.frame.code(), 1002);
 
     let (mut c, mut s) = (client(now, "good"), server(now));
     pump(now, &mut c, &mut s);
@@ -287,11 +290,10 @@ fn out_of_order_messages_are_protocol_errors() {
         Token::new("good").unwrap(),
         1,
     )));
-    assert!(matches!(
-        s.handle_message(now, &again),
-        Err(SessionError::Unexpected { .. })
-    ));
-    assert_eq!(s.poll_close().unwrap().code(), 1002);
+    s.handle_message(now, &again);
+    let closing = s.poll_close().unwrap();
+    assert!(matches!(closing.error, SessionError::Unexpected { .. }));
+    assert_eq!(closing.frame.code(), 1002);
 }
 
 #[test]
@@ -319,8 +321,12 @@ fn heartbeats_flow_every_30s_and_silence_closes_with_1001() {
     s.handle_timeout(last + Duration::from_secs(89));
     assert!(s.is_authenticated());
     s.handle_timeout(last + Duration::from_secs(90));
-    let close = s.poll_close().unwrap();
-    assert_eq!(close.code(), 1001);
+    let closing = s.poll_close().unwrap();
+    assert!(matches!(
+        closing.error,
+        SessionError::PeerSilent { missed: 3 }
+    ));
+    assert_eq!(closing.frame.code(), 1001);
     assert!(!s.is_authenticated());
 }
 

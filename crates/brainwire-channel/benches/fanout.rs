@@ -8,24 +8,16 @@
 // criterion's macros generate undocumented items.
 #![allow(missing_docs)]
 
-use brainwire_channel::{ChannelHub, ChannelId, Event, SubscriptionPolicy, TaskUpdated};
+use brainwire_channel::{ChannelHub, ChannelId, Event, TaskUpdated};
 use brainwire_core::JsonValue;
 use criterion::{criterion_group, criterion_main, BenchmarkId, Criterion, Throughput};
 
-struct Open;
-
-impl SubscriptionPolicy for Open {
-    fn may_subscribe(&self, _: &str, _: &ChannelId) -> bool {
-        true
-    }
-}
-
 fn hub(subscribers: u32, channel: &str) -> ChannelHub<u32> {
-    let mut hub = ChannelHub::new(4).max_connections(100_000);
+    let mut hub = ChannelHub::new(|_: &str, _: &ChannelId| true, 4).max_connections(100_000);
     let ask = format!(r#"{{"type":"subscribe","channelId":"{channel}"}}"#);
     for connection in 0..subscribers {
         hub.join(connection, "user").expect("room");
-        hub.handle_client(&connection, ask.as_bytes(), &Open);
+        hub.handle_message(&connection, ask.as_bytes());
     }
     hub
 }

@@ -2,13 +2,14 @@
 
 use std::collections::{BTreeSet, HashMap};
 use std::hash::Hash;
+use std::sync::Arc;
 
-use brainwire_core::Limits;
+use brainwire_core::{Fanout, Limits};
 use bytes::Bytes;
 
 use crate::{
-    decode_client, encode_event, encode_server, ChannelId, ClientMessage, DecodeError, ErrorReply,
-    Event, ServerMessage,
+    decode_client_with, encode_event, encode_server, ChannelId, ClientMessage, DecodeError,
+    ErrorReply, Event, ServerMessage,
 };
 
 /// Whether a user may watch a channel: the server's authorization rule.
@@ -17,14 +18,21 @@ pub trait SubscriptionPolicy {
     fn may_subscribe(&self, user_id: &str, channel: &ChannelId) -> bool;
 }
 
-/// An event serialized once, and the connections it goes to: send the same `Bytes` to
-/// each.
-#[derive(Debug, Clone, PartialEq, Eq)]
-pub struct Fanout<C> {
-    /// The encoded event, shared by all recipients.
+impl<F: Fn(&str, &ChannelId) -> bool> SubscriptionPolicy for F {
+    fn may_subscribe(&self, user_id: &str, channel: &ChannelId) -> bool {
+        self(user_id, channel)
+    }
+}
+
+/// The hub's answer to a client message: the typed reply, to act on, and its encoding, to
+/// send.
+#[derive(Debug, Clone, PartialEq)]
+#[non_exhaustive]
+pub struct Reply {
+    /// `subscribed`, `unsubscribed`, or an `error`.
+    pub message: ServerMessage,
+    /// `message`, encoded.
     pub bytes: Bytes,
-    /// Who gets it.
-    pub recipients: Vec<C>,
 }
 
 /// Why a connection could not join.
@@ -53,22 +61,19 @@ struct Connection {
 /// its recipients with one shared [`Bytes`]; leaving drops every subscription.
 ///
 /// ```
-/// use brainwire_channel::{ChannelHub, ChannelId, Event, SubscriptionPolicy, TaskDeleted};
+/// use brainwire_channel::{ChannelHub, ChannelId, Event, ServerMessage, TaskDeleted};
 /// use brainwire_core::JsonValue;
 ///
-/// struct OwnOrgOnly;
-/// impl SubscriptionPolicy for OwnOrgOnly {
-///     fn may_subscribe(&self, user: &str, channel: &ChannelId) -> bool {
-///         channel.id() != "acme" || user == "alice"
-///     }
-/// }
-///
-/// let mut hub = ChannelHub::new(16);
+/// // Any `Fn(&str, &ChannelId) -> bool` is a policy.
+/// let own_org_only = |user: &str, channel: &ChannelId| channel.id() != "acme" || user == "alice";
+/// let mut hub = ChannelHub::new(own_org_only, 16);
 /// hub.join(1u64, "alice")?;
 /// hub.join(2u64, "mallory")?;
 /// let ask = br#"{"type":"subscribe","channelId":"org:acme"}"#;
-/// assert_eq!(&hub.handle_client(&1, ask, &OwnOrgOnly)[..], br#"{"type":"subscribed","channelId":"org:acme"}"#);
-/// assert!(hub.handle_client(&2, ask, &OwnOrgOnly).starts_with(br#"{"type":"error","code":"forbidden""#));
+/// let reply = hub.handle_message(&1, ask);
+/// assert!(matches!(reply.message, ServerMessage::Subscribed(_)));
+/// assert_eq!(&reply.bytes[..], br#"{"type":"subscribed","channelId":"org:acme"}"#);
+/// assert!(hub.handle_message(&2, ask).bytes.starts_with(br#"{"type":"error","code":"forbidden""#));
 ///
 /// let event = Event::TaskDeleted(TaskDeleted::new("t-1".into(), JsonValue::from_text("1738805400000")?));
 /// let fanout = hub.publish(&event, &"org:acme".parse()?);
@@ -77,6 +82,7 @@ struct Connection {
 /// # Ok::<(), Box<dyn std::error::Error>>(())
 /// ```
 pub struct ChannelHub<C> {
+    policy: Arc<dyn SubscriptionPolicy + Send + Sync>,
     connections: HashMap<C, Connection>,
     subscribers: HashMap<ChannelId, BTreeSet<C>>,
     max_subscriptions: usize,
@@ -96,10 +102,15 @@ impl<C> std::fmt::Debug for ChannelHub<C> {
 }
 
 impl<C: Clone + Eq + Hash + Ord> ChannelHub<C> {
-    /// A hub allowing `max_subscriptions` channels per connection, at most 50,000
-    /// connections, and client messages of at most 4 KiB.
-    pub fn new(max_subscriptions: usize) -> Self {
+    /// A hub that lets users subscribe as `policy` decides, allowing `max_subscriptions`
+    /// channels per connection, at most 50,000 connections, and client messages of at
+    /// most 4 KiB.
+    pub fn new(
+        policy: impl SubscriptionPolicy + Send + Sync + 'static,
+        max_subscriptions: usize,
+    ) -> Self {
         Self {
+            policy: Arc::new(policy),
             connections: HashMap::new(),
             subscribers: HashMap::new(),
             max_subscriptions,
@@ -163,25 +174,16 @@ impl<C: Clone + Eq + Hash + Ord> ChannelHub<C> {
     /// Handles a message from `connection` and returns the reply to send it:
     /// `subscribed`, `unsubscribed`, or an `error` (`bad_request`, `forbidden`,
     /// `too_many_subscriptions`, `not_subscribed`, `unknown_connection`).
-    pub fn handle_client(
-        &mut self,
-        connection: &C,
-        wire: &[u8],
-        policy: &impl SubscriptionPolicy,
-    ) -> Bytes {
-        let reply = match decode_client(wire, &self.limits) {
-            Ok(message) => self.apply(connection, message, policy),
+    pub fn handle_message(&mut self, connection: &C, wire: &[u8]) -> Reply {
+        let message = match decode_client_with(wire, &self.limits) {
+            Ok(message) => self.apply(connection, message),
             Err(e) => error_reply(&e),
         };
-        encode_server(&reply)
+        let bytes = encode_server(&message);
+        Reply { message, bytes }
     }
 
-    fn apply(
-        &mut self,
-        connection: &C,
-        message: ClientMessage,
-        policy: &impl SubscriptionPolicy,
-    ) -> ServerMessage {
+    fn apply(&mut self, connection: &C, message: ClientMessage) -> ServerMessage {
         let max = self.max_subscriptions;
         let Some(conn) = self.connections.get_mut(connection) else {
             return ServerMessage::Error(ErrorReply::new(
@@ -195,7 +197,7 @@ impl<C: Clone + Eq + Hash + Ord> ChannelHub<C> {
                 if conn.channels.contains(&channel) {
                     return ServerMessage::Subscribed(channel);
                 }
-                if !policy.may_subscribe(&conn.user_id, &channel) {
+                if !self.policy.may_subscribe(&conn.user_id, &channel) {
                     return ServerMessage::Error(ErrorReply::new(
                         "forbidden",
                         "not allowed to watch this channel",

@@ -10,10 +10,9 @@
 //!
 //! ```
 //! use brainwire_channel::{decode_server, Event, ServerMessage};
-//! use brainwire_core::Limits;
 //!
 //! let wire = br#"{"type":"gate.failed","payload":{"taskId":"t-1","gate":"lint","reason":"2 errors","timestamp":"2026-02-06T01:30:00Z"}}"#;
-//! let ServerMessage::Event(Event::GateFailed(gate)) = decode_server(wire, &Limits::default())? else { unreachable!() };
+//! let ServerMessage::Event(Event::GateFailed(gate)) = decode_server(wire)? else { unreachable!() };
 //! assert_eq!((gate.gate.as_str(), gate.reason.as_str()), ("lint", "2 errors"));
 //! # Ok::<(), brainwire_channel::DecodeError>(())
 //! ```
@@ -47,9 +46,9 @@ mod subscriptions;
 
 pub use channel_id::{ChannelId, ChannelIdError, ChannelKind, MAX_ID_BYTES};
 pub use events::*;
-pub use hub::{ChannelHub, Fanout, JoinError, SubscriptionPolicy};
+pub use hub::{ChannelHub, JoinError, Reply, SubscriptionPolicy};
 pub use message::{
-    decode_client, decode_server, encode_client, encode_event, encode_server, ClientMessage,
-    DecodeError, ErrorReply, ServerMessage,
+    decode_client, decode_client_with, decode_server, decode_server_with, encode_client,
+    encode_event, encode_server, ClientMessage, DecodeError, ErrorReply, ServerMessage,
 };
 pub use subscriptions::Subscriptions;

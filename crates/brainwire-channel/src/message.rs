@@ -116,12 +116,21 @@ fn channel(root: Node<'_>) -> Result<ChannelId, DecodeError> {
     text.parse().map_err(DecodeError::InvalidChannel)
 }
 
-/// Decodes a message a client sent, under `limits`.
+/// Decodes a message a client sent, under the default [`Limits`].
 ///
 /// # Errors
 ///
 /// [`DecodeError`], each naming its close code.
-pub fn decode_client(wire: &[u8], limits: &Limits) -> Result<ClientMessage, DecodeError> {
+pub fn decode_client(wire: &[u8]) -> Result<ClientMessage, DecodeError> {
+    decode_client_with(wire, &Limits::default())
+}
+
+/// [`decode_client`] under `limits`.
+///
+/// # Errors
+///
+/// As [`decode_client`].
+pub fn decode_client_with(wire: &[u8], limits: &Limits) -> Result<ClientMessage, DecodeError> {
     decode_by_type(wire, limits, |message_type, root| match message_type {
         "subscribe" => Ok(ClientMessage::Subscribe(channel(root)?)),
         "unsubscribe" => Ok(ClientMessage::Unsubscribe(channel(root)?)),
@@ -129,12 +138,22 @@ pub fn decode_client(wire: &[u8], limits: &Limits) -> Result<ClientMessage, Deco
     })
 }
 
-/// Decodes a message a server sent, under `limits`. Unknown types are events, kept.
+/// Decodes a message a server sent, under the default [`Limits`]. Unknown types are
+/// events, kept.
 ///
 /// # Errors
 ///
 /// [`DecodeError`], each naming its close code.
-pub fn decode_server(wire: &[u8], limits: &Limits) -> Result<ServerMessage, DecodeError> {
+pub fn decode_server(wire: &[u8]) -> Result<ServerMessage, DecodeError> {
+    decode_server_with(wire, &Limits::default())
+}
+
+/// [`decode_server`] under `limits`.
+///
+/// # Errors
+///
+/// As [`decode_server`].
+pub fn decode_server_with(wire: &[u8], limits: &Limits) -> Result<ServerMessage, DecodeError> {
     decode_by_type(wire, limits, |message_type, root| match message_type {
         "subscribed" => Ok(ServerMessage::Subscribed(channel(root)?)),
         "unsubscribed" => Ok(ServerMessage::Unsubscribed(channel(root)?)),

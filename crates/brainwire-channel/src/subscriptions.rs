@@ -16,7 +16,7 @@ use crate::{encode_client, ChannelId, ClientMessage, ServerMessage};
 /// let mut subs = Subscriptions::default();
 /// let ask = subs.subscribe("agent:my-agent".parse()?).unwrap();
 /// assert_eq!(&ask[..], br#"{"type":"subscribe","channelId":"agent:my-agent"}"#);
-/// subs.handle_server(&ServerMessage::Subscribed("agent:my-agent".parse()?));
+/// subs.handle_message(&ServerMessage::Subscribed("agent:my-agent".parse()?));
 /// assert!(subs.is_confirmed(&"agent:my-agent".parse()?));
 ///
 /// // The socket dropped and came back: ask again for everything.
@@ -57,7 +57,7 @@ impl Subscriptions {
     }
 
     /// Notes the server's confirmations and refusals.
-    pub fn handle_server(&mut self, message: &ServerMessage) {
+    pub fn handle_message(&mut self, message: &ServerMessage) {
         match message {
             ServerMessage::Subscribed(c) if self.wanted.contains(c) => {
                 self.confirmed.insert(c.clone());

@@ -44,7 +44,7 @@ fn channel_ids_refuse_what_the_rules_refuse() {
 
 #[test]
 fn the_documents_subscribe_exchange() {
-    let ask = decode_client(
+    let ask = decode_client_with(
         br#"{ "type": "subscribe", "channelId": "agent:my-coder-agent" }"#,
         &limits(),
     )
@@ -61,16 +61,16 @@ fn the_documents_subscribe_exchange() {
         br#"{"type":"subscribed","channelId":"agent:my-coder-agent"}"#
     );
     let err =
-        decode_client(br#"{"type":"subscribe","channelId":"mars:x"}"#, &limits()).unwrap_err();
+        decode_client_with(br#"{"type":"subscribe","channelId":"mars:x"}"#, &limits()).unwrap_err();
     assert_eq!(err.kind(), "unknown_kind");
     assert_eq!(
-        decode_client(br#"{"type":"publish"}"#, &limits())
+        decode_client_with(br#"{"type":"publish"}"#, &limits())
             .unwrap_err()
             .kind(),
         "unknown_type"
     );
     assert_eq!(
-        decode_client(br#"{"type":"subscribe"}"#, &limits())
+        decode_client_with(br#"{"type":"subscribe"}"#, &limits())
             .unwrap_err()
             .kind(),
         "invalid_message"
@@ -80,7 +80,7 @@ fn the_documents_subscribe_exchange() {
 #[test]
 fn unknown_events_are_kept() {
     let wire = br#"{"type":"deploy.finished","payload":{"deployId":"d","big":123456789012345678901234567890}}"#;
-    let ServerMessage::Event(event) = decode_server(wire, &limits()).unwrap() else {
+    let ServerMessage::Event(event) = decode_server_with(wire, &limits()).unwrap() else {
         panic!()
     };
     assert_eq!(
@@ -181,18 +181,18 @@ proptest! {
 
     #[test]
     fn events_round_trip(event in event()) {
-        let ServerMessage::Event(again) = decode_server(&encode_event(&event), &limits()).unwrap() else { panic!() };
+        let ServerMessage::Event(again) = decode_server_with(&encode_event(&event), &limits()).unwrap() else { panic!() };
         prop_assert_eq!(again, event);
     }
 
     #[test]
     fn messages_round_trip(c in channel(), code in "[a-z_]{1,12}", text in s(), with_channel in any::<bool>()) {
         for message in [ClientMessage::Subscribe(c.clone()), ClientMessage::Unsubscribe(c.clone())] {
-            prop_assert_eq!(decode_client(&encode_client(&message), &limits()).unwrap(), message);
+            prop_assert_eq!(decode_client_with(&encode_client(&message), &limits()).unwrap(), message);
         }
         let error = ErrorReply::new(code, text, with_channel.then(|| c.clone()));
         for message in [ServerMessage::Subscribed(c.clone()), ServerMessage::Unsubscribed(c.clone()), ServerMessage::Error(error)] {
-            prop_assert_eq!(decode_server(&encode_server(&message), &limits()).unwrap(), message);
+            prop_assert_eq!(decode_server_with(&encode_server(&message), &limits()).unwrap(), message);
         }
     }
 }
@@ -208,16 +208,15 @@ impl SubscriptionPolicy for OwnOrg {
 
 fn subscribe(hub: &mut ChannelHub<u32>, connection: u32, channel: &str) -> String {
     let wire = format!(r#"{{"type":"subscribe","channelId":"{channel}"}}"#);
-    String::from_utf8(
-        hub.handle_client(&connection, wire.as_bytes(), &OwnOrg)
-            .to_vec(),
-    )
-    .unwrap()
+    let reply = hub.handle_message(&connection, wire.as_bytes());
+    // The typed reply and the bytes sent say the same.
+    assert_eq!(encode_server(&reply.message), reply.bytes);
+    String::from_utf8(reply.bytes.to_vec()).unwrap()
 }
 
 #[test]
 fn hub_authorizes_limits_unsubscribes_and_forgets_on_leave() {
-    let mut hub = ChannelHub::new(2);
+    let mut hub = ChannelHub::new(OwnOrg, 2);
     hub.join(1, "acme").unwrap();
     hub.join(2, "globex").unwrap();
     assert_eq!(hub.join(1, "x"), Err(JoinError::AlreadyJoined));
@@ -241,13 +240,17 @@ fn hub_authorizes_limits_unsubscribes_and_forgets_on_leave() {
     assert!(subscribe(&mut hub, 1, "moon:x").starts_with(r#"{"type":"error","code":"bad_request""#));
 
     let unsubscribe = br#"{"type":"unsubscribe","channelId":"task:t1"}"#;
+    let reply = hub.handle_message(&1, unsubscribe);
     assert_eq!(
-        &hub.handle_client(&1, unsubscribe, &OwnOrg)[..],
+        reply.message,
+        ServerMessage::Unsubscribed("task:t1".parse().unwrap())
+    );
+    assert_eq!(
+        &reply.bytes[..],
         br#"{"type":"unsubscribed","channelId":"task:t1"}"#
     );
-    assert!(hub
-        .handle_client(&1, unsubscribe, &OwnOrg)
-        .starts_with(br#"{"type":"error","code":"not_subscribed""#));
+    let reply = hub.handle_message(&1, unsubscribe);
+    assert!(matches!(&reply.message, ServerMessage::Error(e) if e.code == "not_subscribed"));
     assert_eq!(hub.subscribers(&"task:t1".parse().unwrap()), 0);
 
     subscribe(&mut hub, 2, "task:t1");
@@ -259,7 +262,7 @@ fn hub_authorizes_limits_unsubscribes_and_forgets_on_leave() {
 
 #[test]
 fn publish_serializes_once_for_every_subscriber() {
-    let mut hub = ChannelHub::new(8);
+    let mut hub = ChannelHub::new(OwnOrg, 8);
     for connection in 0..1000 {
         hub.join(connection, "u").unwrap();
         subscribe(&mut hub, connection, "swarm:s1");
@@ -291,8 +294,8 @@ fn subscriptions_replay_after_reconnect_and_drop_refused_channels() {
     assert!(subs.subscribe(a.clone()).is_some());
     assert!(subs.subscribe(a.clone()).is_none());
     assert!(subs.subscribe(b.clone()).is_some());
-    subs.handle_server(&ServerMessage::Subscribed(a.clone()));
-    subs.handle_server(&ServerMessage::Error(ErrorReply::new(
+    subs.handle_message(&ServerMessage::Subscribed(a.clone()));
+    subs.handle_message(&ServerMessage::Error(ErrorReply::new(
         "forbidden",
         "no",
         Some(b.clone()),

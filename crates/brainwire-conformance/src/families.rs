@@ -45,10 +45,10 @@ pub(crate) fn decode(line: &str) -> String {
     let wire = request.wire.as_bytes();
     let limits = Limits::default();
     match request.family.as_str() {
-        "v1" => match brainwire_v1::decode_from_agent(wire) {
+        "v1" => match brainwire_v1::decode_agent(wire) {
             Ok(frame) => decoded(frame.frame_type(), &brainwire_v1::encode_agent(&frame)),
             Err(brainwire_v1::DecodeError::WrongDirection { .. }) => {
-                match brainwire_v1::decode_from_brain(wire) {
+                match brainwire_v1::decode_brain(wire) {
                     Ok(frame) => decoded(frame.frame_type(), &brainwire_v1::encode_brain(&frame)),
                     Err(e) => refused(e.kind(), &e),
                 }
@@ -70,7 +70,7 @@ pub(crate) fn decode(line: &str) -> String {
             ),
             Err(e) => refused(e.kind(), &e),
         },
-        "channel" => match brainwire_channel::decode_client(wire, &limits) {
+        "channel" => match brainwire_channel::decode_client_with(wire, &limits) {
             Ok(message) => {
                 let frame_type = match &message {
                     brainwire_channel::ClientMessage::Subscribe(_) => "subscribe",
@@ -80,7 +80,7 @@ pub(crate) fn decode(line: &str) -> String {
             }
             Err(brainwire_channel::DecodeError::Shape(
                 brainwire_core::ShapeError::UnknownType { .. },
-            )) => match brainwire_channel::decode_server(wire, &limits) {
+            )) => match brainwire_channel::decode_server_with(wire, &limits) {
                 Ok(message) => {
                     let frame_type = match &message {
                         brainwire_channel::ServerMessage::Subscribed(_) => "subscribed".to_owned(),

@@ -56,7 +56,9 @@
 
 mod canonical;
 pub mod check;
+mod clock;
 mod error;
+mod fanout;
 mod float_repr;
 mod limits;
 mod peek;
@@ -69,12 +71,14 @@ mod timestamp;
 mod value;
 
 pub use canonical::{canonicalize, write_canonical, write_members, write_string};
+pub use clock::{Clock, SystemClock, WallClock};
 pub use error::JsonError;
+pub use fanout::Fanout;
 pub use limits::{Limits, MAX_DEPTH_CEILING};
 pub use peek::{decode_by_type, peek_type};
 pub use raw_json::{JsonObject, JsonValue};
 pub use shape::{FieldProblem, ShapeError, MAX_TYPE_CHARS_KEPT};
 pub use tape::{Document, Items, Kind, Members, Node, Tape, MAX_DOCUMENT_BYTES};
 pub use tape_serde::NodeError;
-pub use timestamp::{system_clock, Timestamp, TimestampError, WallClock};
+pub use timestamp::{Timestamp, TimestampError};
 pub use value::Value;

@@ -20,15 +20,6 @@ use time::{Date, Month, OffsetDateTime, PrimitiveDateTime, Time, UtcOffset};
 #[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Hash)]
 pub struct Timestamp(OffsetDateTime);
 
-/// A shared wall clock, injected into whatever stamps times on frames, so that tests can
-/// run on simulated time. [`system_clock`] gives the real one.
-pub type WallClock = std::sync::Arc<dyn Fn() -> Timestamp + Send + Sync>;
-
-/// The system's wall clock, as a [`WallClock`].
-pub fn system_clock() -> WallClock {
-    std::sync::Arc::new(Timestamp::now_utc)
-}
-
 /// Why a timestamp text was refused.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, thiserror::Error)]
 #[non_exhaustive]

@@ -2,19 +2,10 @@
 
 use std::collections::BTreeSet;
 
-use brainwire_core::{JsonValue, Limits, Tape, WallClock};
+use brainwire_core::{Fanout, JsonValue, Limits, Tape, WallClock};
 use bytes::Bytes;
 
 use crate::{encode, Body, RunMessage, StatusDocument};
-
-/// A message serialized once, and every client it goes to: send the same `Bytes` to each.
-#[derive(Debug, Clone, PartialEq, Eq)]
-pub struct Fanout<C> {
-    /// The encoded message, shared by all recipients.
-    pub bytes: Bytes,
-    /// Who gets it.
-    pub recipients: Vec<C>,
-}
 
 /// Why a client message got no echo.
 #[derive(Debug, thiserror::Error)]
@@ -41,11 +32,10 @@ pub struct Full {
 /// all; any client message is answered with its `echo`.
 ///
 /// ```
-/// use std::sync::Arc;
-/// use brainwire_core::Timestamp;
+/// use brainwire_core::WallClock;
 /// use brainwire_run::{Body, Broadcaster, RunData, RunStatus};
 ///
-/// let mut server = Broadcaster::new("Connected to Cecelia Brain", Arc::new(Timestamp::now_utc));
+/// let mut server = Broadcaster::new("Connected to Cecelia Brain", WallClock::system());
 /// let greeting = server.join(1u64)?;
 /// assert!(greeting.starts_with(br#"{"type":"connected","data":{"message":"Connected to Cecelia Brain"}"#));
 /// server.join(2)?;
@@ -163,6 +153,6 @@ impl<C: Clone + Ord> Broadcaster<C> {
 
     fn encode(&mut self, body: Body) -> Bytes {
         self.encodings += 1;
-        encode(&RunMessage::new(body, (self.wall)()))
+        encode(&RunMessage::new(body, self.wall.read()))
     }
 }

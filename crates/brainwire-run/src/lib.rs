@@ -41,7 +41,7 @@ mod iso_millis;
 mod message;
 mod task_board;
 
-pub use broadcaster::{Broadcaster, EchoError, Fanout, Full};
+pub use broadcaster::{Broadcaster, EchoError, Full};
 pub use iso_millis::IsoMillis;
 pub use message::{
     decode, decode_with, encode, Body, DecodeError, RunData, RunMessage, RunStatus, StatusDocument,

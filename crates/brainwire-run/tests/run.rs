@@ -1,7 +1,5 @@
 //! Document 003's examples, round trips, the broadcaster and the task board.
 
-use std::sync::Arc;
-
 use brainwire_close::NamesCloseCode;
 use brainwire_core::{JsonValue, Timestamp};
 use brainwire_run::*;
@@ -73,7 +71,7 @@ fn unknown_statuses_are_kept() {
 }
 
 fn fixed_clock() -> brainwire_core::WallClock {
-    Arc::new(|| Timestamp::parse("2026-02-06T01:30:00.123456Z").unwrap())
+    brainwire_core::WallClock::new(|| Timestamp::parse("2026-02-06T01:30:00.123456Z").unwrap())
 }
 
 #[test]

@@ -75,7 +75,7 @@ pub use replay::{ReplayConfig, ReplayError, ReplayFields, ReplayGuard, ReplayTic
 pub use secret::{
     decode_agent_hmac_secret, derive_project_secret, Secret, SecretError, MIN_SECRET_BYTES,
 };
-pub use signer::{Clock, FrameSigner, NonceSource, OsNonces, SignError, Stamp, SystemClock};
+pub use signer::{FrameSigner, NonceSource, OsNonces, SharedNonces, SignError, Stamp};
 pub use verifier::{
     FrameKind, FrameSchema, FrameVerifier, KeyId, Keyring, SchemaError, Verified, VerifyError,
 };

@@ -1,35 +1,15 @@
 //! The signer of one direction of one session.
 
 use base64::Engine as _;
-use brainwire_core::{write_string, JsonError, Kind, Limits, Tape, Timestamp};
+use brainwire_core::{write_string, Clock, JsonError, Kind, Limits, SystemClock, Tape, Timestamp};
+use std::sync::{Arc, Mutex};
+
 use bytes::Bytes;
 
 use hmac::Mac as _;
 
 use crate::envelope::{write_envelope, Member, CHUNK_BYTES};
 use crate::{mac, MacEncoding, Secret, SessionBinding};
-
-/// Where the signer takes its timestamps from.
-pub trait Clock {
-    /// The current wall-clock time.
-    fn now(&mut self) -> Timestamp;
-}
-
-/// The system clock, in UTC.
-#[derive(Debug, Clone, Copy, Default)]
-pub struct SystemClock;
-
-impl Clock for SystemClock {
-    fn now(&mut self) -> Timestamp {
-        Timestamp::now_utc()
-    }
-}
-
-impl<F: FnMut() -> Timestamp> Clock for F {
-    fn now(&mut self) -> Timestamp {
-        self()
-    }
-}
 
 /// Where the signer takes the 16 random bytes of each nonce from.
 pub trait NonceSource {
@@ -52,6 +32,39 @@ impl NonceSource for OsNonces {
 impl<F: FnMut(&mut [u8; 16])> NonceSource for F {
     fn fill(&mut self, bytes: &mut [u8; 16]) {
         self(bytes);
+    }
+}
+
+/// A [`NonceSource`] that can be cloned and shared: what sessions hold, so that every
+/// signer they make draws from the one (real or seeded) source.
+#[derive(Clone)]
+pub struct SharedNonces(Arc<Mutex<dyn NonceSource + Send>>);
+
+impl SharedNonces {
+    /// Shares `source`.
+    pub fn new(source: impl NonceSource + Send + 'static) -> Self {
+        Self(Arc::new(Mutex::new(source)))
+    }
+
+    /// The operating system's randomness ([`OsNonces`]).
+    pub fn os() -> Self {
+        Self::new(OsNonces)
+    }
+}
+
+impl NonceSource for SharedNonces {
+    fn fill(&mut self, bytes: &mut [u8; 16]) {
+        // A source that panicked mid-fill left no state worth refusing to read.
+        self.0
+            .lock()
+            .unwrap_or_else(std::sync::PoisonError::into_inner)
+            .fill(bytes);
+    }
+}
+
+impl std::fmt::Debug for SharedNonces {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str("SharedNonces")
     }
 }
 

@@ -8,7 +8,7 @@
 // criterion's macros generate undocumented items.
 #![allow(missing_docs)]
 
-use brainwire_v1::{decode_from_agent, encode_agent};
+use brainwire_v1::{decode_agent, encode_agent};
 use criterion::{criterion_group, criterion_main, Criterion};
 
 use brainwire_test_support::family_decode as family;
@@ -52,7 +52,7 @@ fn benches(c: &mut Criterion) {
             &mut group,
             name,
             wire.as_bytes(),
-            |wire| decode_from_agent(wire).expect("valid"),
+            |wire| decode_agent(wire).expect("valid"),
             encode_agent,
         );
     }

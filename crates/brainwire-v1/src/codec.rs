@@ -27,16 +27,16 @@ pub const MAX_ADAPTERS: usize = 64;
 /// # Errors
 ///
 /// [`DecodeError`]; each names close code 4005 (4001 for a `hello` of another version).
-pub fn decode_from_agent(wire: &[u8]) -> Result<AgentFrame, DecodeError> {
-    decode_from_agent_with(wire, &Limits::default())
+pub fn decode_agent(wire: &[u8]) -> Result<AgentFrame, DecodeError> {
+    decode_agent_with(wire, &Limits::default())
 }
 
-/// [`decode_from_agent`] under `limits`.
+/// [`decode_agent`] under `limits`.
 ///
 /// # Errors
 ///
-/// As [`decode_from_agent`].
-pub fn decode_from_agent_with(wire: &[u8], limits: &Limits) -> Result<AgentFrame, DecodeError> {
+/// As [`decode_agent`].
+pub fn decode_agent_with(wire: &[u8], limits: &Limits) -> Result<AgentFrame, DecodeError> {
     let frame = decode_by_type(wire, limits, |message_type, root| {
         Ok(match message_type {
             "hello" => {
@@ -65,16 +65,16 @@ pub fn decode_from_agent_with(wire: &[u8], limits: &Limits) -> Result<AgentFrame
 /// # Errors
 ///
 /// [`DecodeError`]; each names close code 4005.
-pub fn decode_from_brain(wire: &[u8]) -> Result<BrainFrame, DecodeError> {
-    decode_from_brain_with(wire, &Limits::default())
+pub fn decode_brain(wire: &[u8]) -> Result<BrainFrame, DecodeError> {
+    decode_brain_with(wire, &Limits::default())
 }
 
-/// [`decode_from_brain`] under `limits`.
+/// [`decode_brain`] under `limits`.
 ///
 /// # Errors
 ///
-/// As [`decode_from_brain`].
-pub fn decode_from_brain_with(wire: &[u8], limits: &Limits) -> Result<BrainFrame, DecodeError> {
+/// As [`decode_brain`].
+pub fn decode_brain_with(wire: &[u8], limits: &Limits) -> Result<BrainFrame, DecodeError> {
     let frame = decode_by_type(wire, limits, |message_type, root| {
         Ok(match message_type {
             "ack" => BrainFrame::Ack(one(root)?),

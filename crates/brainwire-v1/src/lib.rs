@@ -1,18 +1,18 @@
 //! The legacy v1 agent protocol (document 000, `wss://<brain>/ws`, plain JSON frames):
-//! every frame in both directions as typed values, [`decode_from_agent`] /
-//! [`decode_from_brain`] and [`encode_agent`] / [`encode_brain`], first-frame [`sniff`]ing,
+//! every frame in both directions as typed values, [`decode_agent`] /
+//! [`decode_brain`] and [`encode_agent`] / [`encode_brain`], first-frame [`sniff`]ing,
 //! and the agent's [`AckTracker`].
 //!
 //! This crate does no I/O. Fleets upgrade slowly: a brain can still recognise v1 agents
 //! and a bridge can still speak to them.
 //!
 //! ```
-//! use brainwire_v1::{decode_from_agent, encode_brain, Ack, AgentFrame, BrainFrame};
+//! use brainwire_v1::{decode_agent, encode_brain, Ack, AgentFrame, BrainFrame};
 //!
 //! let wire = br#"{"type":"event_batch","seq":7,"events":[{"event_type":"task_succeeded",
 //!   "task_id":"t-1","engine":"celery","ts":"2026-02-06T01:30:00.000Z","name":"app.add",
 //!   "args_redacted":[1,2],"kwargs_redacted":{}}]}"#;
-//! let AgentFrame::EventBatch(batch) = decode_from_agent(wire)? else { unreachable!() };
+//! let AgentFrame::EventBatch(batch) = decode_agent(wire)? else { unreachable!() };
 //! assert_eq!(batch.events[0].task_id, "t-1");
 //!
 //! let ack = encode_brain(&BrainFrame::Ack(Ack::new(batch.seq)));
@@ -71,9 +71,8 @@ pub use agent::{
 };
 pub use brain::{Ack, BrainFrame, Command, CommandVerb, ErrorFrame};
 pub use codec::{
-    decode_from_agent, decode_from_agent_with, decode_from_brain, decode_from_brain_with,
-    encode_agent, encode_brain, MAX_ADAPTERS, MAX_EVENTS_PER_BATCH, MAX_NAME_CHARS, MAX_SCHEDULES,
-    MAX_TEXT_CHARS,
+    decode_agent, decode_agent_with, decode_brain, decode_brain_with, encode_agent, encode_brain,
+    MAX_ADAPTERS, MAX_EVENTS_PER_BATCH, MAX_NAME_CHARS, MAX_SCHEDULES, MAX_TEXT_CHARS,
 };
 pub use error::DecodeError;
 pub use extras::Members;

@@ -15,7 +15,7 @@ fn document_shaped_agent_frames_decode() {
         "framework_version":"5.0","engines":["celery"],"schedulers":["celerybeat"],
         "capabilities":{"celery":{"retry":true},"celerybeat":{"pause":true}},
         "metadata":{"hostname":"h1","pid":4242,"python":"3.11","big":123456789012345678901234567890}}"#;
-    let AgentFrame::Hello(h) = decode_from_agent(hello).unwrap() else {
+    let AgentFrame::Hello(h) = decode_agent(hello).unwrap() else {
         panic!()
     };
     assert_eq!(h.framework, Framework::Django);
@@ -29,7 +29,7 @@ fn document_shaped_agent_frames_decode() {
     assert!(std::str::from_utf8(&again)
         .unwrap()
         .contains(r#""big":123456789012345678901234567890"#));
-    assert_eq!(decode_from_agent(&again).unwrap(), AgentFrame::Hello(h));
+    assert_eq!(decode_agent(&again).unwrap(), AgentFrame::Hello(h));
 
     let batch = br#"{"type":"event_batch","seq":3,"events":[{"event_type":"task_failed","task_id":"t",
         "engine":"celery","ts":"2026-02-06T01:30:00.000Z","name":"n","args_redacted":[1,"x",null],
@@ -37,7 +37,7 @@ fn document_shaped_agent_frames_decode() {
         "error":{"exc_type":"ValueError","exc_msg":"bad","traceback_redacted":"Traceback..."},
         "group_id":"g","parent_id":"p","retry_of":"r"},
         {"event_type":"task_custom","task_id":"u","engine":"rq","ts":"2026-02-06T01:30:00Z","name":"m","args_redacted":[],"kwargs_redacted":{}}]}"#;
-    let AgentFrame::EventBatch(b) = decode_from_agent(batch).unwrap() else {
+    let AgentFrame::EventBatch(b) = decode_agent(batch).unwrap() else {
         panic!()
     };
     assert_eq!(b.seq, 3);
@@ -49,7 +49,7 @@ fn document_shaped_agent_frames_decode() {
     );
 
     let update = br#"{"type":"schedule_update","scheduler":"beat","added":[{"id":"s1","cron":"* * * * *","enabled":true}],"removed":["s0"]}"#;
-    let AgentFrame::ScheduleUpdate(u) = decode_from_agent(update).unwrap() else {
+    let AgentFrame::ScheduleUpdate(u) = decode_agent(update).unwrap() else {
         panic!()
     };
     let added = &u.added.as_ref().unwrap()[0];
@@ -62,11 +62,11 @@ fn document_shaped_agent_frames_decode() {
 
     let result = br#"{"type":"command_result","cmd_id":"c-1","ok":false,"error":{"code":"E","message":"m"}}"#;
     assert!(
-        matches!(decode_from_agent(result).unwrap(), AgentFrame::CommandResult(r) if !r.ok && r.result.is_none())
+        matches!(decode_agent(result).unwrap(), AgentFrame::CommandResult(r) if !r.ok && r.result.is_none())
     );
     let heartbeat = br#"{"type":"heartbeat","ts":"2026-02-06T01:30:00.000Z"}"#;
     assert_eq!(
-        decode_from_agent(heartbeat).unwrap(),
+        decode_agent(heartbeat).unwrap(),
         AgentFrame::Heartbeat(Heartbeat::new(ts()))
     );
 }
@@ -74,24 +74,24 @@ fn document_shaped_agent_frames_decode() {
 #[test]
 fn document_shaped_brain_frames_decode() {
     assert_eq!(
-        decode_from_brain(br#"{"type":"ack","seq":3}"#).unwrap(),
+        decode_brain(br#"{"type":"ack","seq":3}"#).unwrap(),
         BrainFrame::Ack(Ack::new(3))
     );
     let command =
         br#"{"type":"command","cmd_id":"3f2a","cmd":"schedule_pause","args":{"id":"s1"}}"#;
-    let BrainFrame::Command(c) = decode_from_brain(command).unwrap() else {
+    let BrainFrame::Command(c) = decode_brain(command).unwrap() else {
         panic!()
     };
     assert_eq!(c.cmd, CommandVerb::SchedulePause);
     let unknown = br#"{"type":"command","cmd_id":"3f2a","cmd":"reboot_universe","args":{}}"#;
-    let BrainFrame::Command(c) = decode_from_brain(unknown).unwrap() else {
+    let BrainFrame::Command(c) = decode_brain(unknown).unwrap() else {
         panic!()
     };
     assert_eq!(c.cmd, CommandVerb::Other("reboot_universe".into()));
     assert_eq!(c.cmd.as_str(), "reboot_universe");
     let error = br#"{"type":"error","code":"bad_frame","message":"nope"}"#;
     assert_eq!(
-        decode_from_brain(error).unwrap(),
+        decode_brain(error).unwrap(),
         BrainFrame::Error(ErrorFrame::new("bad_frame", "nope"))
     );
 }
@@ -143,7 +143,7 @@ fn bad_input_names_its_error_and_close_code() {
         (long_name.as_bytes(), "too_long", 4005),
     ];
     for (wire, kind, code) in cases {
-        let err = decode_from_agent(wire).unwrap_err();
+        let err = decode_agent(wire).unwrap_err();
         assert_eq!(
             (err.kind(), err.close_code().code()),
             (kind, code),
@@ -151,16 +151,15 @@ fn bad_input_names_its_error_and_close_code() {
             String::from_utf8_lossy(&wire[..wire.len().min(80)])
         );
     }
-    let err = decode_from_brain(br#"{"type":"hello"}"#).unwrap_err();
+    let err = decode_brain(br#"{"type":"hello"}"#).unwrap_err();
     assert!(matches!(
         err,
         DecodeError::WrongDirection {
             frame_type: "hello"
         }
     ));
-    let err =
-        decode_from_brain(br#"{"type":"command","cmd_id":"c","cmd":"cancel_task","args":[]}"#)
-            .unwrap_err();
+    let err = decode_brain(br#"{"type":"command","cmd_id":"c","cmd":"cancel_task","args":[]}"#)
+        .unwrap_err();
     assert_eq!(err.kind(), "invalid_frame");
 }
 
@@ -338,11 +337,11 @@ fn brain_frame() -> impl Strategy<Value = BrainFrame> {
 proptest! {
     #[test]
     fn agent_frames_round_trip(frame in agent_frame()) {
-        prop_assert_eq!(decode_from_agent(&encode_agent(&frame)).unwrap(), frame);
+        prop_assert_eq!(decode_agent(&encode_agent(&frame)).unwrap(), frame);
     }
 
     #[test]
     fn brain_frames_round_trip(frame in brain_frame()) {
-        prop_assert_eq!(decode_from_brain(&encode_brain(&frame)).unwrap(), frame);
+        prop_assert_eq!(decode_brain(&encode_brain(&frame)).unwrap(), frame);
     }
 }

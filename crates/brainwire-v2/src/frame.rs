@@ -1,7 +1,8 @@
 //! The frame: envelope fields plus one typed payload, and its decode, encode and sign.
 
+use brainwire_core::Clock;
 use brainwire_core::{Kind, Limits, Node, ShapeError, Tape, Timestamp};
-use brainwire_sign::{Clock, FrameKind, FrameSchema, FrameSigner, NonceSource, SchemaError, Stamp};
+use brainwire_sign::{FrameKind, FrameSchema, FrameSigner, NonceSource, SchemaError, Stamp};
 use bytes::Bytes;
 use serde::de::DeserializeOwned;
 use serde::{Deserialize, Serialize};
@@ -211,7 +212,7 @@ impl Frame {
 ///
 /// [`DecodeError`], each naming its close code.
 pub fn decode(wire: &[u8]) -> Result<Frame, DecodeError> {
-    decode_with_limits(wire, &Limits::default())
+    decode_with(wire, &Limits::default())
 }
 
 /// [`decode`] under `limits`.
@@ -219,7 +220,7 @@ pub fn decode(wire: &[u8]) -> Result<Frame, DecodeError> {
 /// # Errors
 ///
 /// [`DecodeError`], each naming its close code.
-pub fn decode_with_limits(wire: &[u8], limits: &Limits) -> Result<Frame, DecodeError> {
+pub fn decode_with(wire: &[u8], limits: &Limits) -> Result<Frame, DecodeError> {
     let mut tape = Tape::new();
     let root = tape.parse(wire, limits).map_err(ShapeError::Json)?.root();
     if root.kind() != Kind::Object {

@@ -9,7 +9,7 @@
 //!   [`encode`] writes the unsigned handshake frames.
 //! - [`AgentSession`] and [`BrainSession`] run the whole protocol of one connection
 //!   (handshake, batching and acks, commands, heartbeats, idle and replay closes) from
-//!   bytes and time you feed them: see [`session`].
+//!   bytes and time you feed them: see [Sessions](#sessions).
 //!
 //! ```
 //! use brainwire_core::Timestamp;
@@ -52,12 +52,30 @@
 //! Unknown fields are ignored, as in the reference; unknown frame types are refused with
 //! [`ShapeError::UnknownType`](brainwire_core::ShapeError::UnknownType).
 //!
+//! # Sessions
+//!
+//! [`AgentSession`] and [`BrainSession`] are the agent's and the brain's side of one
+//! connection. Neither reads a clock, opens a socket or spawns a task: the caller feeds
+//! bytes and time in (`handle_*`) and takes frames, events and close decisions out
+//! (`poll_*`), the way `quinn-proto`'s `Connection` works, so the same code runs under
+//! tokio, a thread per connection, or a simulated clock in tests. Wall-clock time and
+//! nonces come only from [`Sources`] and the `wall` arguments, so a session on seeded
+//! sources is deterministic.
+//!
+//! After any input, drain [`poll_transmit`](AgentSession::poll_transmit) (frames to send,
+//! in order), `poll_event`, then `poll_close`: a fatal error surfaces there once, as a
+//! [`Closing`](brainwire_close::Closing) holding the [`SessionError`] and the close frame
+//! to send; `handle_*` return nothing. [`SessionError`] lists every code a session closes
+//! with on its own and what a reconnect policy makes of it.
+//!
 //! # Crate features
 //!
 //! None.
 
 #![forbid(unsafe_code)]
 #![deny(missing_docs)]
+
+use brainwire_core::JsonObject;
 
 mod command;
 mod error;
@@ -66,15 +84,13 @@ mod frame;
 mod handshake;
 mod health;
 mod registry;
-pub mod session;
+mod session;
 
-pub use brainwire_core::JsonObject;
 pub use command::{Command, CommandAck, CommandResult, CommandStatus};
 pub use error::{DecodeError, EncodeError};
 pub use events::{EventBatch, EventBatchAck, MAX_EVENTS_PER_BATCH};
 pub use frame::{
-    decode, decode_with_limits, encode, sign, sign_stamped, Frame, FrameType, Payload, Signature,
-    V2,
+    decode, decode_with, encode, sign, sign_stamped, Frame, FrameType, Payload, Signature, V2,
 };
 pub use handshake::{Hello, HelloAck};
 pub use health::{AgentStatus, Heartbeat, TelemetryLoss};

@@ -1,7 +1,7 @@
 //! Every v2 frame type through sign, verify, encode and decode; caps and strictness.
 
 use brainwire_close::NamesCloseCode;
-use brainwire_core::{ShapeError, Timestamp};
+use brainwire_core::{JsonObject, ShapeError, Timestamp};
 use brainwire_sign::{FrameSigner, Secret, SessionBinding, VerifyError};
 use brainwire_v2::*;
 use proptest::prelude::*;

@@ -6,8 +6,9 @@ use std::sync::Arc;
 use std::time::{Duration, Instant};
 
 use brainwire_close::NamesCloseCode;
-use brainwire_core::Timestamp;
-use brainwire_sign::{Keyring, Secret};
+use brainwire_close::{Backoff, Closing, Reconnect, ReconnectPolicy};
+use brainwire_core::{JsonObject, Timestamp, WallClock};
+use brainwire_sign::{Keyring, Secret, SharedNonces};
 use brainwire_v2::*;
 
 const START_MICROS: i64 = 1_800_000_000_000_000;
@@ -35,13 +36,18 @@ impl Clock {
         self.offset
             .fetch_add(by.as_micros() as i64, Ordering::SeqCst);
     }
+    /// Simulated wall time and counting nonces: a session on these is deterministic.
     fn sources(&self, prefix: &str) -> Sources {
         let offset = self.offset.clone();
-        let mut sources = Sources::system(prefix);
-        sources.wall = Arc::new(move || {
+        let wall = WallClock::new(move || {
             Timestamp::from_unix_micros(START_MICROS + offset.load(Ordering::SeqCst)).unwrap()
         });
-        sources
+        let mut counter = 0u128;
+        let nonces = SharedNonces::new(move |bytes: &mut [u8; 16]| {
+            counter += 1;
+            *bytes = counter.to_be_bytes();
+        });
+        Sources::new(prefix, wall, nonces)
     }
 }
 
@@ -98,7 +104,7 @@ impl Pair {
             delivered_events: Vec::new(),
             auto_ack: true,
         };
-        pair.agent.connect(pair.clock.now());
+        pair.agent.connect(pair.clock.now(), pair.clock.wall());
         pair.drive();
         pair
     }
@@ -119,7 +125,7 @@ impl Pair {
         self.agent.handle_disconnect();
         self.connections += 1;
         self.brain = Self::accept(&self.clock, self.connections);
-        self.agent.connect(self.clock.now());
+        self.agent.connect(self.clock.now(), self.clock.wall());
         self.drive();
     }
 
@@ -131,9 +137,8 @@ impl Pair {
             while let Some(frame) = self.agent.poll_transmit() {
                 moved = true;
                 self.to_brain.push(frame.to_vec());
-                let _ = self
-                    .brain
-                    .handle_frame(self.clock.now(), self.clock.wall(), &frame);
+                self.brain
+                    .handle_message(self.clock.now(), self.clock.wall(), &frame);
             }
             while let Some(event) = self.brain.poll_event() {
                 moved = true;
@@ -152,9 +157,8 @@ impl Pair {
             }
             while let Some(frame) = self.brain.poll_transmit() {
                 moved = true;
-                let _ = self
-                    .agent
-                    .handle_frame(self.clock.now(), self.clock.wall(), &frame);
+                self.agent
+                    .handle_message(self.clock.now(), self.clock.wall(), &frame);
             }
             while let Some(event) = self.agent.poll_event() {
                 moved = true;
@@ -289,17 +293,22 @@ fn commands_are_acked_at_once_and_completed_later() {
         .send_command(Command::new("cancel_task", target))
         .unwrap();
     pair.drive();
-    let (frame_id, token) = pair
+    let (received_id, token) = pair
         .agent_events
         .iter()
         .find_map(|e| match e {
-            AgentEvent::Command { frame_id, command } => {
-                Some((frame_id.clone(), command.delivery_claim_token.clone()))
-            }
+            AgentEvent::Command {
+                command_id,
+                command,
+            } => Some((command_id.clone(), command.delivery_claim_token.clone())),
             _ => None,
         })
         .expect("the agent got the command");
-    assert_eq!(frame_id, command_id);
+    assert_eq!(received_id, command_id);
+    assert!(
+        token.is_some(),
+        "the brain gives every command a delivery token"
+    );
     // As the reference agent's, the ack carries the command's id as its own frame id.
     let sent = |pair: &Pair, frame_type: FrameType| {
         pair.to_brain
@@ -313,10 +322,16 @@ fn commands_are_acked_at_once_and_completed_later() {
         command_id: command_id.clone()
     }));
     pair.agent
-        .complete_command(&frame_id, token, CommandResult::success(None))
+        .complete_command(&received_id, CommandResult::success(None))
         .unwrap();
     pair.drive();
-    assert_eq!(sent(&pair, FrameType::CommandResult).id, command_id);
+    let result = sent(&pair, FrameType::CommandResult);
+    assert_eq!(result.id, command_id);
+    // The session kept the command's delivery token and echoes it without being told.
+    let Payload::CommandResult(result) = result.payload else {
+        unreachable!()
+    };
+    assert_eq!(result.delivery_claim_token, token);
     assert!(pair.brain_events.iter().any(|e| matches!(e,
         BrainEvent::CommandCompleted { command_id: id, result } if *id == command_id && result.status == CommandStatus::Success)));
 }
@@ -348,13 +363,14 @@ fn heartbeats_keep_the_connection_alive_and_silence_closes_it_with_4408() {
         secret(),
         clock.sources("a"),
     );
-    agent.connect(clock.now());
-    brain
-        .handle_frame(clock.now(), clock.wall(), &agent.poll_transmit().unwrap())
-        .unwrap();
+    agent.connect(clock.now(), clock.wall());
+    brain.handle_message(clock.now(), clock.wall(), &agent.poll_transmit().unwrap());
+    assert!(brain.poll_close().is_none(), "hello is accepted");
     clock.advance(Duration::from_secs(31));
     brain.handle_timeout(clock.now());
-    assert_eq!(brain.poll_close().unwrap().code(), 4408);
+    let closing = brain.poll_close().unwrap();
+    assert!(matches!(closing.error, SessionError::IdleTimeout));
+    assert_eq!(closing.frame.code(), 4408);
 }
 
 #[test]
@@ -369,12 +385,17 @@ fn a_replayed_or_tampered_frame_closes_with_4403() {
         .find(|f| f.windows(13).any(|w| w == b"\"event_batch\""))
         .unwrap()
         .clone();
-    let err = pair
-        .brain
-        .handle_frame(pair.clock.now(), pair.clock.wall(), &batch)
-        .unwrap_err();
-    assert_eq!(err.close_code().code(), 4403);
-    assert_eq!(pair.brain.poll_close().unwrap().code(), 4403);
+    pair.brain
+        .handle_message(pair.clock.now(), pair.clock.wall(), &batch);
+    let closing = pair.brain.poll_close().unwrap();
+    assert!(matches!(closing.error, SessionError::Verify(_)));
+    assert_eq!(closing.frame.code(), 4403);
+    // The fatal error surfaces once, and a closed session ignores what follows.
+    assert!(pair.brain.poll_close().is_none());
+    pair.brain
+        .handle_message(pair.clock.now(), pair.clock.wall(), &batch);
+    assert!(pair.brain.poll_close().is_none());
+    assert!(!pair.brain.is_open());
 
     let mut pair = Pair::new();
     pair.queue(1, "t");
@@ -383,15 +404,14 @@ fn a_replayed_or_tampered_frame_closes_with_4403() {
     let tampered = String::from_utf8(frame.to_vec())
         .unwrap()
         .replace("t-0", "t-9");
-    let err = pair
-        .brain
-        .handle_frame(pair.clock.now(), pair.clock.wall(), tampered.as_bytes())
-        .unwrap_err();
+    pair.brain
+        .handle_message(pair.clock.now(), pair.clock.wall(), tampered.as_bytes());
+    let closing = pair.brain.poll_close().unwrap();
     assert!(matches!(
-        err,
+        closing.error,
         SessionError::Verify(brainwire_sign::VerifyError::BadSignature)
     ));
-    assert_eq!(pair.brain.poll_close().unwrap().code(), 4403);
+    assert_eq!(closing.frame.code(), 4403);
 }
 
 #[test]
@@ -408,44 +428,45 @@ fn handshake_refusals_carry_the_brains_codes() {
         )
     };
 
-    assert_eq!(accept(Some("stolen")).poll_close().unwrap().code(), 4401);
-    assert_eq!(accept(None).poll_close().unwrap().code(), 4401);
+    let code = |closing: Option<Closing<SessionError>>| closing.unwrap().frame.code();
+    assert_eq!(code(accept(Some("stolen")).poll_close()), 4401);
+    assert_eq!(code(accept(None).poll_close()), 4401);
 
     let mut brain = accept(Some("good-token"));
     let mut hello = Hello::new("1", "bare");
     hello.protocol_version = "1".into();
     let wire = encode(&Frame::new("h", Payload::Hello(hello)));
+    brain.handle_message(clock.now(), clock.wall(), &wire);
+    let closing = brain.poll_close().unwrap();
     assert!(matches!(
-        brain.handle_frame(clock.now(), clock.wall(), &wire),
-        Err(SessionError::UnsupportedProtocol { .. })
+        closing.error,
+        SessionError::UnsupportedProtocol { .. }
     ));
-    assert_eq!(brain.poll_close().unwrap().code(), 4426);
+    assert_eq!(closing.frame.code(), 4426);
 
     let mut brain = accept(Some("good-token"));
     let wire = encode(&Frame::new("x", Payload::Heartbeat(Heartbeat::default())));
-    assert_eq!(
-        brain
-            .handle_frame(clock.now(), clock.wall(), &wire)
-            .unwrap_err()
-            .close_code()
-            .code(),
-        4400
-    );
+    brain.handle_message(clock.now(), clock.wall(), &wire);
+    let closing = brain.poll_close().unwrap();
+    assert!(matches!(
+        closing.error,
+        SessionError::Unexpected {
+            frame_type: "heartbeat"
+        }
+    ));
+    assert_eq!(closing.frame.code(), 4400);
 
     let mut brain = accept(Some("good-token"));
-    assert_eq!(
-        brain
-            .handle_frame(clock.now(), clock.wall(), b"not json")
-            .unwrap_err()
-            .close_code()
-            .code(),
-        4400
-    );
+    brain.handle_message(clock.now(), clock.wall(), b"not json");
+    let closing = brain.poll_close().unwrap();
+    assert!(matches!(closing.error, SessionError::Decode(_)));
+    assert_eq!(closing.error.close_code().code(), 4400);
+    assert_eq!(closing.frame.code(), 4400);
 
     let mut brain = accept(Some("good-token"));
     clock.advance(Duration::from_secs(11));
     brain.handle_timeout(clock.now());
-    assert_eq!(brain.poll_close().unwrap().code(), 4400);
+    assert_eq!(code(brain.poll_close()), 4400);
 }
 
 #[test]
@@ -501,4 +522,46 @@ fn sessions_can_move_between_threads() {
     fn is_send<T: Send>() {}
     is_send::<AgentSession>();
     is_send::<BrainSession>();
+}
+
+/// A brain that never answers `hello` is slow, not misconfigured: the agent closes with a
+/// code its reconnect policy retries, where 4400 would have stopped it for good.
+#[test]
+fn an_unanswered_hello_closes_with_a_code_worth_retrying() {
+    let clock = Clock::new();
+    let mut agent = AgentSession::new(
+        AgentConfig::new(Hello::new("1", "bare")),
+        secret(),
+        clock.sources("a"),
+    );
+    agent.connect(clock.now(), clock.wall());
+    let _hello = agent.poll_transmit().unwrap();
+    clock.advance(Duration::from_secs(11));
+    agent.handle_timeout(clock.now());
+    let closing = agent.poll_close().unwrap();
+    assert!(matches!(closing.error, SessionError::HelloAckTimeout));
+    assert_eq!(closing.frame.code(), 1001);
+    let mut policy = ReconnectPolicy::new(Backoff::default());
+    let code = brainwire_close::v2::CloseCode::from(closing.frame.code());
+    assert!(matches!(policy.on_close(code), Reconnect::RetryAfter(_)));
+}
+
+/// Time and nonces come only from the sources: two runs on the same simulated clock and
+/// seeded nonces put the same bytes on the wire.
+#[test]
+fn sessions_on_seeded_sources_are_deterministic() {
+    let run = || {
+        let mut pair = Pair::new();
+        pair.queue(3, "d");
+        pair.run_for(Duration::from_secs(25));
+        let target = JsonObject::from_text(r#"{"task_id":"t-1"}"#).unwrap();
+        pair.brain
+            .send_command(Command::new("cancel_task", target))
+            .unwrap();
+        pair.drive();
+        pair.to_brain
+    };
+    let first = run();
+    assert!(first.len() >= 5, "hello, a batch, heartbeats, command_ack");
+    assert_eq!(first, run());
 }

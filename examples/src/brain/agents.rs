@@ -3,10 +3,10 @@
 use std::sync::atomic::Ordering;
 use std::time::{Duration, Instant};
 
-use brainwire_core::Timestamp;
+use brainwire_core::{JsonObject, Timestamp};
 use brainwire_sign::Keyring;
 use brainwire_v2::{
-    AgentAuthority, AgentGrant, BrainConfig, BrainEvent, BrainSession, Command, JsonObject, Sources,
+    AgentAuthority, AgentGrant, BrainConfig, BrainEvent, BrainSession, Command, Sources,
 };
 use futures_util::{SinkExt, StreamExt};
 use tokio::net::TcpStream;
@@ -86,14 +86,14 @@ pub(super) async fn connection(
         if reacted {
             continue;
         }
-        if let Some(close) = session.poll_close() {
+        if let Some(closing) = session.poll_close() {
             transcript
                 .note(
                     Side::Brain,
-                    format!("closing: {} {}", close.code(), close.reason()),
+                    format!("closing: {} {}", closing.frame.code(), closing.error),
                 )
                 .await;
-            socket.send(close_message(&close)).await?;
+            socket.send(close_message(&closing.frame)).await?;
             return Ok(());
         }
         let timeout = session
@@ -102,8 +102,8 @@ pub(super) async fn connection(
         tokio::select! {
             message = socket.next() => match next_incoming(message) {
                 Some(Ok(Incoming::Frame(bytes))) => {
-                    // A refused frame leaves its close frame in poll_close.
-                    let _ = session.handle_frame(Instant::now(), Timestamp::now_utc(), &bytes);
+                    // A refused frame leaves its error and close frame in poll_close.
+                    session.handle_message(Instant::now(), Timestamp::now_utc(), &bytes);
                 }
                 Some(Ok(Incoming::Ignore)) => {}
                 Some(Ok(Incoming::Closed(code))) => {

@@ -45,15 +45,13 @@ impl SubscriptionPolicy for ProjectScope {
 #[derive(Debug)]
 pub(super) struct Channels {
     hub: ChannelHub<u64>,
-    scope: ProjectScope,
     outboxes: Outboxes,
 }
 
 impl Channels {
     pub fn new(scope: ProjectScope) -> Self {
         Self {
-            hub: ChannelHub::new(MAX_SUBSCRIPTIONS),
-            scope,
+            hub: ChannelHub::new(scope, MAX_SUBSCRIPTIONS),
             outboxes: Outboxes::default(),
         }
     }
@@ -93,8 +91,7 @@ pub(super) async fn connection(
     };
     let result = pump(&mut socket, &mut queue, |received| {
         let mut channels = shared.channels.lock().expect("not poisoned");
-        let Channels { hub, scope, .. } = &mut *channels;
-        Some(hub.handle_client(&id, received, scope))
+        Some(channels.hub.handle_message(&id, received).bytes)
     })
     .await;
     let mut channels = shared.channels.lock().expect("not poisoned");

@@ -4,9 +4,9 @@
 use brainwire_channel::{
     AgentCompleted, AgentFailed, AgentSpawned, ChannelId, ChannelKind, Event, TaskStatusChanged,
 };
+use brainwire_core::JsonObject;
 use brainwire_core::{JsonValue, Timestamp};
 use brainwire_run::{Body, RunData, RunMessage, RunStatus, TaskBoard};
-use brainwire_v2::JsonObject;
 use serde::Deserialize;
 
 /// Most tasks the brain remembers for the run stream.

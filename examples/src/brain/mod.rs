@@ -118,7 +118,7 @@ impl Shared {
     }
 
     /// Publishes what one newly stored task event means to the run stream and channels.
-    fn publish(&self, agent: &feed::Reporter, event: &brainwire_v2::JsonObject) {
+    fn publish(&self, agent: &feed::Reporter, event: &brainwire_core::JsonObject) {
         let Some(update) = self
             .feed
             .lock()

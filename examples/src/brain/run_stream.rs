@@ -1,10 +1,8 @@
 //! The run status stream on `/ws` (document 003): a [`Broadcaster`] and each client's
 //! queue.
 
-use std::sync::Arc;
-
 use brainwire_close::{CloseFrame, StandardCode};
-use brainwire_core::Timestamp;
+use brainwire_core::WallClock;
 use brainwire_run::{Body, Broadcaster};
 use futures_util::SinkExt;
 use tokio::net::TcpStream;
@@ -29,7 +27,7 @@ impl RunStream {
         Self {
             broadcaster: Broadcaster::new(
                 "Connected to brainwire example brain",
-                Arc::new(Timestamp::now_utc),
+                WallClock::system(),
             ),
             outboxes: Outboxes::default(),
         }

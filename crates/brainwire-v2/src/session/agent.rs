@@ -3,16 +3,22 @@
 use std::collections::VecDeque;
 use std::time::{Duration, Instant};
 
-use brainwire_close::{CloseFrame, NamesCloseCode};
+use brainwire_close::Closing;
 use brainwire_core::{JsonError, Limits, Tape, Timestamp};
-use brainwire_sign::{FrameSigner, Secret, SessionBinding};
+use brainwire_sign::{Keyring, Secret, SessionBinding};
 use bytes::Bytes;
 
+use super::link::{Core, Link};
 use super::{SendError, SessionError, Sources};
 use crate::{
-    encode, sign, Command, CommandAck, CommandResult, ErrorReport, EventBatch, Frame,
-    FrameVerifier, Heartbeat, Hello, JsonObject, Payload, MAX_EVENTS_PER_BATCH,
+    Command, CommandAck, CommandResult, ErrorReport, EventBatch, Frame, Heartbeat, Hello,
+    JsonObject, Payload, MAX_EVENTS_PER_BATCH,
 };
+
+/// Commands received and not yet answered whose delivery token the session keeps for
+/// [`AgentSession::complete_command`]; past this, the oldest token is forgotten (its
+/// answer still carries the command's id, which the brain matches first).
+const MAX_OPEN_COMMANDS: usize = 1024;
 
 /// Bytes an `event_batch` needs besides its events: the envelope, the MAC and the list's
 /// punctuation, rounded up generously so a batch never exceeds the brain's frame size.
@@ -81,8 +87,8 @@ pub enum AgentEvent {
     /// A command to run; `command_ack` has already been sent. Answer with
     /// [`AgentSession::complete_command`].
     Command {
-        /// The command frame's id.
-        frame_id: String,
+        /// The command's id (its frame id), which its answers carry.
+        command_id: String,
         /// The command.
         command: Command,
     },
@@ -144,8 +150,7 @@ enum State {
 }
 
 struct Established {
-    signer: FrameSigner<Box<dyn FnMut() -> Timestamp + Send>>,
-    verifier: FrameVerifier,
+    link: Link,
     heartbeat_interval: Duration,
     next_heartbeat: Instant,
     max_frame_size: u64,
@@ -154,7 +159,7 @@ struct Established {
 impl std::fmt::Debug for Established {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
         f.debug_struct("Established")
-            .field("binding", self.signer.binding())
+            .field("binding", self.link.binding())
             .field("heartbeat_interval", &self.heartbeat_interval)
             .finish_non_exhaustive()
     }
@@ -169,7 +174,7 @@ impl std::fmt::Debug for Established {
 /// verified):
 /// - [`connect`](Self::connect) when a socket opens; [`handle_disconnect`](Self::handle_disconnect)
 ///   when it drops;
-/// - [`handle_frame`](Self::handle_frame) for every message received (text or binary);
+/// - [`handle_message`](Self::handle_message) for every message received (text or binary);
 /// - [`handle_timeout`](Self::handle_timeout) once [`poll_timeout`](Self::poll_timeout)'s
 ///   instant has passed;
 /// - [`queue_event`](Self::queue_event) and [`complete_command`](Self::complete_command)
@@ -177,7 +182,8 @@ impl std::fmt::Debug for Established {
 ///
 /// After any input, drain the outputs: [`poll_transmit`](Self::poll_transmit) (frames to
 /// send, in order), [`poll_event`](Self::poll_event), [`poll_close`](Self::poll_close)
-/// (after a fatal error), then sleep until [`poll_timeout`](Self::poll_timeout).
+/// (a fatal error and its close frame, once), then sleep until
+/// [`poll_timeout`](Self::poll_timeout).
 ///
 /// Events are held until the `event_batch_ack` naming their batch arrives. After a
 /// reconnect, unacknowledged batches are re-sent first, in order, with their original
@@ -185,18 +191,15 @@ impl std::fmt::Debug for Established {
 pub struct AgentSession {
     config: AgentConfig,
     secret: Secret,
-    sources: Sources,
+    core: Core<AgentEvent>,
     state: State,
     queued: VecDeque<JsonObject>,
     queued_bytes: usize,
     oldest_queued_at: Option<Instant>,
     in_flight: VecDeque<InFlight>,
     resend: VecDeque<InFlight>,
-    transmit: VecDeque<Bytes>,
-    events: VecDeque<AgentEvent>,
-    close: Option<CloseFrame>,
-    next_frame: u64,
-    frame_prefix: String,
+    /// Delivery tokens of commands received and not yet answered, by command id.
+    open_commands: VecDeque<(String, Option<String>)>,
 }
 
 impl std::fmt::Debug for AgentSession {
@@ -215,22 +218,17 @@ impl AgentSession {
     /// `sources` supplies the wall clock and nonces of the signer, and the prefix of
     /// frame ids (unique per agent process; the reference uses UUIDs).
     pub fn new(config: AgentConfig, secret: Secret, sources: Sources) -> Self {
-        let frame_prefix = sources.frame_id_prefix.clone();
         Self {
             config,
             secret,
-            sources,
+            core: Core::new(sources),
             state: State::Disconnected,
             queued: VecDeque::new(),
             queued_bytes: 0,
             oldest_queued_at: None,
             in_flight: VecDeque::new(),
             resend: VecDeque::new(),
-            transmit: VecDeque::new(),
-            events: VecDeque::new(),
-            close: None,
-            next_frame: 0,
-            frame_prefix,
+            open_commands: VecDeque::new(),
         }
     }
 
@@ -250,16 +248,13 @@ impl AgentSession {
                 .sum::<usize>()
     }
 
-    /// A socket opened: sends `hello` and starts the handshake timer. Batches left
-    /// unacknowledged by an earlier connection will be re-sent once `hello_ack` arrives.
-    pub fn connect(&mut self, now: Instant) {
+    /// A socket opened at `now` (wall-clock `wall`, stamped on `hello`): sends `hello`
+    /// and starts the handshake timer. Batches left unacknowledged by an earlier
+    /// connection will be re-sent once `hello_ack` arrives.
+    pub fn connect(&mut self, now: Instant, wall: Timestamp) {
         self.handle_disconnect();
-        self.close = None;
-        self.transmit.clear();
-        let id = self.next_id("hello");
-        let mut hello = Frame::new(id, Payload::Hello(self.config.hello.clone()));
-        hello.ts = Some((self.sources.wall)());
-        self.transmit.push_back(encode(&hello));
+        let hello = Payload::Hello(self.config.hello.clone());
+        self.core.send_unsigned("hello", hello, wall);
         self.state = State::Handshaking {
             deadline: now + self.config.handshake_timeout,
         };
@@ -269,7 +264,7 @@ impl AgentSession {
     pub fn handle_disconnect(&mut self) {
         // Earlier re-sends stay first, then what was in flight on this connection.
         self.resend.extend(self.in_flight.drain(..));
-        self.transmit.clear();
+        self.core.reset_connection();
         self.state = State::Disconnected;
     }
 
@@ -302,10 +297,10 @@ impl AgentSession {
         Ok(())
     }
 
-    /// Answers the command whose frame id was `command_id` (from [`AgentEvent::Command`])
-    /// with `result`. As the reference agent does, the `command_result` frame carries the
-    /// command's id as its own id, and echoes the command's `token` (its
-    /// `delivery_claim_token`): that is how the deployed brain matches the two.
+    /// Answers the command `command_id` (from [`AgentEvent::Command`]) with `result`.
+    /// As the reference agent does, the `command_result` frame carries the command's id
+    /// as its own id and echoes the command's `delivery_claim_token`, which the session
+    /// kept: that is how the deployed brain matches the two.
     ///
     /// # Errors
     ///
@@ -314,56 +309,55 @@ impl AgentSession {
     pub fn complete_command(
         &mut self,
         command_id: &str,
-        token: Option<String>,
         mut result: CommandResult,
     ) -> Result<(), SendError> {
-        result.delivery_claim_token = token;
-        self.send_signed_as(command_id, Payload::CommandResult(result))
+        let open = self
+            .open_commands
+            .iter()
+            .position(|(id, _)| id == command_id);
+        result.delivery_claim_token = open.and_then(|pos| self.open_commands[pos].1.clone());
+        self.send_signed_as(command_id, Payload::CommandResult(result))?;
+        if let Some(pos) = open {
+            self.open_commands.remove(pos);
+        }
+        Ok(())
     }
 
-    /// Feeds a message received at `now` (wall-clock `wall`).
-    ///
-    /// # Errors
-    ///
-    /// A [`SessionError`] when the frame is fatal to the connection; the close frame to
-    /// send is then in [`poll_close`](Self::poll_close).
-    pub fn handle_frame(
-        &mut self,
-        now: Instant,
-        wall: Timestamp,
-        bytes: &[u8],
-    ) -> Result<(), SessionError> {
+    /// Feeds a message received at `now` (wall-clock `wall`). A frame fatal to the
+    /// connection ends it: the error and its close frame wait in
+    /// [`poll_close`](Self::poll_close). A message fed while no connection is open is
+    /// ignored.
+    pub fn handle_message(&mut self, now: Instant, wall: Timestamp, bytes: &[u8]) {
+        if let Err(error) = self.receive(now, wall, bytes) {
+            self.fail(error);
+        }
+    }
+
+    fn receive(&mut self, now: Instant, wall: Timestamp, bytes: &[u8]) -> Result<(), SessionError> {
         match &mut self.state {
-            State::Disconnected | State::Closed => Err(SessionError::NotConnected),
+            State::Disconnected | State::Closed => Ok(()),
             State::Handshaking { .. } => {
-                let frame = match crate::decode(bytes) {
-                    Ok(frame) => frame,
-                    Err(e) => return Err(self.fail(SessionError::Decode(e))),
-                };
+                let frame = crate::decode(bytes).map_err(SessionError::Decode)?;
                 let Payload::HelloAck(ack) = frame.payload else {
-                    return Err(self.fail(SessionError::Unexpected {
+                    return Err(SessionError::Unexpected {
                         frame_type: frame.payload.frame_type().as_str(),
-                    }));
+                    });
                 };
                 let binding = SessionBinding::new(ack.agent_id, ack.project_id, ack.session_id);
                 let heartbeat_interval =
                     Duration::from_secs(u64::from(ack.heartbeat_interval_seconds));
-                let wall_clock = self.sources.wall.clone();
-                let signer = FrameSigner::with_sources(
+                let link = self.core.link(
                     self.secret.clone(),
+                    Keyring::new(self.secret.clone()),
                     binding.clone(),
-                    Box::new(move || wall_clock()) as Box<dyn FnMut() -> Timestamp + Send>,
-                    brainwire_sign::OsNonces,
                 );
-                let verifier = FrameVerifier::new(self.secret.clone(), binding.clone());
                 self.state = State::Established(Box::new(Established {
-                    signer,
-                    verifier,
+                    link,
                     heartbeat_interval,
                     next_heartbeat: now + heartbeat_interval,
                     max_frame_size: ack.max_frame_size_bytes,
                 }));
-                self.events.push_back(AgentEvent::Connected {
+                self.core.push_event(AgentEvent::Connected {
                     binding,
                     heartbeat_interval,
                     max_frame_size_bytes: ack.max_frame_size_bytes,
@@ -372,10 +366,10 @@ impl AgentSession {
                 Ok(())
             }
             State::Established(session) => {
-                let frame = match session.verifier.verify(bytes, wall) {
-                    Ok(verified) => verified.frame,
-                    Err(e) => return Err(self.fail(SessionError::Verify(e))),
-                };
+                let frame = session
+                    .link
+                    .verify(bytes, wall)
+                    .map_err(SessionError::Verify)?;
                 self.dispatch(now, frame)
             }
         }
@@ -387,7 +381,7 @@ impl AgentSession {
                 // An ack for a batch we no longer hold (a duplicate) is harmless.
                 if let Some(pos) = self.in_flight.iter().position(|b| b.id == ack.acked_id) {
                     let batch = self.in_flight.remove(pos).expect("position is in range");
-                    self.events.push_back(AgentEvent::BatchAcked {
+                    self.core.push_event(AgentEvent::BatchAcked {
                         batch_id: batch.id,
                         events: batch.events.len(),
                         received: ack.received,
@@ -400,26 +394,31 @@ impl AgentSession {
             }
             Payload::Command(command) => {
                 // The ack carries the command's id as its own, as the reference agent's.
-                let ack = CommandAck::new(command.delivery_claim_token.clone());
+                let token = command.delivery_claim_token.clone();
+                let ack = CommandAck::new(token.clone());
                 self.send_signed_as(&frame.id, Payload::CommandAck(ack))
-                    .map_err(|e| self.fail(SessionError::Send(e)))?;
-                self.events.push_back(AgentEvent::Command {
-                    frame_id: frame.id,
+                    .map_err(SessionError::Send)?;
+                if self.open_commands.len() == MAX_OPEN_COMMANDS {
+                    self.open_commands.pop_front();
+                }
+                self.open_commands.push_back((frame.id.clone(), token));
+                self.core.push_event(AgentEvent::Command {
+                    command_id: frame.id,
                     command,
                 });
                 Ok(())
             }
             Payload::Error(report) => {
                 let fatal = report.fatal;
-                self.events.push_back(AgentEvent::PeerError(report));
+                self.core.push_event(AgentEvent::PeerError(report));
                 if fatal {
                     self.state = State::Closed;
                 }
                 Ok(())
             }
-            other => Err(self.fail(SessionError::Unexpected {
+            other => Err(SessionError::Unexpected {
                 frame_type: other.frame_type().as_str(),
-            })),
+            }),
         }
     }
 
@@ -427,7 +426,7 @@ impl AgentSession {
     pub fn handle_timeout(&mut self, now: Instant) {
         match &mut self.state {
             State::Handshaking { deadline } if now >= *deadline => {
-                let _ = self.fail(SessionError::HandshakeTimeout);
+                self.fail(SessionError::HelloAckTimeout);
             }
             State::Established(session) if now >= session.next_heartbeat => {
                 session.next_heartbeat = now + session.heartbeat_interval;
@@ -451,21 +450,26 @@ impl AgentSession {
     }
 
     /// The next frame to send, in order.
+    #[must_use]
     pub fn poll_transmit(&mut self) -> Option<Bytes> {
-        self.transmit.pop_front()
+        self.core.poll_transmit()
     }
 
     /// The next thing the application should know.
+    #[must_use]
     pub fn poll_event(&mut self) -> Option<AgentEvent> {
-        self.events.pop_front()
+        self.core.poll_event()
     }
 
-    /// The close frame to send after a fatal error, once.
-    pub fn poll_close(&mut self) -> Option<CloseFrame> {
-        self.close.take()
+    /// The error that ended the connection and the close frame to send for it, once,
+    /// after the frames [`poll_transmit`](Self::poll_transmit) gives.
+    #[must_use]
+    pub fn poll_close(&mut self) -> Option<Closing<SessionError>> {
+        self.core.poll_close()
     }
 
     /// When [`handle_timeout`](Self::handle_timeout) should next run.
+    #[must_use]
     pub fn poll_timeout(&self) -> Option<Instant> {
         match &self.state {
             State::Handshaking { deadline } => Some(*deadline),
@@ -484,14 +488,9 @@ impl AgentSession {
         }
     }
 
-    fn next_id(&mut self, kind: &str) -> String {
-        self.next_frame += 1;
-        format!("{}-{kind}-{}", self.frame_prefix, self.next_frame)
-    }
-
     /// Signs and queues a frame; fails without a live session.
     fn send_signed(&mut self, payload: Payload, kind: &str) -> Result<(), SendError> {
-        let id = self.next_id(kind);
+        let id = self.core.next_id(kind);
         self.send_signed_as(&id, payload)
     }
 
@@ -500,9 +499,7 @@ impl AgentSession {
         let State::Established(session) = &mut self.state else {
             return Err(SendError::NotEstablished);
         };
-        let wire = sign(&mut session.signer, id, &payload).map_err(SendError::Encode)?;
-        self.transmit.push_back(wire);
-        Ok(())
+        self.core.send_signed(&mut session.link, id, &payload)
     }
 
     /// Sends re-sends first, then full batches, then (when `force` or the linger has
@@ -530,7 +527,7 @@ impl AgentSession {
                 break;
             }
             let events = self.cut_batch(budget);
-            let id = self.next_id("batch");
+            let id = self.core.next_id("batch");
             if !self.transmit_batch(InFlight { id, events }) {
                 break;
             }
@@ -570,9 +567,11 @@ impl AgentSession {
             return false;
         };
         let payload = Payload::EventBatch(EventBatch::new(batch.events.clone()));
-        match sign(&mut session.signer, &batch.id, &payload) {
-            Ok(wire) => {
-                self.transmit.push_back(wire);
+        match self
+            .core
+            .send_signed(&mut session.link, &batch.id, &payload)
+        {
+            Ok(()) => {
                 self.in_flight.push_back(batch);
                 true
             }
@@ -586,11 +585,11 @@ impl AgentSession {
         }
     }
 
-    /// Records a fatal error: the close frame waits in `poll_close`.
-    fn fail(&mut self, error: SessionError) -> SessionError {
-        self.close = Some(error.close_frame());
+    /// Ends the connection for `error`: in-flight batches wait to be re-sent, and the
+    /// error with its close frame waits in `poll_close`.
+    fn fail(&mut self, error: SessionError) {
         self.resend.extend(self.in_flight.drain(..));
         self.state = State::Closed;
-        error
+        self.core.fail(error);
     }
 }

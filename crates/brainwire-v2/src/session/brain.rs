@@ -1,18 +1,17 @@
 //! The brain's side of a v2 agent connection, without I/O.
 
-use std::collections::VecDeque;
 use std::time::{Duration, Instant};
 
-use brainwire_close::{CloseFrame, NamesCloseCode};
+use brainwire_close::Closing;
 use brainwire_core::Timestamp;
-use brainwire_sign::{FrameSigner, Keyring, OsNonces, SessionBinding};
+use brainwire_sign::{Keyring, SessionBinding};
 use bytes::Bytes;
 
+use super::link::{Core, Link};
 use super::{SendError, SessionError, Sources};
 use crate::{
-    encode, sign, AgentStatus, Command, CommandResult, ErrorReport, EventBatchAck, Frame,
-    FrameVerifier, Heartbeat, Hello, HelloAck, JsonObject, Payload, RegistryDelta,
-    PROTOCOL_VERSION,
+    AgentStatus, Command, CommandResult, ErrorReport, EventBatchAck, Frame, Heartbeat, Hello,
+    HelloAck, JsonObject, Payload, RegistryDelta, PROTOCOL_VERSION,
 };
 
 /// What a brain knows about an agent whose bearer token it accepted.
@@ -125,8 +124,7 @@ enum State {
 }
 
 struct Established {
-    signer: FrameSigner<Box<dyn FnMut() -> Timestamp + Send>, OsNonces>,
-    verifier: FrameVerifier,
+    link: Link,
     idle_deadline: Instant,
 }
 
@@ -138,23 +136,19 @@ struct Established {
 /// # Driving it
 ///
 /// [`accept`](Self::accept) once the WebSocket upgrade arrives (with its bearer token);
-/// then [`handle_frame`](Self::handle_frame) for every message, [`handle_timeout`](Self::handle_timeout)
+/// then [`handle_message`](Self::handle_message) for every message, [`handle_timeout`](Self::handle_timeout)
 /// when [`poll_timeout`](Self::poll_timeout) has passed, and the application's
 /// [`ack_batch`](Self::ack_batch) and [`send_command`](Self::send_command). After each
 /// input drain [`poll_transmit`](Self::poll_transmit), [`poll_event`](Self::poll_event)
-/// and [`poll_close`](Self::poll_close); once a close frame was taken, send it and drop
-/// the connection.
+/// and [`poll_close`](Self::poll_close); once it gave the error and its close frame,
+/// send the frame and drop the connection.
 pub struct BrainSession {
     config: BrainConfig,
-    sources: Sources,
+    core: Core<BrainEvent>,
     session_id: String,
     state: State,
     binding: Option<SessionBinding>,
     pending: Vec<PendingCommand>,
-    transmit: VecDeque<Bytes>,
-    events: VecDeque<BrainEvent>,
-    close: Option<CloseFrame>,
-    next_frame: u64,
 }
 
 impl std::fmt::Debug for BrainSession {
@@ -172,7 +166,7 @@ impl BrainSession {
     /// `session_id` must be fresh (a UUID); it is bound into every MAC of the session.
     ///
     /// A missing or refused token gives a session that is already closed: its
-    /// [`poll_close`](Self::poll_close) holds 4401.
+    /// [`poll_close`](Self::poll_close) holds [`SessionError::Unauthorized`] and 4401.
     pub fn accept(
         now: Instant,
         bearer: Option<&str>,
@@ -187,11 +181,7 @@ impl BrainSession {
             session_id: session_id.into(),
             binding: None,
             pending: Vec::new(),
-            transmit: VecDeque::new(),
-            events: VecDeque::new(),
-            close: None,
-            next_frame: 0,
-            sources,
+            core: Core::new(sources),
             config,
         };
         match grant {
@@ -201,9 +191,7 @@ impl BrainSession {
                     deadline: now + session.config.hello_timeout,
                 };
             }
-            None => {
-                let _ = session.fail(SessionError::Unauthorized);
-            }
+            None => session.fail(SessionError::Unauthorized),
         }
         session
     }
@@ -218,41 +206,36 @@ impl BrainSession {
         !matches!(self.state, State::Closed)
     }
 
-    /// Feeds a message received at `now` (wall-clock `wall`).
-    ///
-    /// # Errors
-    ///
-    /// A [`SessionError`] when the connection must close; the close frame is then in
-    /// [`poll_close`](Self::poll_close).
-    pub fn handle_frame(
-        &mut self,
-        now: Instant,
-        wall: Timestamp,
-        bytes: &[u8],
-    ) -> Result<(), SessionError> {
+    /// Feeds a message received at `now` (wall-clock `wall`). A message that ends the
+    /// connection leaves its error and close frame in [`poll_close`](Self::poll_close);
+    /// a message fed once the session is closed is ignored.
+    pub fn handle_message(&mut self, now: Instant, wall: Timestamp, bytes: &[u8]) {
+        if let Err(error) = self.receive(now, wall, bytes) {
+            self.fail(error);
+        }
+    }
+
+    fn receive(&mut self, now: Instant, wall: Timestamp, bytes: &[u8]) -> Result<(), SessionError> {
         match std::mem::replace(&mut self.state, State::Closed) {
-            State::Closed => Err(SessionError::NotConnected),
+            State::Closed => Ok(()),
             State::AwaitingHello { grant, .. } => {
-                let frame = match crate::decode(bytes) {
-                    Ok(frame) => frame,
-                    Err(e) => return Err(self.fail(SessionError::Decode(e))),
-                };
+                let frame = crate::decode(bytes).map_err(SessionError::Decode)?;
                 let Payload::Hello(hello) = frame.payload else {
                     let frame_type = frame.payload.frame_type().as_str();
-                    return Err(self.fail(SessionError::Unexpected { frame_type }));
+                    return Err(SessionError::Unexpected { frame_type });
                 };
                 if hello.protocol_version != PROTOCOL_VERSION {
                     let version = hello.protocol_version.chars().take(40).collect();
-                    return Err(self.fail(SessionError::UnsupportedProtocol { version }));
+                    return Err(SessionError::UnsupportedProtocol { version });
                 }
-                self.establish(now, grant, Box::new(hello));
+                self.establish(now, wall, grant, Box::new(hello));
                 Ok(())
             }
             State::Established(mut session) => {
-                let frame = match session.verifier.verify(bytes, wall) {
-                    Ok(verified) => verified.frame,
-                    Err(e) => return Err(self.fail(SessionError::Verify(e))),
-                };
+                let frame = session
+                    .link
+                    .verify(bytes, wall)
+                    .map_err(SessionError::Verify)?;
                 session.idle_deadline = now + self.config.idle_timeout;
                 self.state = State::Established(session);
                 self.dispatch(frame)
@@ -260,7 +243,7 @@ impl BrainSession {
         }
     }
 
-    fn establish(&mut self, now: Instant, grant: AgentGrant, hello: Box<Hello>) {
+    fn establish(&mut self, now: Instant, wall: Timestamp, grant: AgentGrant, hello: Box<Hello>) {
         let binding =
             SessionBinding::new(grant.agent_id, grant.project_id, self.session_id.clone());
         let mut ack = HelloAck::new(
@@ -272,27 +255,17 @@ impl BrainSession {
         ack.heartbeat_interval_seconds =
             self.config.heartbeat_interval.as_secs().clamp(1, 3600) as u32;
         ack.max_frame_size_bytes = self.config.max_frame_size_bytes;
-        let id = self.next_id("hello-ack");
-        let mut frame = Frame::new(id, Payload::HelloAck(ack));
-        frame.ts = Some((self.sources.wall)());
-        self.transmit.push_back(encode(&frame));
+        self.core
+            .send_unsigned("hello-ack", Payload::HelloAck(ack), wall);
 
         let current = grant.keys.keys()[0].clone();
-        let wall = self.sources.wall.clone();
-        let signer = FrameSigner::with_sources(
-            current,
-            binding.clone(),
-            Box::new(move || wall()) as Box<dyn FnMut() -> Timestamp + Send>,
-            OsNonces,
-        );
-        let verifier = FrameVerifier::new(grant.keys, binding.clone());
+        let link = self.core.link(current, grant.keys, binding.clone());
         self.state = State::Established(Box::new(Established {
-            signer,
-            verifier,
+            link,
             idle_deadline: now + self.config.idle_timeout,
         }));
         self.binding = Some(binding.clone());
-        self.events.push_back(BrainEvent::Hello { hello, binding });
+        self.core.push_event(BrainEvent::Hello { hello, binding });
     }
 
     fn dispatch(&mut self, frame: Frame) -> Result<(), SessionError> {
@@ -319,10 +292,10 @@ impl BrainSession {
             Payload::Error(report) => BrainEvent::PeerError(report),
             other => {
                 let frame_type = other.frame_type().as_str();
-                return Err(self.fail(SessionError::Unexpected { frame_type }));
+                return Err(SessionError::Unexpected { frame_type });
             }
         };
-        self.events.push_back(event);
+        self.core.push_event(event);
         Ok(())
     }
 
@@ -385,9 +358,7 @@ impl BrainSession {
         }
         let token = command
             .delivery_claim_token
-            .get_or_insert_with(|| {
-                format!("{}-{}", self.sources.frame_id_prefix, self.next_frame + 1)
-            })
+            .get_or_insert_with(|| self.core.next_id("claim"))
             .clone();
         let command_id = self.send_signed(Payload::Command(command), "cmd")?;
         self.pending.push(PendingCommand {
@@ -410,26 +381,32 @@ impl BrainSession {
             _ => None,
         };
         if let Some(error) = expired {
-            let _ = self.fail(error);
+            self.fail(error);
         }
     }
 
     /// The next frame to send, in order.
+    #[must_use]
     pub fn poll_transmit(&mut self) -> Option<Bytes> {
-        self.transmit.pop_front()
+        self.core.poll_transmit()
     }
 
     /// The next thing the application should know.
+    #[must_use]
     pub fn poll_event(&mut self) -> Option<BrainEvent> {
-        self.events.pop_front()
+        self.core.poll_event()
     }
 
-    /// The close frame to send, once; after it the connection is done.
-    pub fn poll_close(&mut self) -> Option<CloseFrame> {
-        self.close.take()
+    /// The error that ended the connection and the close frame to send for it, once,
+    /// after the frames [`poll_transmit`](Self::poll_transmit) gives; after it the
+    /// connection is done.
+    #[must_use]
+    pub fn poll_close(&mut self) -> Option<Closing<SessionError>> {
+        self.core.poll_close()
     }
 
     /// When [`handle_timeout`](Self::handle_timeout) should next run.
+    #[must_use]
     pub fn poll_timeout(&self) -> Option<Instant> {
         match &self.state {
             State::AwaitingHello { deadline, .. } => Some(*deadline),
@@ -438,28 +415,18 @@ impl BrainSession {
         }
     }
 
-    fn next_id(&mut self, kind: &str) -> String {
-        self.next_frame += 1;
-        format!(
-            "{}-{kind}-{}",
-            self.sources.frame_id_prefix, self.next_frame
-        )
-    }
-
     fn send_signed(&mut self, payload: Payload, kind: &str) -> Result<String, SendError> {
-        let id = self.next_id(kind);
         let State::Established(session) = &mut self.state else {
             return Err(SendError::NotEstablished);
         };
-        let wire = sign(&mut session.signer, &id, &payload).map_err(SendError::Encode)?;
-        self.transmit.push_back(wire);
+        let id = self.core.next_id(kind);
+        self.core.send_signed(&mut session.link, &id, &payload)?;
         Ok(id)
     }
 
-    fn fail(&mut self, error: SessionError) -> SessionError {
-        self.close = Some(error.close_frame());
+    /// Ends the connection for `error`, which waits in `poll_close` with its close frame.
+    fn fail(&mut self, error: SessionError) {
         self.state = State::Closed;
-        self.transmit.clear();
-        error
+        self.core.fail(error);
     }
 }

@@ -1,54 +1,72 @@
-//! Sans-IO sessions: the agent's and the brain's side of a v2 connection.
-//!
-//! Neither reads a clock, opens a socket or spawns a task: the caller feeds bytes and
-//! time in (`handle_*`) and takes frames, events and close decisions out (`poll_*`), the
-//! way `quinn-proto`'s `Connection` works. The same code runs under tokio, async-std, a
-//! thread per connection, or a simulated clock in tests.
+//! The agent's and the brain's side of a v2 connection, without I/O, and what they share.
 
 mod agent;
 mod brain;
+mod link;
 
 use brainwire_close::{v2::CloseCode, NamesCloseCode, StandardCode};
-use brainwire_sign::VerifyError;
+use brainwire_core::WallClock;
+use brainwire_sign::{SharedNonces, VerifyError};
 
 pub use agent::{AgentConfig, AgentEvent, AgentSession, QueueError};
 pub use brain::{AgentAuthority, AgentGrant, BrainConfig, BrainEvent, BrainSession};
 
 use crate::{DecodeError, EncodeError};
 
-pub use brainwire_core::WallClock;
+/// Most characters of [`Sources::frame_id_prefix`] used, so that ids stay within the
+/// 64-character cap.
+const MAX_FRAME_ID_PREFIX_CHARS: usize = 40;
 
-/// What a session draws from the world: the wall clock for its signer, and a prefix that
-/// makes its frame ids unique across processes.
-#[derive(Clone)]
+/// What a session draws from the world: the wall clock and the nonces of its signer, and
+/// a prefix that makes its frame ids unique across processes. Seed both for a fully
+/// deterministic session under test.
+#[derive(Clone, Debug)]
+#[non_exhaustive]
 pub struct Sources {
     /// The wall clock stamped into signed frames.
     pub wall: WallClock,
-    /// Prefix of every frame id this session makes (at most 40 characters, so ids stay
+    /// The random bytes of every nonce.
+    pub nonces: SharedNonces,
+    /// Prefix of every frame id this session makes (cut to 40 characters, so ids stay
     /// within the 64-character cap).
     pub frame_id_prefix: String,
 }
 
 impl Sources {
-    /// The system clock and `prefix` (a UUID or another per-process unique string).
-    pub fn system(prefix: impl Into<String>) -> Self {
+    /// `wall`, `nonces` and `prefix` (a UUID or another per-process unique string).
+    pub fn new(prefix: impl Into<String>, wall: WallClock, nonces: SharedNonces) -> Self {
         Self {
-            wall: brainwire_core::system_clock(),
-            frame_id_prefix: prefix.into().chars().take(40).collect(),
+            wall,
+            nonces,
+            frame_id_prefix: prefix
+                .into()
+                .chars()
+                .take(MAX_FRAME_ID_PREFIX_CHARS)
+                .collect(),
         }
     }
-}
 
-impl std::fmt::Debug for Sources {
-    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-        f.debug_struct("Sources")
-            .field("frame_id_prefix", &self.frame_id_prefix)
-            .finish_non_exhaustive()
+    /// The system clock, the operating system's randomness, and `prefix`.
+    pub fn system(prefix: impl Into<String>) -> Self {
+        Self::new(prefix, WallClock::system(), SharedNonces::os())
     }
 }
 
-/// An error that ends the connection. The close frame to send is in the session's
-/// `poll_close`.
+/// An error that ends the connection. A session hands it out once, with the close frame
+/// to send, from its `poll_close` ([`Closing`](brainwire_close::Closing)).
+///
+/// The codes a session closes with on its own, and what [`ReconnectPolicy`](brainwire_close::ReconnectPolicy)
+/// makes of them:
+///
+/// | error | side | code | class |
+/// |---|---|---|---|
+/// | [`Decode`](Self::Decode), [`Unexpected`](Self::Unexpected), [`HandshakeTimeout`](Self::HandshakeTimeout) | both / brain | 4400 (4426 for `v`) | configuration |
+/// | [`Verify`](Self::Verify) | both | 4403 (4400 for a schema error) | configuration |
+/// | [`HelloAckTimeout`](Self::HelloAckTimeout) | agent | 1001 | transient: the brain is slow, not wrong |
+/// | [`IdleTimeout`](Self::IdleTimeout) | brain | 4408 | transient |
+/// | [`Unauthorized`](Self::Unauthorized) | brain | 4401 | configuration |
+/// | [`UnsupportedProtocol`](Self::UnsupportedProtocol) | brain | 4426 | configuration |
+/// | [`Send`](Self::Send) | both | 1011 | transient |
 #[derive(Debug, thiserror::Error)]
 #[non_exhaustive]
 pub enum SessionError {
@@ -65,9 +83,12 @@ pub enum SessionError {
         /// Its type.
         frame_type: &'static str,
     },
-    /// The handshake did not complete in time.
+    /// The agent sent no `hello` in time (brain side).
     #[error("handshake timed out")]
     HandshakeTimeout,
+    /// The brain sent no `hello_ack` in time (agent side): a slow brain, worth a retry.
+    #[error("no hello_ack in time")]
+    HelloAckTimeout,
     /// No frame from the agent within the idle timeout.
     #[error("idle timeout: no frame from the agent")]
     IdleTimeout,
@@ -80,9 +101,6 @@ pub enum SessionError {
         /// The version asked for (cut to 40 characters).
         version: String,
     },
-    /// A frame was fed while no connection is open (a caller bug).
-    #[error("no connection is open")]
-    NotConnected,
     /// A reply could not be signed (a bug: the session makes its own frames).
     #[error("reply could not be sent")]
     Send(#[source] SendError),
@@ -98,10 +116,11 @@ impl NamesCloseCode for SessionError {
             Self::Decode(e) => e.close_code(),
             Self::Verify(e) => e.close_code(),
             Self::Unexpected { .. } | Self::HandshakeTimeout => CloseCode::MalformedHandshake,
+            Self::HelloAckTimeout => CloseCode::Standard(StandardCode::GoingAway),
             Self::IdleTimeout => CloseCode::IdleTimeout,
             Self::Unauthorized => CloseCode::BearerRejected,
             Self::UnsupportedProtocol { .. } => CloseCode::UnsupportedProtocol,
-            Self::NotConnected | Self::Send(_) => CloseCode::Standard(StandardCode::InternalError),
+            Self::Send(_) => CloseCode::Standard(StandardCode::InternalError),
         }
     }
 }
@@ -116,9 +135,6 @@ pub enum SendError {
     /// The frame could not be signed.
     #[error("frame could not be signed")]
     Encode(#[source] EncodeError),
-    /// Nothing is pending under that id.
-    #[error("nothing pending under that id")]
-    UnknownId,
     /// Too many commands wait for their result.
     #[error("{pending} commands are pending already")]
     TooManyPending {

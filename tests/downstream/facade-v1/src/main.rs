@@ -1,11 +1,11 @@
 //! Decodes a v1 batch through the facade, acknowledges it, and checks the close policy.
 
 use brainwire::close::{v1::CloseCode, Backoff, Reconnect, ReconnectPolicy};
-use brainwire::v1::{decode_from_agent, encode_brain, sniff, Ack, AgentFrame, BrainFrame, ProtocolVersion};
+use brainwire::v1::{decode_agent, encode_brain, sniff, Ack, AgentFrame, BrainFrame, ProtocolVersion};
 
 fn main() {
     let wire = br#"{"type":"event_batch","seq":41,"events":[]}"#;
-    let AgentFrame::EventBatch(batch) = decode_from_agent(wire).expect("a valid batch") else {
+    let AgentFrame::EventBatch(batch) = decode_agent(wire).expect("a valid batch") else {
         panic!("not a batch");
     };
     let ack = encode_brain(&BrainFrame::Ack(Ack::new(batch.seq)));
