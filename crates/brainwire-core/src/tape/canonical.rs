@@ -1,0 +1,135 @@
+//! The canonical writer over `Node`: the reference's `json.dumps(sort_keys=True)` bytes.
+
+use super::*;
+use crate::float_repr::write_python_repr;
+
+impl<'t> Node<'t> {
+    /// Appends this value's canonical form (see [`canonicalize`](crate::canonicalize)).
+    pub fn write_canonical(&self, out: &mut Vec<u8>) {
+        self.write(
+            out,
+            &mut Flush {
+                at: usize::MAX,
+                sink: &mut |_| {},
+            },
+        );
+    }
+
+    /// Writes this value's canonical form through `buffer`, handing `sink` what the
+    /// buffer holds whenever it reaches `chunk_bytes` between two values; what is left
+    /// stays in `buffer`. A MAC fed this way never needs the whole canonical text.
+    ///
+    /// ```
+    /// use brainwire_core::{Limits, Tape};
+    ///
+    /// let mut tape = Tape::new();
+    /// let doc = tape.parse(br#"{"b":[1,2,3],"a":"x"}"#, &Limits::default())?;
+    /// let (mut buffer, mut chunks) = (Vec::new(), Vec::new());
+    /// doc.root().write_canonical_chunked(&mut buffer, 4, &mut |chunk| chunks.push(chunk.to_vec()));
+    /// chunks.push(buffer);
+    /// assert_eq!(chunks.concat(), br#"{"a":"x","b":[1,2,3]}"#);
+    /// assert!(chunks.len() > 1);
+    /// # Ok::<(), brainwire_core::JsonError>(())
+    /// ```
+    pub fn write_canonical_chunked(
+        &self,
+        buffer: &mut Vec<u8>,
+        chunk_bytes: usize,
+        sink: &mut impl FnMut(&[u8]),
+    ) {
+        self.write(
+            buffer,
+            &mut Flush {
+                at: chunk_bytes,
+                sink,
+            },
+        );
+    }
+
+    /// The canonical writer; `flush` is offered the output after every item and member.
+    pub(super) fn write(&self, out: &mut Vec<u8>, flush: &mut Flush<'_>) {
+        let e = self.entry();
+        match e.tag() {
+            Tag::Null => out.extend_from_slice(b"null"),
+            Tag::True => out.extend_from_slice(b"true"),
+            Tag::False => out.extend_from_slice(b"false"),
+            Tag::Integer => match self.raw_text() {
+                // Python's int has no negative zero.
+                "-0" => out.push(b'0'),
+                digits => out.extend_from_slice(digits.as_bytes()),
+            },
+            Tag::Float => write_python_repr(self.as_f64().expect("a float"), out),
+            Tag::ReprFloat => out.extend_from_slice(self.raw_text().as_bytes()),
+            // No escape on the wire: no `"`, `\` or control character inside either, so
+            // the quoted wire text is already canonical.
+            Tag::RawString => out.extend_from_slice(self.raw_text().as_bytes()),
+            Tag::DecodedString => crate::write_string(self.as_str().expect("a string"), out),
+            Tag::Array => {
+                out.push(b'[');
+                for (i, item) in self.items().enumerate() {
+                    if i > 0 {
+                        out.push(b',');
+                    }
+                    item.write(out, flush);
+                    flush.offer(out);
+                }
+                out.push(b']');
+            }
+            Tag::Object => {
+                out.push(b'{');
+                let mut first = true;
+                let mut write_member = |key: usize| {
+                    if !std::mem::take(&mut first) {
+                        out.push(b',');
+                    }
+                    let (k, v) = (self.doc.entry(key), self.doc.entry(key + 1));
+                    if k.tag() == Tag::RawString
+                        && v.start() == k.end + 1
+                        && self.at(key + 1).is_canonical_scalar()
+                    {
+                        // `"key":value` written compactly on the wire is already canonical.
+                        out.extend_from_slice(
+                            &self.doc.text.as_bytes()[k.start() as usize..v.end as usize],
+                        );
+                    } else {
+                        self.at(key).write(out, flush);
+                        out.push(b':');
+                        self.at(key + 1).write(out, flush);
+                    }
+                    flush.offer(out);
+                };
+                if e.b == IN_ORDER {
+                    let mut key = self.index + 1;
+                    while key < e.a as usize {
+                        write_member(key);
+                        key = self.doc.next(key + 1);
+                    }
+                } else {
+                    let count = self.doc.tape.order[e.b as usize] as usize;
+                    let first_key = e.b as usize + 1;
+                    for &key in &self.doc.tape.order[first_key..first_key + count] {
+                        write_member(key as usize);
+                    }
+                }
+                out.push(b'}');
+            }
+        }
+    }
+}
+
+/// Where a chunked canonical write hands its output over, and from what size.
+pub(super) struct Flush<'s> {
+    pub(super) at: usize,
+    pub(super) sink: &'s mut dyn FnMut(&[u8]),
+}
+
+impl Flush<'_> {
+    /// Hands `out` over once it holds a chunk.
+    #[inline]
+    pub(super) fn offer(&mut self, out: &mut Vec<u8>) {
+        if out.len() >= self.at {
+            (self.sink)(out);
+            out.clear();
+        }
+    }
+}

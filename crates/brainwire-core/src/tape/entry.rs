@@ -1,0 +1,84 @@
+//! Node packing: what a node is and how it fits in 16 bytes.
+
+/// What a node is. Every node also has its span in the input (`start..end`, quotes and
+/// brackets included), which is its exact wire text.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+#[repr(u8)]
+pub(super) enum Tag {
+    Null,
+    True,
+    False,
+    Integer,
+    /// Checked finite while reading; parsed when asked for.
+    Float,
+    /// A float whose wire text is already Python's `repr` of it (see
+    /// [`is_python_repr`]), so the canonical writer copies it.
+    ReprFloat,
+    /// No escape: the text is the span without its quotes.
+    RawString,
+    /// `a`: start in the decoded buffer, `b`: length.
+    DecodedString,
+    /// `a`: index of the node after the array.
+    Array,
+    /// `a`: index of the node after the object, `b`: where its sorted member index starts
+    /// in `order` (a count, then that many key indices), or [`IN_ORDER`].
+    Object,
+}
+
+/// An object whose members came sorted, so its wire order is its canonical order.
+pub(super) const IN_ORDER: u32 = u32::MAX;
+
+/// One node in 16 bytes: the tag rides in the top four bits of `start`, which is why
+/// documents are limited to [`MAX_DOCUMENT_BYTES`].
+#[derive(Debug, Clone, Copy)]
+pub(super) struct Entry {
+    pub(super) tag_and_start: u32,
+    pub(super) end: u32,
+    pub(super) a: u32,
+    pub(super) b: u32,
+}
+
+/// Largest document a tape takes, whatever the [`Limits`](crate::Limits): offsets have 28 bits.
+pub const MAX_DOCUMENT_BYTES: usize = (1 << 28) - 1;
+
+pub(super) const START_BITS: u32 = 28;
+pub(super) const START_MASK: u32 = (1 << START_BITS) - 1;
+/// The tags by discriminant, to read one back from an entry; sixteen, so that any four
+/// bits index it without a bounds check (only the first ten are ever written).
+pub(super) const TAGS: [Tag; 16] = [
+    Tag::Null,
+    Tag::True,
+    Tag::False,
+    Tag::Integer,
+    Tag::Float,
+    Tag::ReprFloat,
+    Tag::RawString,
+    Tag::DecodedString,
+    Tag::Array,
+    Tag::Object,
+    Tag::Null,
+    Tag::Null,
+    Tag::Null,
+    Tag::Null,
+    Tag::Null,
+    Tag::Null,
+];
+
+impl Entry {
+    pub(super) const fn new(tag: Tag, start: u32, end: u32) -> Self {
+        Self {
+            tag_and_start: (tag as u32) << START_BITS | start,
+            end,
+            a: 0,
+            b: 0,
+        }
+    }
+
+    pub(super) fn tag(&self) -> Tag {
+        TAGS[(self.tag_and_start >> START_BITS) as usize]
+    }
+
+    pub(super) const fn start(&self) -> u32 {
+        self.tag_and_start & START_MASK
+    }
+}

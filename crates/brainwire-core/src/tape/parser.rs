@@ -1,0 +1,395 @@
+//! The one-pass parser that fills a `Tape`.
+
+use super::*;
+use crate::float_repr::is_python_repr;
+use crate::scan::plain_run_end;
+
+pub(super) struct Parser<'a, 'l> {
+    pub(super) text: &'a str,
+    pub(super) bytes: &'a [u8],
+    pub(super) pos: usize,
+    pub(super) depth_left: usize,
+    pub(super) limits: &'l Limits,
+    pub(super) tape: &'a mut Tape,
+}
+
+/// Offsets and counts fit in u32: the input was checked to be under
+/// [`MAX_DOCUMENT_BYTES`].
+pub(super) fn u32_of(n: usize) -> u32 {
+    u32::try_from(n).expect("documents are under 4 GiB")
+}
+
+impl Parser<'_, '_> {
+    pub(super) fn malformed(&self, reason: &'static str) -> JsonError {
+        JsonError::Malformed {
+            offset: self.pos,
+            reason,
+        }
+    }
+
+    pub(super) fn peek(&self) -> Option<u8> {
+        self.bytes.get(self.pos).copied()
+    }
+
+    pub(super) fn push(&mut self, entry: Entry) -> usize {
+        self.tape.entries.push(entry);
+        self.tape.entries.len() - 1
+    }
+
+    /// JSON's four whitespace bytes, the same set Python's scanner skips.
+    pub(super) fn skip_ws(&mut self) {
+        while let Some(b' ' | b'\t' | b'\n' | b'\r') = self.peek() {
+            self.pos += 1;
+        }
+    }
+
+    pub(super) fn literal(&mut self, literal: &'static str, tag: Tag) -> Result<(), JsonError> {
+        if self.bytes[self.pos..].starts_with(literal.as_bytes()) {
+            let start = u32_of(self.pos);
+            self.pos += literal.len();
+            self.push(Entry::new(tag, start, u32_of(self.pos)));
+            Ok(())
+        } else {
+            Err(self.malformed("expected a value"))
+        }
+    }
+
+    pub(super) fn value(&mut self) -> Result<(), JsonError> {
+        match self.peek() {
+            Some(b'{') => self.object(),
+            Some(b'[') => self.array(),
+            Some(b'"') => self.string(),
+            Some(b't') => self.literal("true", Tag::True),
+            Some(b'f') => self.literal("false", Tag::False),
+            Some(b'n') => self.literal("null", Tag::Null),
+            Some(b'N' | b'I') => Err(JsonError::NonFiniteNumber { offset: self.pos }),
+            Some(b'-' | b'0'..=b'9') => self.number(),
+            Some(_) => Err(self.malformed("expected a value")),
+            None => Err(self.malformed("unexpected end of input")),
+        }
+    }
+
+    /// Opens a container: checks the depth and pushes its node; returns the node's index.
+    pub(super) fn enter(&mut self, tag: Tag) -> Result<usize, JsonError> {
+        if self.depth_left == 0 {
+            return Err(JsonError::TooDeep {
+                max: self.limits.effective_depth(),
+            });
+        }
+        self.depth_left -= 1;
+        let mut entry = Entry::new(tag, u32_of(self.pos), 0);
+        entry.b = IN_ORDER;
+        self.pos += 1;
+        Ok(self.push(entry))
+    }
+
+    /// Closes the container at `at` on its closing bracket.
+    pub(super) fn leave(&mut self, at: usize) {
+        self.pos += 1;
+        self.depth_left += 1;
+        let next = u32_of(self.tape.entries.len());
+        let entry = &mut self.tape.entries[at];
+        entry.end = u32_of(self.pos);
+        entry.a = next;
+    }
+
+    pub(super) fn array(&mut self) -> Result<(), JsonError> {
+        let at = self.enter(Tag::Array)?;
+        self.skip_ws();
+        if self.peek() == Some(b']') {
+            self.leave(at);
+            return Ok(());
+        }
+        loop {
+            self.skip_ws();
+            self.value()?;
+            self.skip_ws();
+            match self.peek() {
+                Some(b',') => self.pos += 1,
+                Some(b']') => {
+                    self.leave(at);
+                    return Ok(());
+                }
+                _ => return Err(self.malformed("expected ',' or ']'")),
+            }
+        }
+    }
+
+    pub(super) fn object(&mut self) -> Result<(), JsonError> {
+        let at = self.enter(Tag::Object)?;
+        self.skip_ws();
+        if self.peek() == Some(b'}') {
+            self.leave(at);
+            return Ok(());
+        }
+        let mut count = 0;
+        let mut in_order = true;
+        let mut previous_key = None;
+        loop {
+            self.skip_ws();
+            if self.peek() != Some(b'"') {
+                return Err(self.malformed("expected a string key"));
+            }
+            let key = self.tape.entries.len();
+            self.string()?;
+            if let (true, Some(previous)) = (in_order, previous_key) {
+                in_order = key_less(self.key(previous), self.key(key));
+            }
+            previous_key = Some(key);
+            self.skip_ws();
+            if self.peek() != Some(b':') {
+                return Err(self.malformed("expected ':'"));
+            }
+            self.pos += 1;
+            self.skip_ws();
+            self.value()?;
+            count += 1;
+            self.skip_ws();
+            match self.peek() {
+                Some(b',') => self.pos += 1,
+                Some(b'}') => {
+                    self.leave(at);
+                    break;
+                }
+                _ => return Err(self.malformed("expected ',' or '}'")),
+            }
+        }
+        if !in_order {
+            self.sort_members(at, count)?;
+        }
+        Ok(())
+    }
+
+    /// The bytes of the key string at `index`.
+    pub(super) fn key(&self, index: usize) -> &[u8] {
+        let e = self.tape.entries[index];
+        match e.tag() {
+            Tag::RawString => &self.bytes[e.start() as usize + 1..e.end as usize - 1],
+            _ => &self.tape.decoded.as_bytes()[e.a as usize..(e.a + e.b) as usize],
+        }
+    }
+
+    /// Writes the sorted member index of the object at `at` (its `count`, then its keys'
+    /// indices); refuses duplicate keys.
+    pub(super) fn sort_members(&mut self, at: usize, count: usize) -> Result<(), JsonError> {
+        let start = self.tape.order.len();
+        self.tape.order.push(u32_of(count));
+        let mut key = at + 1;
+        for _ in 0..count {
+            self.tape.order.push(u32_of(key));
+            let value = key + 1;
+            key = match self.tape.entries[value].tag() {
+                Tag::Array | Tag::Object => self.tape.entries[value].a as usize,
+                _ => value + 1,
+            };
+        }
+        let mut order = std::mem::take(&mut self.tape.order);
+        let members = &mut order[start + 1..];
+        members.sort_unstable_by(|&x, &y| self.key(x as usize).cmp(self.key(y as usize)));
+        let duplicate = members
+            .windows(2)
+            .find(|w| self.key(w[0] as usize) == self.key(w[1] as usize))
+            .map(|w| duplicate_key(self.key(w[0] as usize)));
+        self.tape.order = order;
+        if let Some(error) = duplicate {
+            return Err(error);
+        }
+        self.tape.entries[at].b = u32_of(start);
+        Ok(())
+    }
+
+    pub(super) fn number(&mut self) -> Result<(), JsonError> {
+        let start = self.pos;
+        if self.peek() == Some(b'-') {
+            self.pos += 1;
+            if self.peek() == Some(b'I') {
+                return Err(JsonError::NonFiniteNumber { offset: start });
+            }
+        }
+        let int_start = self.pos;
+        match self.peek() {
+            Some(b'0') => self.pos += 1,
+            Some(b'1'..=b'9') => self.skip_digits(),
+            _ => return Err(self.malformed("expected a digit")),
+        }
+        let int_digits = self.pos - int_start;
+        let mut is_float = false;
+        if self.peek() == Some(b'.') {
+            self.pos += 1;
+            if !matches!(self.peek(), Some(b'0'..=b'9')) {
+                return Err(self.malformed("expected a digit after '.'"));
+            }
+            self.skip_digits();
+            is_float = true;
+        }
+        let has_exponent = matches!(self.peek(), Some(b'e' | b'E'));
+        if has_exponent {
+            self.pos += 1;
+            if let Some(b'+' | b'-') = self.peek() {
+                self.pos += 1;
+            }
+            if !matches!(self.peek(), Some(b'0'..=b'9')) {
+                return Err(self.malformed("expected a digit in the exponent"));
+            }
+            self.skip_digits();
+            is_float = true;
+        }
+        if !is_float {
+            if int_digits > self.limits.max_integer_digits {
+                return Err(JsonError::IntegerTooLong {
+                    offset: start,
+                    digits: int_digits,
+                    max: self.limits.max_integer_digits,
+                });
+            }
+            self.push(Entry::new(Tag::Integer, u32_of(start), u32_of(self.pos)));
+            return Ok(());
+        }
+        // Without an exponent, fewer than 309 integer digits cannot overflow: the value is
+        // finite and is parsed only when asked for.
+        if !has_exponent && int_digits <= 308 {
+            let tag = if is_python_repr(&self.bytes[start..self.pos]) {
+                Tag::ReprFloat
+            } else {
+                Tag::Float
+            };
+            self.push(Entry::new(tag, u32_of(start), u32_of(self.pos)));
+            return Ok(());
+        }
+        // The literal matched JSON's number grammar, which Rust's float parser accepts.
+        let value: f64 = self.text[start..self.pos]
+            .parse()
+            .map_err(|_| self.malformed("number out of range"))?;
+        if !value.is_finite() {
+            return Err(JsonError::NonFiniteNumber { offset: start });
+        }
+        self.push(Entry::new(Tag::Float, u32_of(start), u32_of(self.pos)));
+        Ok(())
+    }
+
+    pub(super) fn skip_digits(&mut self) {
+        while let Some(b'0'..=b'9') = self.peek() {
+            self.pos += 1;
+        }
+    }
+
+    /// Parses a string starting at its opening quote. Without escapes it stays a span of
+    /// the input; with them it is decoded into the tape's buffer.
+    pub(super) fn string(&mut self) -> Result<(), JsonError> {
+        let quote = u32_of(self.pos);
+        self.pos += 1;
+        let start = self.pos;
+        self.pos = plain_run_end(self.bytes, self.pos);
+        match self.peek() {
+            Some(b'"') => {
+                self.pos += 1;
+                self.push(Entry::new(Tag::RawString, quote, u32_of(self.pos)));
+                return Ok(());
+            }
+            Some(b'\\') => {}
+            Some(_) => return Err(self.malformed("control character in string")),
+            None => return Err(self.malformed("unterminated string")),
+        }
+        let decoded_start = self.tape.decoded.len();
+        self.tape.decoded.push_str(&self.text[start..self.pos]);
+        loop {
+            match self.peek() {
+                Some(b'"') => {
+                    self.pos += 1;
+                    let mut entry = Entry::new(Tag::DecodedString, quote, u32_of(self.pos));
+                    entry.a = u32_of(decoded_start);
+                    entry.b = u32_of(self.tape.decoded.len() - decoded_start);
+                    self.push(entry);
+                    return Ok(());
+                }
+                Some(b'\\') => self.escape()?,
+                Some(_) => return Err(self.malformed("control character in string")),
+                None => return Err(self.malformed("unterminated string")),
+            }
+            let run_start = self.pos;
+            self.pos = plain_run_end(self.bytes, self.pos);
+            self.tape.decoded.push_str(&self.text[run_start..self.pos]);
+        }
+    }
+
+    pub(super) fn escape(&mut self) -> Result<(), JsonError> {
+        let escape_at = self.pos;
+        self.pos += 1;
+        let c = match self.peek() {
+            Some(b'"') => '"',
+            Some(b'\\') => '\\',
+            Some(b'/') => '/',
+            Some(b'b') => '\u{8}',
+            Some(b'f') => '\u{c}',
+            Some(b'n') => '\n',
+            Some(b'r') => '\r',
+            Some(b't') => '\t',
+            Some(b'u') => {
+                self.pos += 1;
+                let unit = self.hex4()?;
+                let c = match unit {
+                    0xD800..=0xDBFF => {
+                        if !self.bytes[self.pos..].starts_with(b"\\u") {
+                            return Err(JsonError::LoneSurrogate { offset: escape_at });
+                        }
+                        self.pos += 2;
+                        let low = self.hex4()?;
+                        if !(0xDC00..=0xDFFF).contains(&low) {
+                            return Err(JsonError::LoneSurrogate { offset: escape_at });
+                        }
+                        let code = 0x10000 + ((unit - 0xD800) << 10) + (low - 0xDC00);
+                        char::from_u32(code)
+                            .ok_or(JsonError::LoneSurrogate { offset: escape_at })?
+                    }
+                    0xDC00..=0xDFFF => return Err(JsonError::LoneSurrogate { offset: escape_at }),
+                    _ => char::from_u32(unit)
+                        .ok_or(JsonError::LoneSurrogate { offset: escape_at })?,
+                };
+                self.tape.decoded.push(c);
+                return Ok(());
+            }
+            _ => return Err(self.malformed("invalid escape")),
+        };
+        self.pos += 1;
+        self.tape.decoded.push(c);
+        Ok(())
+    }
+
+    pub(super) fn hex4(&mut self) -> Result<u32, JsonError> {
+        let digits = self
+            .bytes
+            .get(self.pos..self.pos + 4)
+            .ok_or_else(|| self.malformed("truncated \\u escape"))?;
+        let mut unit = 0u32;
+        for &d in digits {
+            let nibble = match d {
+                b'0'..=b'9' => d - b'0',
+                b'a'..=b'f' => d - b'a' + 10,
+                b'A'..=b'F' => d - b'A' + 10,
+                _ => return Err(self.malformed("invalid \\u escape")),
+            };
+            unit = unit << 4 | u32::from(nibble);
+        }
+        self.pos += 4;
+        Ok(unit)
+    }
+}
+
+/// Key order, with the first byte (where most neighbouring keys differ) compared inline.
+pub(super) fn key_less(a: &[u8], b: &[u8]) -> bool {
+    match (a.first(), b.first()) {
+        (Some(x), Some(y)) if x != y => x < y,
+        _ => a < b,
+    }
+}
+
+pub(super) fn duplicate_key(key: &[u8]) -> JsonError {
+    let key = String::from_utf8_lossy(key);
+    let mut end = key.len().min(64);
+    while !key.is_char_boundary(end) {
+        end -= 1;
+    }
+    JsonError::DuplicateKey {
+        key: key[..end].to_owned(),
+    }
+}

@@ -1,0 +1,117 @@
+//! The tape's unit tests: order, reuse, canonical copies, node size, wire text, release.
+
+use super::*;
+
+#[test]
+fn members_come_in_key_order_and_items_in_wire_order() {
+    let mut tape = Tape::new();
+    let doc = tape
+        .parse(
+            br#"{"b":[3,{"y":1,"x":2}],"a":"\u00e9","c":{}}"#,
+            &Limits::default(),
+        )
+        .unwrap();
+    let root = doc.root();
+    let keys: Vec<&str> = root.members().map(|(k, _)| k).collect();
+    assert_eq!(keys, ["a", "b", "c"]);
+    assert_eq!(root.get("a").unwrap().as_str(), Some("é"));
+    let b = root.get("b").unwrap();
+    assert_eq!(b.kind(), Kind::Array);
+    let items: Vec<Kind> = b.items().map(|n| n.kind()).collect();
+    assert_eq!(items, [Kind::Integer, Kind::Object]);
+    let inner = b.items().nth(1).unwrap();
+    let inner: Vec<&str> = inner.members().map(|(k, _)| k).collect();
+    assert_eq!(inner, ["x", "y"]);
+    assert!(root.get("c").unwrap().is_empty());
+    assert!(root.get("missing").is_none());
+}
+
+#[test]
+fn a_reused_tape_forgets_the_previous_document() {
+    let mut tape = Tape::new();
+    let first = tape
+        .parse(br#"{"z":1,"a":"\n","m":[1,2]}"#, &Limits::default())
+        .unwrap();
+    assert_eq!(first.root().len(), 3);
+    let second = tape.parse(br#"{"k":"v"}"#, &Limits::default()).unwrap();
+    let mut out = Vec::new();
+    second.root().write_canonical(&mut out);
+    assert_eq!(out, br#"{"k":"v"}"#);
+    assert_eq!(tape.entries.len(), 3);
+    assert!(tape.order.is_empty() && tape.decoded.is_empty());
+}
+
+#[test]
+fn members_copied_from_the_wire_are_exactly_the_canonical_ones() {
+    let cases = [
+        (r#"{"a":1,"b":"x","c":null}"#, r#"{"a":1,"b":"x","c":null}"#),
+        (
+            r#"{"a":1, "b":2,"c":-0,"d":2.50,"e":"\u0041","f":[1,2 ,3,[4,5],-0,1.5]}"#,
+            r#"{"a":1,"b":2,"c":0,"d":2.5,"e":"A","f":[1,2,3,[4,5],0,1.5]}"#,
+        ),
+        (r#"{"c":3,"a":1,"b":2}"#, r#"{"a":1,"b":2,"c":3}"#),
+        (
+            r#"{"b":2,"a":1,"c":3,"d":4}"#,
+            r#"{"a":1,"b":2,"c":3,"d":4}"#,
+        ),
+        (
+            r#"[{"k":1},2,3,{"j":true},"s"]"#,
+            r#"[{"k":1},2,3,{"j":true},"s"]"#,
+        ),
+        (
+            r#"{"a" :1,"b": 2,"c":{"z":0.5,"y":[]}}"#,
+            r#"{"a":1,"b":2,"c":{"y":[],"z":0.5}}"#,
+        ),
+    ];
+    let mut tape = Tape::new();
+    for (wire, canonical) in cases {
+        let doc = tape.parse(wire.as_bytes(), &Limits::default()).unwrap();
+        let mut out = Vec::new();
+        doc.root().write_canonical(&mut out);
+        assert_eq!(std::str::from_utf8(&out).unwrap(), canonical, "{wire}");
+    }
+}
+
+#[test]
+fn nodes_are_sixteen_bytes_and_keep_their_tags() {
+    assert_eq!(std::mem::size_of::<Entry>(), 16);
+    for (i, tag) in TAGS[..10].iter().enumerate() {
+        assert_eq!(*tag as usize, i);
+        let entry = Entry::new(*tag, START_MASK, 7);
+        assert_eq!((entry.tag(), entry.start()), (*tag, START_MASK));
+    }
+}
+
+#[test]
+fn every_node_knows_its_wire_text() {
+    let wire = br#" {"b" : [1 , -0.50e1, "x\ny", true] ,"a":{ "k" : null } } "#;
+    let mut tape = Tape::new();
+    let root = tape.parse(wire, &Limits::default()).unwrap().root();
+    assert_eq!(
+        root.raw_text(),
+        &std::str::from_utf8(wire).unwrap()[1..wire.len() - 1]
+    );
+    let items: Vec<&str> = root
+        .get("b")
+        .unwrap()
+        .items()
+        .map(|n| n.raw_text())
+        .collect();
+    assert_eq!(items, ["1", "-0.50e1", r#""x\ny""#, "true"]);
+    assert_eq!(root.get("a").unwrap().raw_text(), r#"{ "k" : null }"#);
+    assert_eq!(root.len(), 2);
+}
+
+#[test]
+fn a_pathological_document_is_not_kept() {
+    let mut tape = Tape::new();
+    let many = format!("[{}0]", "0,".repeat(RETAINED_ENTRIES + 10));
+    let limits = Limits::default().max_bytes(many.len());
+    assert_eq!(
+        tape.parse(many.as_bytes(), &limits).unwrap().root().len(),
+        RETAINED_ENTRIES + 11
+    );
+    assert!(tape.entries.capacity() > RETAINED_ENTRIES);
+    tape.parse(b"[1]", &limits).unwrap();
+    assert!(tape.entries.capacity() < RETAINED_ENTRIES);
+}
