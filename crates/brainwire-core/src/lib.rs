@@ -70,6 +70,9 @@ mod tape_serde;
 mod timestamp;
 mod value;
 
+/// The shared byte buffer every encoder returns (from the `bytes` crate), named here so
+/// that users need not depend on `bytes` to hold one.
+pub use bytes::Bytes;
 pub use canonical::{canonicalize, write_canonical, write_members, write_string};
 pub use clock::{Clock, SystemClock, WallClock};
 pub use error::JsonError;
@@ -77,6 +80,9 @@ pub use fanout::Fanout;
 pub use limits::{Limits, MAX_DEPTH_CEILING};
 pub use peek::{decode_by_type, peek_type};
 pub use raw_json::{JsonObject, JsonValue};
+/// An exact JSON number (from `serde_json`), as run and channel payloads carry progress
+/// and durations.
+pub use serde_json::Number;
 pub use shape::{FieldProblem, ShapeError, MAX_TYPE_CHARS_KEPT};
 pub use tape::{Document, Items, Kind, Members, Node, Tape, MAX_DOCUMENT_BYTES};
 pub use tape_serde::NodeError;

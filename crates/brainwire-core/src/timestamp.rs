@@ -84,9 +84,16 @@ impl Timestamp {
         self.0 - earlier.0
     }
 
-    /// This timestamp moved by `delta`, or `None` out of range.
-    pub fn checked_add(&self, delta: time::Duration) -> Option<Timestamp> {
+    /// This timestamp moved `delta` later, or `None` out of range.
+    pub fn checked_add(&self, delta: std::time::Duration) -> Option<Timestamp> {
+        let delta = time::Duration::try_from(delta).ok()?;
         self.0.checked_add(delta).map(Self::from_offset_date_time)
+    }
+
+    /// This timestamp moved `delta` earlier, or `None` out of range.
+    pub fn checked_sub(&self, delta: std::time::Duration) -> Option<Timestamp> {
+        let delta = time::Duration::try_from(delta).ok()?;
+        self.0.checked_sub(delta).map(Self::from_offset_date_time)
     }
 
     /// Parses an RFC 3339 timestamp (see the type docs for what is accepted).
@@ -215,6 +222,20 @@ impl<'de> serde::Deserialize<'de> for Timestamp {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn moves_by_std_durations_both_ways() {
+        let at = Timestamp::parse("2026-11-23T10:15:06Z").unwrap();
+        let later = at
+            .checked_add(std::time::Duration::from_millis(1500))
+            .unwrap();
+        assert_eq!(later.to_string(), "2026-11-23T10:15:07.500000Z");
+        assert_eq!(
+            later.checked_sub(std::time::Duration::from_millis(1500)),
+            Some(at)
+        );
+        assert_eq!(at.checked_add(std::time::Duration::MAX), None);
+    }
 
     #[test]
     fn accepts_what_the_reference_accepts() {

@@ -131,6 +131,18 @@ pub enum Body {
 }
 
 impl Body {
+    /// The run message a task in `data.status` is reported with, as document 003's
+    /// server picks it: `run_complete` for `completed`, `run_failed` for `failed`,
+    /// `run_update` for every other status or none. Prefer it to naming the variant, which lets
+    /// a failed task travel as `run_complete`.
+    pub fn for_status(data: RunData) -> Self {
+        match data.status {
+            Some(RunStatus::Completed) => Self::RunComplete(data),
+            Some(RunStatus::Failed) => Self::RunFailed(data),
+            _ => Self::RunUpdate(data),
+        }
+    }
+
     /// The wire `type`.
     pub const fn message_type(&self) -> &'static str {
         match self {

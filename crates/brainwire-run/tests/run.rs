@@ -241,3 +241,19 @@ proptest! {
         prop_assert_eq!(decode(&encode(&message)).unwrap(), message);
     }
 }
+
+#[test]
+fn the_message_type_follows_the_status() {
+    let body = |status| Body::for_status(RunData::new("t", status));
+    assert_eq!(body(RunStatus::Completed).message_type(), "run_complete");
+    assert_eq!(body(RunStatus::Failed).message_type(), "run_failed");
+    assert_eq!(body(RunStatus::InProgress).message_type(), "run_update");
+    assert_eq!(body(RunStatus::Queued).message_type(), "run_update");
+    assert_eq!(
+        body(RunStatus::Other("paused".into())).message_type(),
+        "run_update"
+    );
+    let mut unknown = RunData::new("t", RunStatus::Queued);
+    unknown.status = None;
+    assert_eq!(Body::for_status(unknown).message_type(), "run_update");
+}

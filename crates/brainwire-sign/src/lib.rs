@@ -76,6 +76,9 @@ pub use secret::{
     decode_agent_hmac_secret, derive_project_secret, Secret, SecretError, MIN_SECRET_BYTES,
 };
 pub use signer::{FrameSigner, NonceSource, OsNonces, SharedNonces, SignError, Stamp};
+/// The project id [`derive_project_secret`] takes (from the `uuid` crate), named here so
+/// that users need not depend on `uuid`.
+pub use uuid::Uuid;
 pub use verifier::{
     FrameKind, FrameSchema, FrameVerifier, KeyId, Keyring, SchemaError, Verified, VerifyError,
 };
