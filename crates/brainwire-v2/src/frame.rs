@@ -7,10 +7,7 @@ use bytes::Bytes;
 use serde::de::DeserializeOwned;
 use serde::{Deserialize, Serialize};
 
-use crate::{
-    AgentStatus, Command, CommandAck, CommandResult, DecodeError, EncodeError, ErrorReport,
-    EventBatch, EventBatchAck, Heartbeat, Hello, HelloAck, RegistryDelta,
-};
+use crate::{DecodeError, EncodeError};
 use brainwire_core::check::{chars, one};
 
 /// Generates, from one row per frame type, everything that lists the frame types:
@@ -59,7 +56,7 @@ macro_rules! frames {
         pub enum Payload {
             $(
                 #[doc = concat!("The payload of `", $wire, "`.")]
-                $variant($payload),
+                $variant(crate::$payload),
             )*
         }
 
