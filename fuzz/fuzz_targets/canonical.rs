@@ -2,7 +2,8 @@
 //! the same as the input; the tape's writer and the tree's writer agree byte for byte.
 #![no_main]
 
-use brainwire_core::{canonicalize, write_canonical, Limits, Value};
+use brainwire_core::testing::{write_canonical, Value};
+use brainwire_core::{canonicalize, Limits};
 use libfuzzer_sys::fuzz_target;
 
 fuzz_target!(|data: &[u8]| {

@@ -3,7 +3,8 @@
 
 use crate::float_repr::write_python_repr;
 use crate::scan::plain_run_end;
-use crate::{JsonError, Limits, Tape, Value};
+use crate::value::Value;
+use crate::{JsonError, Limits, Tape};
 
 /// Canonical bytes of a JSON document, exactly as the v2 reference signs it.
 ///

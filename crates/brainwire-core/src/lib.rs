@@ -73,7 +73,7 @@ mod value;
 /// The shared byte buffer every encoder returns (from the `bytes` crate), named here so
 /// that users need not depend on `bytes` to hold one.
 pub use bytes::Bytes;
-pub use canonical::{canonicalize, write_canonical, write_members, write_string};
+pub use canonical::{canonicalize, write_string};
 pub use clock::{Clock, SystemClock, WallClock};
 pub use error::JsonError;
 pub use fanout::Fanout;
@@ -87,4 +87,11 @@ pub use shape::{FieldProblem, ShapeError, MAX_TYPE_CHARS_KEPT};
 pub use tape::{Document, Items, Kind, Members, Node, Tape, MAX_DOCUMENT_BYTES};
 pub use tape_serde::NodeError;
 pub use timestamp::{Timestamp, TimestampError};
-pub use value::Value;
+
+/// What the `canonical` fuzz target checks the tape's canonical writer against: the older
+/// tree ([`testing::Value`]) and its own canonical writer. Not part of the stable API.
+#[doc(hidden)]
+pub mod testing {
+    pub use crate::canonical::{write_canonical, write_members};
+    pub use crate::value::Value;
+}
