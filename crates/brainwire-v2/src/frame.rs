@@ -20,7 +20,7 @@ macro_rules! frames {
         /// | type | signed | direction | payload |
         /// |---|---|---|---|
         $(
-            #[doc = concat!("| `", $wire, "` | ", signed_doc!($form), " | ", $direction, " | [`", stringify!($payload), "`] |")]
+            #[doc = concat!("| `", $wire, "` | ", signed_doc!($form), " | ", $direction, " | [`", stringify!($payload), "`](crate::", stringify!($payload), ") |")]
         )*
         #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
         #[non_exhaustive]
