@@ -538,6 +538,8 @@ fn an_unanswered_hello_closes_with_a_code_worth_retrying() {
     let _hello = agent.poll_transmit().unwrap();
     clock.advance(Duration::from_secs(11));
     agent.handle_timeout(clock.now());
+    // The socket drops before the application polls: the error is not lost.
+    agent.handle_disconnect();
     let closing = agent.poll_close().unwrap();
     assert!(matches!(closing.error, SessionError::HelloAckTimeout));
     assert_eq!(closing.frame.code(), 1001);

@@ -253,6 +253,7 @@ impl AgentSession {
     /// connection will be re-sent once `hello_ack` arrives.
     pub fn connect(&mut self, now: Instant, wall: Timestamp) {
         self.handle_disconnect();
+        self.core.reset_connection();
         let hello = Payload::Hello(self.config.hello.clone());
         self.core.send_unsigned("hello", hello, wall);
         self.state = State::Handshaking {
@@ -260,11 +261,12 @@ impl AgentSession {
         };
     }
 
-    /// The socket closed or failed. In-flight batches wait to be re-sent.
+    /// The socket closed or failed. In-flight batches wait to be re-sent; a fatal error
+    /// not yet taken stays in [`poll_close`](Self::poll_close) until the next `connect`.
     pub fn handle_disconnect(&mut self) {
         // Earlier re-sends stay first, then what was in flight on this connection.
         self.resend.extend(self.in_flight.drain(..));
-        self.core.reset_connection();
+        self.core.drop_unsent();
         self.state = State::Disconnected;
     }
 

@@ -101,9 +101,15 @@ impl<E> Core<E> {
         self.close.get_or_insert_with(|| Closing::new(error));
     }
 
-    /// Forgets what a previous connection left unsent and unreported as fatal.
-    pub(super) fn reset_connection(&mut self) {
+    /// Drops the frames a connection that is gone left unsent; its fatal error, if not
+    /// yet polled, stays for `poll_close`.
+    pub(super) fn drop_unsent(&mut self) {
         self.transmit.clear();
+    }
+
+    /// Starts a new connection: also forgets an unpolled fatal error of the previous one.
+    pub(super) fn reset_connection(&mut self) {
+        self.drop_unsent();
         self.close = None;
     }
 
