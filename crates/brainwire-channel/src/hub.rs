@@ -4,6 +4,7 @@ use std::collections::{BTreeSet, HashMap};
 use std::hash::Hash;
 use std::sync::Arc;
 
+use brainwire_close::{NamesCloseCode, StandardCode};
 use brainwire_core::{Fanout, Limits};
 use bytes::Bytes;
 
@@ -48,6 +49,19 @@ pub enum JoinError {
         /// Connections held.
         connections: usize,
     },
+}
+
+impl NamesCloseCode for JoinError {
+    type Code = StandardCode;
+
+    /// 1013 (try again later) for a full hub, so the client reconnects with backoff;
+    /// 1011 for an id already in use (the server's own bug).
+    fn close_code(&self) -> StandardCode {
+        match self {
+            Self::Full { .. } => StandardCode::TryAgainLater,
+            Self::AlreadyJoined => StandardCode::InternalError,
+        }
+    }
 }
 
 struct Connection {

@@ -1,6 +1,7 @@
 //! Channel ids, every message and event, the hub and the client's subscriptions.
 
 use brainwire_channel::*;
+use brainwire_close::NamesCloseCode;
 use brainwire_core::{JsonObject, JsonValue, Limits};
 use proptest::prelude::*;
 
@@ -220,6 +221,8 @@ fn hub_authorizes_limits_unsubscribes_and_forgets_on_leave() {
     hub.join(1, "acme").unwrap();
     hub.join(2, "globex").unwrap();
     assert_eq!(hub.join(1, "x"), Err(JoinError::AlreadyJoined));
+    assert_eq!(JoinError::AlreadyJoined.close_code().code(), 1011);
+    assert_eq!(JoinError::Full { connections: 1 }.close_code().code(), 1013);
     assert_eq!(
         subscribe(&mut hub, 1, "org:acme"),
         r#"{"type":"subscribed","channelId":"org:acme"}"#

@@ -2,7 +2,8 @@
 
 use std::collections::BTreeSet;
 
-use brainwire_core::{Fanout, JsonValue, Limits, Tape, WallClock};
+use brainwire_close::{NamesCloseCode, StandardCode};
+use brainwire_core::{Fanout, JsonError, JsonValue, Limits, Tape, WallClock};
 use bytes::Bytes;
 
 use crate::{encode, Body, RunMessage, StatusDocument};
@@ -16,7 +17,32 @@ pub enum EchoError {
     UnknownClient,
     /// The message is not JSON, or over the echo limits.
     #[error("client message refused")]
-    Invalid(#[source] brainwire_core::JsonError),
+    Invalid(#[source] JsonError),
+}
+
+impl EchoError {
+    /// A stable snake_case name for tools and logs: `unknown_client`, or the
+    /// [`JsonError`]'s kind.
+    pub const fn kind(&self) -> &'static str {
+        match self {
+            Self::UnknownClient => "unknown_client",
+            Self::Invalid(e) => e.kind(),
+        }
+    }
+}
+
+impl NamesCloseCode for EchoError {
+    type Code = StandardCode;
+
+    /// 1009 past the echo's size limit, 1002 for anything else the client sent, 1011 for
+    /// a client the server never joined (its own bug).
+    fn close_code(&self) -> StandardCode {
+        match self {
+            Self::UnknownClient => StandardCode::InternalError,
+            Self::Invalid(JsonError::TooLarge { .. }) => StandardCode::MessageTooBig,
+            Self::Invalid(_) => StandardCode::ProtocolError,
+        }
+    }
 }
 
 /// Why a client could not join.
@@ -25,6 +51,15 @@ pub enum EchoError {
 pub struct Full {
     /// Clients connected.
     pub connected: usize,
+}
+
+impl NamesCloseCode for Full {
+    type Code = StandardCode;
+
+    /// 1013 (try again later): the client reconnects with backoff.
+    fn close_code(&self) -> StandardCode {
+        StandardCode::TryAgainLater
+    }
 }
 
 /// The run stream's server core: clients join (and get the `connected` greeting) and
@@ -44,7 +79,7 @@ pub struct Full {
 /// assert_eq!(fanout.recipients, [1, 2]);
 /// assert_eq!(server.encodings(), 3); // two greetings and one update, however many clients
 ///
-/// let echo = server.echo(&1, br#"{"test":"Hello Brain"}"#)?;
+/// let echo = server.handle_message(&1, br#"{"test":"Hello Brain"}"#)?;
 /// assert!(echo.starts_with(br#"{"type":"echo","data":{"test":"Hello Brain"}"#));
 /// # Ok::<(), Box<dyn std::error::Error>>(())
 /// ```
@@ -55,6 +90,8 @@ pub struct Broadcaster<C> {
     encodings: u64,
     max_clients: usize,
     echo_limits: Limits,
+    /// The parse of client messages, reused so an echo allocates only its result.
+    tape: Tape,
 }
 
 impl<C> std::fmt::Debug for Broadcaster<C> {
@@ -77,6 +114,7 @@ impl<C: Clone + Ord> Broadcaster<C> {
             encodings: 0,
             max_clients: 10_000,
             echo_limits: Limits::default().max_bytes(64 * 1024),
+            tape: Tape::new(),
         }
     }
 
@@ -117,17 +155,18 @@ impl<C: Clone + Ord> Broadcaster<C> {
         }
     }
 
-    /// The `echo` of a message `client` sent: its JSON, unchanged, as `data`.
+    /// Answers a message `client` sent with its `echo`: its JSON, unchanged, as `data`.
     ///
     /// # Errors
     ///
-    /// [`EchoError`] for an unknown client or a message that is not JSON within limits.
-    pub fn echo(&mut self, client: &C, received: &[u8]) -> Result<Bytes, EchoError> {
+    /// [`EchoError`] for an unknown client or a message that is not JSON within limits;
+    /// each names its close code.
+    pub fn handle_message(&mut self, client: &C, received: &[u8]) -> Result<Bytes, EchoError> {
         if !self.clients.contains(client) {
             return Err(EchoError::UnknownClient);
         }
-        let mut tape = Tape::new();
-        let root = tape
+        let root = self
+            .tape
             .parse(received, &self.echo_limits)
             .map_err(EchoError::Invalid)?
             .root();

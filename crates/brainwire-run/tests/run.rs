@@ -105,7 +105,7 @@ fn echo_returns_the_clients_json_unchanged_and_refuses_junk() {
     let mut server = Broadcaster::new("hi", fixed_clock());
     server.join("a").unwrap();
     let echo = server
-        .echo(
+        .handle_message(
             &"a",
             br#"{"test":"Hello Brain","n":1.50,"big":123456789012345678901234567890}"#,
         )
@@ -121,17 +121,31 @@ fn echo_returns_the_clients_json_unchanged_and_refuses_junk() {
         )
     );
     assert!(matches!(
-        server.echo(&"a", b"not json"),
+        server.handle_message(&"a", b"not json"),
         Err(EchoError::Invalid(_))
     ));
     assert!(matches!(
-        server.echo(&"b", b"{}"),
+        server.handle_message(&"b", b"{}"),
         Err(EchoError::UnknownClient)
     ));
-    assert!(matches!(
-        server.echo(&"a", &vec![b' '; 70_000]),
-        Err(EchoError::Invalid(_))
-    ));
+    let too_big = server
+        .handle_message(&"a", &vec![b' '; 70_000])
+        .unwrap_err();
+    assert!(matches!(too_big, EchoError::Invalid(_)));
+    assert_eq!(
+        (too_big.kind(), too_big.close_code().code()),
+        ("too_large", 1009)
+    );
+    let junk = server.handle_message(&"a", b"not json").unwrap_err();
+    assert_eq!(junk.close_code().code(), 1002);
+    let stranger = server.handle_message(&"b", b"{}").unwrap_err();
+    assert_eq!(
+        (stranger.kind(), stranger.close_code().code()),
+        ("unknown_client", 1011)
+    );
+    // The reused parse forgets the refused documents: the next echo is exact.
+    let again = decode(&server.handle_message(&"a", b"[1]").unwrap()).unwrap();
+    assert_eq!(again.body, Body::Echo(JsonValue::from_text("[1]").unwrap()));
 }
 
 #[test]
@@ -140,6 +154,8 @@ fn client_limit_is_enforced() {
     server.join(1).unwrap();
     server.join(2).unwrap();
     assert_eq!(server.join(3), Err(Full { connected: 2 }));
+    // A full stream asks the client to come back later, with backoff.
+    assert_eq!(Full { connected: 2 }.close_code().code(), 1013);
     assert!(
         server.join(2).is_ok(),
         "a client already connected may join again"

@@ -2,7 +2,7 @@
 //! connection's queue.
 
 use brainwire_channel::{ChannelHub, ChannelId, ChannelKind, Event, SubscriptionPolicy};
-use brainwire_close::{CloseFrame, StandardCode};
+use brainwire_close::NamesCloseCode;
 use futures_util::SinkExt;
 use tokio::net::TcpStream;
 
@@ -84,10 +84,7 @@ pub(super) async fn connection(
     };
     let mut queue = match joined {
         Ok(queue) => queue,
-        Err(e) => {
-            let close = CloseFrame::new(StandardCode::TryAgainLater, e.to_string());
-            return Ok(socket.send(close_message(&close)).await?);
-        }
+        Err(e) => return Ok(socket.send(close_message(&e.close_frame())).await?),
     };
     let result = pump(&mut socket, &mut queue, |received| {
         let mut channels = shared.channels.lock().expect("not poisoned");

@@ -1,7 +1,7 @@
 //! The run status stream on `/ws` (document 003): a [`Broadcaster`] and each client's
 //! queue.
 
-use brainwire_close::{CloseFrame, StandardCode};
+use brainwire_close::NamesCloseCode;
 use brainwire_core::WallClock;
 use brainwire_run::{Body, Broadcaster};
 use futures_util::SinkExt;
@@ -64,20 +64,14 @@ pub(super) async fn connection(
     };
     let (greeting, mut queue) = match joined {
         Ok(joined) => joined,
-        Err(full) => {
-            let close = close_message(&CloseFrame::new(
-                StandardCode::TryAgainLater,
-                full.to_string(),
-            ));
-            return Ok(socket.send(close).await?);
-        }
+        Err(full) => return Ok(socket.send(close_message(&full.close_frame())).await?),
     };
     let result = async {
         socket.send(text(greeting)?).await?;
         pump(&mut socket, &mut queue, |received| {
             let mut run = shared.run_stream.lock().expect("not poisoned");
             // A message that is not JSON within limits gets no echo, as in document 003.
-            run.broadcaster.echo(&id, received).ok()
+            run.broadcaster.handle_message(&id, received).ok()
         })
         .await
     }
