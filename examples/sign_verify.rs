@@ -8,7 +8,7 @@
 use brainwire_close::NamesCloseCode as _;
 use brainwire_core::{JsonObject, Timestamp};
 use brainwire_sign::{FrameSigner, Secret, SessionBinding};
-use brainwire_v2::{sign, EventBatch, FrameVerifier, Payload};
+use brainwire_v2::{sign, EventBatch, FrameVerifier, Payload, SessionError};
 
 fn main() -> Result<(), Box<dyn std::error::Error>> {
     // The brain hands out the project secret as urlsafe base64; here we make one up.
@@ -45,7 +45,7 @@ fn main() -> Result<(), Box<dyn std::error::Error>> {
     println!(
         "replayed: refused ({}), close {}",
         replay.kind(),
-        replay.close_code()
+        SessionError::from(replay).close_code()
     );
 
     let tampered = String::from_utf8_lossy(&wire).replace("t-1", "t-2");
@@ -55,7 +55,7 @@ fn main() -> Result<(), Box<dyn std::error::Error>> {
     println!(
         "tampered: refused ({}), close {}",
         err.kind(),
-        err.close_code()
+        SessionError::from(err).close_code()
     );
     Ok(())
 }

@@ -14,8 +14,8 @@ use std::path::PathBuf;
 use std::process::{Child, ChildStdin, ChildStdout, Command, Stdio};
 
 use brainwire_core::{canonicalize, Limits, ShapeError, Timestamp};
-use brainwire_sign::{FrameSigner, Secret, SessionBinding, Stamp, VerifyError};
-use brainwire_v2::{decode, sign, sign_stamped, DecodeError, FrameVerifier};
+use brainwire_sign::{FrameSigner, Secret, SessionBinding, Stamp};
+use brainwire_v2::{decode, sign, sign_stamped, DecodeError, FrameVerifier, VerifyError};
 use rand::{Rng, SeedableRng};
 use serde_json::{json, Value};
 

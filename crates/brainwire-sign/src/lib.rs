@@ -18,14 +18,15 @@
 //! to the envelope, so a frame from one session fails its MAC in any other.
 //!
 //! ```
-//! use brainwire_sign::{FrameKind, FrameSchema, FrameSigner, FrameVerifier, SchemaError,
-//!     Secret, SessionBinding};
+//! use brainwire_sign::{FrameKind, FrameSchema, FrameSigner, FrameVerifier, Secret,
+//!     SessionBinding};
 //! # struct AnyFrame;
 //! # impl FrameSchema for AnyFrame {
 //! #     type Frame = String;
+//! #     type Error = std::convert::Infallible;
 //! #     const VERSION: u64 = 2;
 //! #     fn kind(t: &str) -> Option<FrameKind> { (t == "heartbeat").then_some(FrameKind::Signed) }
-//! #     fn decode(_: &str, root: brainwire_core::Node<'_>) -> Result<String, SchemaError> {
+//! #     fn decode(_: &str, root: brainwire_core::Node<'_>) -> Result<String, Self::Error> {
 //! #         Ok(root.raw_text().to_owned())
 //! #     }
 //! # }
@@ -80,5 +81,5 @@ pub use signer::{FrameSigner, NonceSource, OsNonces, SharedNonces, SignError, St
 /// that users need not depend on `uuid`.
 pub use uuid::Uuid;
 pub use verifier::{
-    FrameKind, FrameSchema, FrameVerifier, KeyId, Keyring, SchemaError, Verified, VerifyError,
+    FrameKind, FrameSchema, FrameVerifier, KeyId, Keyring, Refusal, Verified, VerifyError,
 };

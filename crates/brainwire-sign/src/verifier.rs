@@ -2,8 +2,7 @@
 
 use std::marker::PhantomData;
 
-use brainwire_close::{v2::CloseCode, NamesCloseCode};
-use brainwire_core::{JsonError, Kind, Limits, Node, Tape, Timestamp};
+use brainwire_core::{JsonError, Kind, Limits, Node, Tape, Timestamp, MAX_TYPE_CHARS_KEPT};
 
 use hmac::Mac as _;
 
@@ -19,15 +18,15 @@ pub enum FrameKind {
     Unsigned,
 }
 
-/// The boxed error a schema's typed decode returns.
-pub type SchemaError = Box<dyn std::error::Error + Send + Sync + 'static>;
-
 /// What a protocol crate tells the verifier about its frames.
 ///
 /// `brainwire-v2` implements this for its `Frame`; the verifier does the rest.
 pub trait FrameSchema {
     /// The typed frame a successful verify returns.
     type Frame;
+
+    /// Why the typed decode refused a frame (the protocol crate's own error).
+    type Error: std::error::Error + Send + Sync + 'static;
 
     /// The protocol version in the `v` field.
     const VERSION: u64;
@@ -40,8 +39,8 @@ pub trait FrameSchema {
     ///
     /// # Errors
     ///
-    /// Any decode error of the protocol crate, boxed.
-    fn decode(frame_type: &str, root: Node<'_>) -> Result<Self::Frame, SchemaError>;
+    /// The protocol crate's decode error.
+    fn decode(frame_type: &str, root: Node<'_>) -> Result<Self::Frame, Self::Error>;
 }
 
 /// The current secret and, during a rotation, the previous ones.
@@ -104,10 +103,14 @@ pub struct Verified<F> {
     pub key: Option<KeyId>,
 }
 
-/// Why a frame was refused. Each error names the v2 close code that follows it.
+/// Why a frame was refused; `E` is the schema's own decode error
+/// ([`FrameSchema::Error`]).
+///
+/// This crate knows no close codes: [`refusal`](Self::refusal) sorts each error into the
+/// three classes a protocol maps to its own codes.
 #[derive(Debug, thiserror::Error)]
 #[non_exhaustive]
-pub enum VerifyError {
+pub enum VerifyError<E> {
     /// The bytes are not JSON brainwire accepts.
     #[error("frame is not acceptable JSON")]
     Json(#[source] JsonError),
@@ -132,7 +135,7 @@ pub enum VerifyError {
     /// A `type` this protocol does not define.
     #[error("unknown frame type {found:?}")]
     UnknownType {
-        /// The type sent (cut to 64 bytes).
+        /// The type sent (cut to [`MAX_TYPE_CHARS_KEPT`] characters).
         found: String,
     },
     /// A signed frame whose `payload` is neither an object nor absent.
@@ -149,10 +152,23 @@ pub enum VerifyError {
     Replay(#[source] ReplayError),
     /// A frame whose fields break the protocol's schema (types, caps, required fields).
     #[error("invalid frame")]
-    InvalidFrame(#[source] SchemaError),
+    InvalidFrame(#[source] E),
 }
 
-impl VerifyError {
+/// The class of a [`VerifyError`], for a protocol to map to its close code.
+///
+/// Exhaustive on purpose: a new class must make every protocol's mapping fail to compile.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
+pub enum Refusal {
+    /// The frame is malformed (JSON, envelope or schema).
+    Malformed,
+    /// The frame asks for a protocol version this verifier does not speak.
+    UnsupportedVersion,
+    /// The frame could not be authenticated: a missing or wrong MAC, or a replay.
+    Unauthenticated,
+}
+
+impl<E> VerifyError<E> {
     /// A stable snake_case name for tools and logs.
     pub fn kind(&self) -> &'static str {
         match self {
@@ -170,18 +186,22 @@ impl VerifyError {
             Self::InvalidFrame(_) => "invalid_frame",
         }
     }
-}
 
-impl NamesCloseCode for VerifyError {
-    type Code = CloseCode;
-
-    /// 4426 for a version the brain does not support, 4403 for a MAC or replay failure
-    /// (what the deployed brain sends), 4400 for anything malformed.
-    fn close_code(&self) -> CloseCode {
+    /// Which class of refusal this is.
+    pub fn refusal(&self) -> Refusal {
         match self {
-            Self::UnsupportedVersion { .. } => CloseCode::UnsupportedProtocol,
-            Self::MissingSignature | Self::BadSignature | Self::Replay(_) => CloseCode::Forbidden,
-            _ => CloseCode::MalformedHandshake,
+            Self::UnsupportedVersion { .. } => Refusal::UnsupportedVersion,
+            Self::MissingSignature | Self::BadSignature | Self::Replay(_) => {
+                Refusal::Unauthenticated
+            }
+            Self::Json(_)
+            | Self::NotObject
+            | Self::InvalidVersion
+            | Self::MissingVersion
+            | Self::MissingType
+            | Self::UnknownType { .. }
+            | Self::PayloadNotObject
+            | Self::InvalidFrame(_) => Refusal::Malformed,
         }
     }
 }
@@ -275,7 +295,7 @@ impl<S: FrameSchema> FrameVerifier<S> {
         &mut self,
         wire: &[u8],
         now: Timestamp,
-    ) -> Result<Verified<S::Frame>, VerifyError> {
+    ) -> Result<Verified<S::Frame>, VerifyError<S::Error>> {
         self.run(wire, Some(now))
     }
 
@@ -285,7 +305,10 @@ impl<S: FrameSchema> FrameVerifier<S> {
     /// # Errors
     ///
     /// The first check the frame fails.
-    pub fn authenticate(&mut self, wire: &[u8]) -> Result<Verified<S::Frame>, VerifyError> {
+    pub fn authenticate(
+        &mut self,
+        wire: &[u8],
+    ) -> Result<Verified<S::Frame>, VerifyError<S::Error>> {
         self.run(wire, None)
     }
 
@@ -293,7 +316,7 @@ impl<S: FrameSchema> FrameVerifier<S> {
         &mut self,
         wire: &[u8],
         now: Option<Timestamp>,
-    ) -> Result<Verified<S::Frame>, VerifyError> {
+    ) -> Result<Verified<S::Frame>, VerifyError<S::Error>> {
         let root = self
             .tape
             .parse(wire, &self.limits)
@@ -321,7 +344,7 @@ impl<S: FrameSchema> FrameVerifier<S> {
             .and_then(|t| t.as_str())
             .ok_or(VerifyError::MissingType)?;
         let kind = S::kind(frame_type).ok_or_else(|| VerifyError::UnknownType {
-            found: cut(frame_type, 64),
+            found: frame_type.chars().take(MAX_TYPE_CHARS_KEPT).collect(),
         })?;
         if kind == FrameKind::Unsigned {
             let frame = S::decode(frame_type, root).map_err(VerifyError::InvalidFrame)?;
@@ -426,12 +449,4 @@ impl<'t> EnvelopeFields<'t> {
                 .and_then(|digits| digits.parse().ok()),
         }
     }
-}
-
-fn cut(s: &str, max_bytes: usize) -> String {
-    let mut end = s.len().min(max_bytes);
-    while !s.is_char_boundary(end) {
-        end -= 1;
-    }
-    s[..end].to_owned()
 }

@@ -1,18 +1,23 @@
 //! Signer and verifier against each other, with a tiny schema: every rule the verifier
 //! enforces, named by the error it gives.
 
-use brainwire_close::NamesCloseCode;
 use brainwire_core::{Node, Timestamp};
 use brainwire_sign::{
-    FrameKind, FrameSchema, FrameSigner, FrameVerifier, Keyring, MacEncoding, ReplayError,
-    SchemaError, Secret, SessionBinding, Stamp, VerifyError,
+    FrameKind, FrameSchema, FrameSigner, FrameVerifier, Keyring, MacEncoding, Refusal, ReplayError,
+    Secret, SessionBinding, Stamp, VerifyError,
 };
+
+/// The schema's own refusal.
+#[derive(Debug, thiserror::Error)]
+#[error("{0}")]
+struct PingError(String);
 
 /// `ping` is signed and its payload needs an integer `n`; `hello` is unsigned.
 struct Ping;
 
 impl FrameSchema for Ping {
     type Frame = serde_json::Value;
+    type Error = PingError;
     const VERSION: u64 = 2;
     fn kind(frame_type: &str) -> Option<FrameKind> {
         match frame_type {
@@ -21,11 +26,11 @@ impl FrameSchema for Ping {
             _ => None,
         }
     }
-    fn decode(_: &str, root: Node<'_>) -> Result<serde_json::Value, SchemaError> {
-        let v: serde_json::Value = root.decode()?;
+    fn decode(_: &str, root: Node<'_>) -> Result<serde_json::Value, PingError> {
+        let v: serde_json::Value = root.decode().map_err(|e| PingError(e.to_string()))?;
         if let Some(payload) = v.get("payload") {
             if payload.get("n").and_then(|n| n.as_i64()).is_none() {
-                return Err("payload.n must be an integer".into());
+                return Err(PingError("payload.n must be an integer".into()));
             }
         }
         Ok(v)
@@ -95,7 +100,7 @@ fn replayed_frame_is_refused_and_state_kept() {
         err,
         VerifyError::Replay(ReplayError::SeqNotIncreasing { seq: 1, last: 1 })
     ));
-    assert_eq!(err.close_code().code(), 4403);
+    assert_eq!(err.refusal(), Refusal::Unauthenticated);
 }
 
 #[test]
@@ -282,50 +287,70 @@ fn invalid_payload_after_a_good_mac_leaves_no_replay_state() {
 #[test]
 fn envelope_shape_errors_name_their_kind() {
     let mut v = verifier(1, "s1");
-    let cases: &[(&str, &str, u16)] = &[
-        ("not json", "malformed_json", 4400),
-        ("[1]", "not_object", 4400),
-        (r#"{"v":3,"type":"ping"}"#, "unsupported_version", 4426),
-        (r#"{"v":"2","type":"ping"}"#, "invalid_version", 4400),
-        (r#"{"v":2.0,"type":"ping"}"#, "invalid_version", 4400),
-        (r#"{"v":2}"#, "missing_type", 4400),
-        (r#"{"v":2,"type":"nope"}"#, "unknown_type", 4400),
-        (r#"{"type":"ping"}"#, "missing_version", 4400),
+    let cases: &[(&str, &str, Refusal)] = &[
+        ("not json", "malformed_json", Refusal::Malformed),
+        ("[1]", "not_object", Refusal::Malformed),
+        (
+            r#"{"v":3,"type":"ping"}"#,
+            "unsupported_version",
+            Refusal::UnsupportedVersion,
+        ),
+        (
+            r#"{"v":"2","type":"ping"}"#,
+            "invalid_version",
+            Refusal::Malformed,
+        ),
+        (
+            r#"{"v":2.0,"type":"ping"}"#,
+            "invalid_version",
+            Refusal::Malformed,
+        ),
+        (r#"{"v":2}"#, "missing_type", Refusal::Malformed),
+        (
+            r#"{"v":2,"type":"nope"}"#,
+            "unknown_type",
+            Refusal::Malformed,
+        ),
+        (r#"{"type":"ping"}"#, "missing_version", Refusal::Malformed),
         (
             r#"{"v":2,"type":"ping","payload":[]}"#,
             "payload_not_object",
-            4400,
+            Refusal::Malformed,
         ),
         (
             r#"{"v":2,"type":"ping","payload":{}}"#,
             "missing_signature",
-            4403,
+            Refusal::Unauthenticated,
         ),
         (
             r#"{"v":2,"type":"ping","hmac":""}"#,
             "missing_signature",
-            4403,
+            Refusal::Unauthenticated,
         ),
         (
             r#"{"v":2,"type":"ping","hmac":"zz"}"#,
             "bad_signature",
-            4403,
+            Refusal::Unauthenticated,
         ),
-        (r#"{"v":2,"type":"ping","hmac":7}"#, "bad_signature", 4403),
-        (r#"{"v":2,"v":2,"type":"ping"}"#, "duplicate_key", 4400),
+        (
+            r#"{"v":2,"type":"ping","hmac":7}"#,
+            "bad_signature",
+            Refusal::Unauthenticated,
+        ),
+        (
+            r#"{"v":2,"v":2,"type":"ping"}"#,
+            "duplicate_key",
+            Refusal::Malformed,
+        ),
         (
             r#"{"v":2,"type":"hello","payload":{"n":"x"}}"#,
             "invalid_frame",
-            4400,
+            Refusal::Malformed,
         ),
     ];
     for (wire, kind, code) in cases {
         let err = v.verify(wire.as_bytes(), now()).unwrap_err();
-        assert_eq!(
-            (err.kind(), err.close_code().code()),
-            (*kind, *code),
-            "{wire}"
-        );
+        assert_eq!((err.kind(), err.refusal()), (*kind, *code), "{wire}");
     }
     // hello is unsigned and may omit v, as the reference's model defaults it.
     assert!(v

@@ -2,7 +2,7 @@
 
 use brainwire_core::Clock;
 use brainwire_core::{Kind, Limits, Node, ShapeError, Tape, Timestamp};
-use brainwire_sign::{FrameKind, FrameSchema, FrameSigner, NonceSource, SchemaError, Stamp};
+use brainwire_sign::{FrameKind, FrameSchema, FrameSigner, NonceSource, Stamp};
 use bytes::Bytes;
 use serde::de::DeserializeOwned;
 use serde::{Deserialize, Serialize};
@@ -446,14 +446,16 @@ pub enum V2 {}
 
 impl FrameSchema for V2 {
     type Frame = Frame;
+    type Error = DecodeError;
     const VERSION: u64 = 2;
 
     fn kind(frame_type: &str) -> Option<FrameKind> {
         FrameType::from_wire(frame_type).map(FrameType::kind)
     }
 
-    fn decode(frame_type: &str, root: Node<'_>) -> Result<Frame, SchemaError> {
-        let frame_type = FrameType::from_wire(frame_type).ok_or("unknown frame type")?;
-        decode_checked(frame_type, root).map_err(Into::into)
+    fn decode(frame_type: &str, root: Node<'_>) -> Result<Frame, DecodeError> {
+        let known = FrameType::from_wire(frame_type)
+            .ok_or_else(|| DecodeError::Shape(ShapeError::unknown_type(frame_type)))?;
+        decode_checked(known, root)
     }
 }

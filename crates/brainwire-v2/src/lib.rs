@@ -106,3 +106,8 @@ pub const PROTOCOL_VERSION: &str = "2";
 /// Verifies inbound v2 frames of one session direction: see
 /// [`brainwire_sign::FrameVerifier`].
 pub type FrameVerifier = brainwire_sign::FrameVerifier<V2>;
+
+/// Why [`FrameVerifier`] refused a v2 frame. Its close code is that of
+/// [`SessionError::Verify`]: 4403 for a MAC or replay failure, 4426 for another version,
+/// 4400 for anything malformed.
+pub type VerifyError = brainwire_sign::VerifyError<DecodeError>;

@@ -2,7 +2,7 @@
 
 use brainwire_close::NamesCloseCode;
 use brainwire_core::{JsonObject, ShapeError, Timestamp};
-use brainwire_sign::{FrameSigner, Secret, SessionBinding, VerifyError};
+use brainwire_sign::{FrameSigner, Secret, SessionBinding};
 use brainwire_v2::*;
 use proptest::prelude::*;
 
@@ -268,7 +268,25 @@ fn a_tampered_event_is_refused_with_4403() {
         .verify(tampered.as_bytes(), now())
         .unwrap_err();
     assert!(matches!(err, VerifyError::BadSignature));
-    assert_eq!(err.close_code().code(), 4403);
+    assert_eq!(SessionError::from(err).close_code().code(), 4403);
+}
+
+#[test]
+fn each_class_of_verify_refusal_names_the_deployed_brains_code() {
+    let cases: &[(&str, u16)] = &[
+        (r#"{"v":3,"type":"heartbeat"}"#, 4426),
+        (r#"{"v":2,"type":"heartbeat","hmac":"00"}"#, 4403),
+        (r#"{"v":2,"type":"heartbeat"}"#, 4403),
+        (r#"{"v":2,"type":"nope"}"#, 4400),
+        (r#"{"type":"hello","payload":{}}"#, 4400),
+        ("[]", 4400),
+    ];
+    for (wire, code) in cases {
+        let err = FrameVerifier::new(secret(), binding())
+            .verify(wire.as_bytes(), now())
+            .unwrap_err();
+        assert_eq!(SessionError::from(err).close_code().code(), *code, "{wire}");
+    }
 }
 
 fn json_object_text() -> impl Strategy<Value = String> {

@@ -5,11 +5,11 @@ use std::collections::VecDeque;
 
 use brainwire_close::Closing;
 use brainwire_core::{Timestamp, WallClock};
-use brainwire_sign::{FrameSigner, Keyring, Secret, SessionBinding, SharedNonces, VerifyError};
+use brainwire_sign::{FrameSigner, Keyring, Secret, SessionBinding, SharedNonces};
 use bytes::Bytes;
 
 use super::{SendError, SessionError, Sources};
-use crate::{encode, sign, Frame, FrameVerifier, Payload};
+use crate::{encode, sign, Frame, FrameVerifier, Payload, VerifyError};
 
 /// The keys of an established connection: this side signs with one key and verifies the
 /// peer with its keyring.

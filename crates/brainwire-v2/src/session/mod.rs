@@ -6,12 +6,12 @@ mod link;
 
 use brainwire_close::{v2::CloseCode, NamesCloseCode, StandardCode};
 use brainwire_core::WallClock;
-use brainwire_sign::{SharedNonces, VerifyError};
+use brainwire_sign::{Refusal, SharedNonces};
 
 pub use agent::{AgentConfig, AgentEvent, AgentSession, QueueError};
 pub use brain::{AgentAuthority, AgentGrant, BrainConfig, BrainEvent, BrainSession};
 
-use crate::{DecodeError, EncodeError};
+use crate::{DecodeError, EncodeError, VerifyError};
 
 /// Most characters of [`Sources::frame_id_prefix`] used, so that ids stay within the
 /// 64-character cap.
@@ -114,7 +114,11 @@ impl NamesCloseCode for SessionError {
     fn close_code(&self) -> CloseCode {
         match self {
             Self::Decode(e) => e.close_code(),
-            Self::Verify(e) => e.close_code(),
+            Self::Verify(e) => match e.refusal() {
+                Refusal::Unauthenticated => CloseCode::Forbidden,
+                Refusal::UnsupportedVersion => CloseCode::UnsupportedProtocol,
+                Refusal::Malformed => CloseCode::MalformedHandshake,
+            },
             Self::Unexpected { .. } | Self::HandshakeTimeout => CloseCode::MalformedHandshake,
             Self::HelloAckTimeout => CloseCode::Standard(StandardCode::GoingAway),
             Self::IdleTimeout => CloseCode::IdleTimeout,
@@ -122,6 +126,14 @@ impl NamesCloseCode for SessionError {
             Self::UnsupportedProtocol { .. } => CloseCode::UnsupportedProtocol,
             Self::Send(_) => CloseCode::Standard(StandardCode::InternalError),
         }
+    }
+}
+
+/// A refusal of [`crate::FrameVerifier`] used directly, as the session would report it
+/// (and so with its close code).
+impl From<VerifyError> for SessionError {
+    fn from(error: VerifyError) -> Self {
+        Self::Verify(error)
     }
 }
 
