@@ -2,7 +2,7 @@
 //! the same as the input; the tape's writer and the tree's writer agree byte for byte.
 #![no_main]
 
-use brainwire_core::testing::{write_canonical, Value};
+use brainwire_core::testing::Value;
 use brainwire_core::{canonicalize, Limits};
 use libfuzzer_sys::fuzz_target;
 
@@ -14,7 +14,7 @@ fuzz_target!(|data: &[u8]| {
     assert_eq!(once, twice, "canonical output is a fixed point");
     let tree = Value::parse(data, &Limits::default()).expect("the same parser accepts it");
     let mut from_tree = Vec::new();
-    write_canonical(&tree, &mut from_tree);
+    tree.write_canonical(&mut from_tree);
     assert_eq!(once, from_tree, "the tape and the tree write the same bytes");
     // Where serde_json also reads the input (within its own depth limit), both texts mean
     // the same value. serde_json keeps the last duplicate key, but those never get here.

@@ -1,9 +1,9 @@
-//! The canonical JSON writer: Python's `json.dumps(v, sort_keys=True,
-//! separators=(",", ":"), ensure_ascii=False, allow_nan=False)`.
+//! Canonical JSON, Python's `json.dumps(v, sort_keys=True, separators=(",", ":"),
+//! ensure_ascii=False, allow_nan=False)`: the entry point over bytes and the string
+//! writer. Values are written by the one canonical writer over [`Node`](crate::Node)
+//! (`tape/canonical.rs`).
 
-use crate::float_repr::write_python_repr;
 use crate::scan::plain_run_end;
-use crate::value::Value;
 use crate::{JsonError, Limits, Tape};
 
 /// Canonical bytes of a JSON document, exactly as the v2 reference signs it.
@@ -30,58 +30,6 @@ pub fn canonicalize(input: &[u8], limits: &Limits) -> Result<Vec<u8>, JsonError>
     let mut out = Vec::with_capacity(input.len());
     doc.root().write_canonical(&mut out);
     Ok(out)
-}
-
-/// Appends the canonical form of `value` to `out`.
-pub fn write_canonical(value: &Value<'_>, out: &mut Vec<u8>) {
-    match value {
-        Value::Null => out.extend_from_slice(b"null"),
-        Value::Bool(true) => out.extend_from_slice(b"true"),
-        Value::Bool(false) => out.extend_from_slice(b"false"),
-        Value::Integer(digits) => write_integer(digits, out),
-        Value::Float(f) => write_python_repr(*f, out),
-        Value::String(s) => write_string(s, out),
-        Value::Array(items) => {
-            out.push(b'[');
-            for (i, item) in items.iter().enumerate() {
-                if i > 0 {
-                    out.push(b',');
-                }
-                write_canonical(item, out);
-            }
-            out.push(b']');
-        }
-        Value::Object(members) => write_members(members.iter().map(|(k, v)| (&**k, v)), out),
-    }
-}
-
-/// Appends the canonical form of an object whose members come sorted by key bytes.
-///
-/// This is how a signed envelope is written without copying the frame: the caller merges
-/// the frame's members with the session binding it adds, and this writes them.
-pub fn write_members<'v, 'a: 'v>(
-    members: impl IntoIterator<Item = (&'v str, &'v Value<'a>)>,
-    out: &mut Vec<u8>,
-) {
-    out.push(b'{');
-    for (i, (key, value)) in members.into_iter().enumerate() {
-        if i > 0 {
-            out.push(b',');
-        }
-        write_string(key, out);
-        out.push(b':');
-        write_canonical(value, out);
-    }
-    out.push(b'}');
-}
-
-/// Python's `int`: exact digits, and `-0` is `0`.
-fn write_integer(digits: &str, out: &mut Vec<u8>) {
-    if digits == "-0" {
-        out.push(b'0');
-    } else {
-        out.extend_from_slice(digits.as_bytes());
-    }
 }
 
 /// A string with only `"`, `\` and U+0000..U+001F escaped, like `ensure_ascii=False`.

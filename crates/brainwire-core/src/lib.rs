@@ -92,6 +92,5 @@ pub use timestamp::{Timestamp, TimestampError};
 /// tree ([`testing::Value`]) and its own canonical writer. Not part of the stable API.
 #[doc(hidden)]
 pub mod testing {
-    pub use crate::canonical::{write_canonical, write_members};
     pub use crate::value::Value;
 }

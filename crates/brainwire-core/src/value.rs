@@ -5,11 +5,15 @@
 //! borrowed from the input when they hold no escape), and object members are sorted by
 //! key bytes (code point order) with duplicates refused. It costs an allocation per
 //! container; the hot paths read the [`Tape`] instead.
+//!
+//! It exists as an oracle: the `canonical` fuzz target checks that this tree's own small
+//! writer and the tape's writer produce the same bytes.
 
 use std::borrow::Cow;
 
+use crate::float_repr::write_python_repr;
 use crate::tape::{Kind, Node};
-use crate::{JsonError, Limits, Tape};
+use crate::{write_string, JsonError, Limits, Tape};
 
 /// One JSON value borrowed from the input document.
 #[derive(Debug, Clone, PartialEq)]
@@ -99,6 +103,45 @@ impl<'a> Value<'a> {
         match self {
             Self::Object(members) => Some(members),
             _ => None,
+        }
+    }
+}
+
+impl Value<'_> {
+    /// Appends this value's canonical form to `out`, written from the tree (an independent
+    /// writer, compared against [`Node::write_canonical`] by the fuzz target).
+    pub fn write_canonical(&self, out: &mut Vec<u8>) {
+        match self {
+            Value::Null => out.extend_from_slice(b"null"),
+            Value::Bool(true) => out.extend_from_slice(b"true"),
+            Value::Bool(false) => out.extend_from_slice(b"false"),
+            // Python's `int`: exact digits, and `-0` is `0`.
+            Value::Integer("-0") => out.push(b'0'),
+            Value::Integer(digits) => out.extend_from_slice(digits.as_bytes()),
+            Value::Float(f) => write_python_repr(*f, out),
+            Value::String(s) => write_string(s, out),
+            Value::Array(items) => {
+                out.push(b'[');
+                for (i, item) in items.iter().enumerate() {
+                    if i > 0 {
+                        out.push(b',');
+                    }
+                    item.write_canonical(out);
+                }
+                out.push(b']');
+            }
+            Value::Object(members) => {
+                out.push(b'{');
+                for (i, (key, value)) in members.iter().enumerate() {
+                    if i > 0 {
+                        out.push(b',');
+                    }
+                    write_string(key, out);
+                    out.push(b':');
+                    value.write_canonical(out);
+                }
+                out.push(b'}');
+            }
         }
     }
 }
