@@ -26,11 +26,11 @@ fn event(changes_bytes: usize) -> Event {
     let changes =
         JsonValue::from_serialize(&serde_json::json!({ "description": "x".repeat(changes_bytes) }))
             .expect("json");
-    Event::TaskUpdated(TaskUpdated::new(
-        "task-1".into(),
+    Event::TaskUpdated(TaskUpdated {
+        task_id: "task-1".into(),
         changes,
-        JsonValue::from_text("1738805400000").expect("json"),
-    ))
+        timestamp: 1_738_805_400_000_u64.into(),
+    })
 }
 
 fn fanout(c: &mut Criterion) {

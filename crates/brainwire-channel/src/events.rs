@@ -9,22 +9,17 @@ macro_rules! catalogue {
     ($( $variant:ident($payload:ident) = $wire:literal, $trigger:literal { $($field:ident: $ty:ty),* $(,)? } )*) => {
         $(
             #[doc = concat!("Payload of `", $wire, "` (", $trigger, ").")]
+            ///
+            /// Built with its named fields, so that two fields of one type cannot be swapped
+            /// unnoticed; strings take `.into()`, and `timestamp` takes a
+            /// [`Timestamp`](brainwire_core::Timestamp) or epoch milliseconds by `.into()`.
             #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
             #[serde(rename_all = "camelCase")]
-            #[non_exhaustive]
             pub struct $payload {
                 $(
                     #[doc = concat!("`", stringify!($field), "` (camelCase on the wire).")]
                     pub $field: $ty,
                 )*
-            }
-
-            impl $payload {
-                #[doc = concat!("A `", $wire, "` payload.")]
-                #[allow(clippy::too_many_arguments)]
-                pub fn new($($field: $ty),*) -> Self {
-                    Self { $($field),* }
-                }
             }
         )*
 
@@ -91,7 +86,7 @@ catalogue! {
     AgentSpawned(AgentSpawned) = "agent.spawned", "agent execution started" {
         agent_id: String, agent_name: String, task_id: String, timestamp: JsonValue }
     AgentCompleted(AgentCompleted) = "agent.completed", "agent execution finished" {
-        agent_id: String, agent_name: String, task_id: String, result: JsonValue, duration: serde_json::Number, timestamp: JsonValue }
+        agent_id: String, agent_name: String, task_id: String, result: JsonValue, duration: brainwire_core::Number, timestamp: JsonValue }
     AgentFailed(AgentFailed) = "agent.failed", "agent execution errored" {
         agent_id: String, agent_name: String, task_id: String, error: JsonValue, timestamp: JsonValue }
     AgentStatus(AgentStatus) = "agent.status", "agent status changed (error or blocked only)" {
@@ -109,7 +104,7 @@ catalogue! {
     ChiefTaskAssigned(ChiefTaskAssigned) = "chief.task.assigned", "chief assigned a task to an agent" {
         task_id: String, agent_name: String, timestamp: JsonValue }
     ChiefTaskProgress(ChiefTaskProgress) = "chief.task.progress", "task progress update" {
-        task_id: String, progress: serde_json::Number, message: String, timestamp: JsonValue }
+        task_id: String, progress: brainwire_core::Number, message: String, timestamp: JsonValue }
     SwarmPhaseStarted(SwarmPhaseStarted) = "swarm.phase.started", "swarm entered a new phase" {
         swarm_id: String, phase: String, timestamp: JsonValue }
     SwarmPhaseCompleted(SwarmPhaseCompleted) = "swarm.phase.completed", "swarm phase finished" {

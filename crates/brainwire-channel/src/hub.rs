@@ -76,7 +76,6 @@ struct Connection {
 ///
 /// ```
 /// use brainwire_channel::{ChannelHub, ChannelId, Event, ServerMessage, TaskDeleted};
-/// use brainwire_core::JsonValue;
 ///
 /// // Any `Fn(&str, &ChannelId) -> bool` is a policy.
 /// let own_org_only = |user: &str, channel: &ChannelId| channel.id() != "acme" || user == "alice";
@@ -89,7 +88,7 @@ struct Connection {
 /// assert_eq!(&reply.bytes[..], br#"{"type":"subscribed","channelId":"org:acme"}"#);
 /// assert!(hub.handle_message(&2, ask).bytes.starts_with(br#"{"type":"error","code":"forbidden""#));
 ///
-/// let event = Event::TaskDeleted(TaskDeleted::new("t-1".into(), JsonValue::from_text("1738805400000")?));
+/// let event = Event::TaskDeleted(TaskDeleted { task_id: "t-1".into(), timestamp: 1_738_805_400_000_u64.into() });
 /// let fanout = hub.publish(&event, &"org:acme".parse()?);
 /// assert_eq!(fanout.recipients, [1]);
 /// assert_eq!(&fanout.bytes[..], br#"{"type":"task.deleted","payload":{"taskId":"t-1","timestamp":1738805400000}}"#);

@@ -23,7 +23,22 @@
 //! payload struct (camelCase on the wire). Fields the document leaves open are
 //! [`JsonValue`](brainwire_core::JsonValue): `timestamp` (its format is not given),
 //! `result`, `error`, `changes`, `tasks`, `results`; `duration` and `progress` are JSON
-//! numbers kept exactly.
+//! numbers kept exactly. A payload is built with its named fields; a `timestamp` is a
+//! `Timestamp` or epoch milliseconds, `.into()`:
+//!
+//! ```
+//! use brainwire_channel::{Event, TaskStatusChanged};
+//! use brainwire_core::Timestamp;
+//!
+//! let event = Event::TaskStatusChanged(TaskStatusChanged {
+//!     task_id: "t-1".into(),
+//!     old_status: "running".into(),
+//!     new_status: "done".into(),
+//!     timestamp: Timestamp::parse("2026-02-06T01:30:00Z")?.into(),
+//! });
+//! assert_eq!(event.event_type(), "task.status_changed");
+//! # Ok::<(), Box<dyn std::error::Error>>(())
+//! ```
 //!
 //! # Close codes
 //!

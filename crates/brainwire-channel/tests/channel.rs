@@ -122,37 +122,103 @@ fn n() -> impl Strategy<Value = serde_json::Number> {
 
 fn event() -> impl Strategy<Value = Event> {
     prop_oneof![
-        (s(), s(), s(), j())
-            .prop_map(|(a, b, c, t)| Event::AgentSpawned(AgentSpawned::new(a, b, c, t))),
+        (s(), s(), s(), j()).prop_map(|(a, b, c, t)| Event::AgentSpawned(AgentSpawned {
+            agent_id: a,
+            agent_name: b,
+            task_id: c,
+            timestamp: t
+        })),
         (s(), s(), s(), j(), n(), j()).prop_map(|(a, b, c, r, d, t)| Event::AgentCompleted(
-            AgentCompleted::new(a, b, c, r, d, t)
+            AgentCompleted {
+                agent_id: a,
+                agent_name: b,
+                task_id: c,
+                result: r,
+                duration: d,
+                timestamp: t
+            }
         )),
-        (s(), s(), s(), j(), j())
-            .prop_map(|(a, b, c, e, t)| Event::AgentFailed(AgentFailed::new(a, b, c, e, t))),
-        (s(), s(), s(), s(), j())
-            .prop_map(|(a, b, c, m, t)| Event::AgentStatus(AgentStatus::new(a, b, c, m, t))),
-        (s(), s(), s(), j())
-            .prop_map(|(a, b, c, t)| Event::TaskCreated(TaskCreated::new(a, b, c, t))),
-        (s(), s(), s(), j())
-            .prop_map(|(a, b, c, t)| Event::TaskStatusChanged(TaskStatusChanged::new(a, b, c, t))),
-        (s(), j(), j()).prop_map(|(a, c, t)| Event::TaskUpdated(TaskUpdated::new(a, c, t))),
-        (s(), j()).prop_map(|(a, t)| Event::TaskDeleted(TaskDeleted::new(a, t))),
-        (s(), j(), j())
-            .prop_map(|(a, c, t)| Event::ChiefPlanCreated(ChiefPlanCreated::new(a, c, t))),
-        (s(), s(), j())
-            .prop_map(|(a, b, t)| Event::ChiefTaskAssigned(ChiefTaskAssigned::new(a, b, t))),
-        (s(), n(), s(), j())
-            .prop_map(|(a, p, m, t)| Event::ChiefTaskProgress(ChiefTaskProgress::new(a, p, m, t))),
-        (s(), s(), j())
-            .prop_map(|(a, b, t)| Event::SwarmPhaseStarted(SwarmPhaseStarted::new(a, b, t))),
+        (s(), s(), s(), j(), j()).prop_map(|(a, b, c, e, t)| Event::AgentFailed(AgentFailed {
+            agent_id: a,
+            agent_name: b,
+            task_id: c,
+            error: e,
+            timestamp: t
+        })),
+        (s(), s(), s(), s(), j()).prop_map(|(a, b, c, m, t)| Event::AgentStatus(AgentStatus {
+            agent_id: a,
+            agent_name: b,
+            status: c,
+            message: m,
+            timestamp: t
+        })),
+        (s(), s(), s(), j()).prop_map(|(a, b, c, t)| Event::TaskCreated(TaskCreated {
+            task_id: a,
+            title: b,
+            project_id: c,
+            timestamp: t
+        })),
+        (s(), s(), s(), j()).prop_map(|(a, b, c, t)| Event::TaskStatusChanged(TaskStatusChanged {
+            task_id: a,
+            old_status: b,
+            new_status: c,
+            timestamp: t
+        })),
+        (s(), j(), j()).prop_map(|(a, c, t)| Event::TaskUpdated(TaskUpdated {
+            task_id: a,
+            changes: c,
+            timestamp: t
+        })),
+        (s(), j()).prop_map(|(a, t)| Event::TaskDeleted(TaskDeleted {
+            task_id: a,
+            timestamp: t
+        })),
+        (s(), j(), j()).prop_map(|(a, c, t)| Event::ChiefPlanCreated(ChiefPlanCreated {
+            plan_id: a,
+            tasks: c,
+            timestamp: t
+        })),
+        (s(), s(), j()).prop_map(|(a, b, t)| Event::ChiefTaskAssigned(ChiefTaskAssigned {
+            task_id: a,
+            agent_name: b,
+            timestamp: t
+        })),
+        (s(), n(), s(), j()).prop_map(|(a, p, m, t)| Event::ChiefTaskProgress(ChiefTaskProgress {
+            task_id: a,
+            progress: p,
+            message: m,
+            timestamp: t
+        })),
+        (s(), s(), j()).prop_map(|(a, b, t)| Event::SwarmPhaseStarted(SwarmPhaseStarted {
+            swarm_id: a,
+            phase: b,
+            timestamp: t
+        })),
         (s(), s(), j(), j()).prop_map(|(a, b, r, t)| Event::SwarmPhaseCompleted(
-            SwarmPhaseCompleted::new(a, b, r, t)
+            SwarmPhaseCompleted {
+                swarm_id: a,
+                phase: b,
+                results: r,
+                timestamp: t
+            }
         )),
-        (s(), s(), j()).prop_map(|(a, b, t)| Event::GatePassed(GatePassed::new(a, b, t))),
-        (s(), s(), s(), j())
-            .prop_map(|(a, b, r, t)| Event::GateFailed(GateFailed::new(a, b, r, t))),
-        (s(), s(), s(), j())
-            .prop_map(|(a, b, c, t)| Event::ChatMessage(ChatMessage::new(a, b, c, t))),
+        (s(), s(), j()).prop_map(|(a, b, t)| Event::GatePassed(GatePassed {
+            task_id: a,
+            gate: b,
+            timestamp: t
+        })),
+        (s(), s(), s(), j()).prop_map(|(a, b, r, t)| Event::GateFailed(GateFailed {
+            task_id: a,
+            gate: b,
+            reason: r,
+            timestamp: t
+        })),
+        (s(), s(), s(), j()).prop_map(|(a, b, c, t)| Event::ChatMessage(ChatMessage {
+            message_id: a,
+            agent_id: b,
+            content: c,
+            timestamp: t
+        })),
         (
             "[a-z]{1,8}\\.[a-z]{1,8}",
             prop::sample::select(vec!["{}", "{\"x\":1}"])
@@ -272,11 +338,11 @@ fn publish_serializes_once_for_every_subscriber() {
     }
     hub.join(5000, "u").unwrap();
     subscribe(&mut hub, 5000, "swarm:other");
-    let event = Event::SwarmPhaseStarted(SwarmPhaseStarted::new(
-        "s1".into(),
-        "build".into(),
-        JsonValue::from_text("1").unwrap(),
-    ));
+    let event = Event::SwarmPhaseStarted(SwarmPhaseStarted {
+        swarm_id: "s1".into(),
+        phase: "build".into(),
+        timestamp: 1_u64.into(),
+    });
     let before = hub.encodings();
     let fanout = hub.publish(&event, &"swarm:s1".parse().unwrap());
     assert_eq!(hub.encodings() - before, 1);

@@ -159,8 +159,50 @@ impl<'de> Deserialize<'de> for JsonValue {
     }
 }
 
+/// A JSON string of the time as [`Timestamp`](crate::Timestamp) prints it (RFC 3339, the reference's form).
+impl From<crate::Timestamp> for JsonValue {
+    fn from(at: crate::Timestamp) -> Self {
+        let text = serde_json::to_string(&at.to_string()).expect("a string serializes");
+        Self(RawValue::from_string(text).expect("a JSON string is JSON"))
+    }
+}
+
+/// A JSON integer (for example milliseconds since the epoch).
+impl From<i64> for JsonValue {
+    fn from(n: i64) -> Self {
+        Self(RawValue::from_string(n.to_string()).expect("an integer is JSON"))
+    }
+}
+
+/// A JSON integer (for example milliseconds since the epoch).
+impl From<u64> for JsonValue {
+    fn from(n: u64) -> Self {
+        Self(RawValue::from_string(n.to_string()).expect("an integer is JSON"))
+    }
+}
+
 impl From<JsonObject> for JsonValue {
     fn from(object: JsonObject) -> Self {
         Self(object.0)
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn typed_values_become_their_json_text() {
+        let at = crate::Timestamp::parse("2026-11-23T10:15:07.5Z").unwrap();
+        assert_eq!(
+            JsonValue::from(at).as_str(),
+            r#""2026-11-23T10:15:07.500000Z""#
+        );
+        assert_eq!(
+            JsonValue::from(1_738_805_400_000_u64).as_str(),
+            "1738805400000"
+        );
+        assert_eq!(JsonValue::from(-3_i64).as_str(), "-3");
+        assert_eq!(JsonValue::from(u64::MAX).as_str(), "18446744073709551615");
     }
 }

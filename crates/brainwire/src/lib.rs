@@ -6,6 +6,10 @@
 //! socket: they take bytes and time in and give typed frames, bytes to send and close
 //! decisions out.
 //!
+//! Each family's own docs name its crate: `brainwire_v2::AgentSession` there is
+//! `brainwire::v2::AgentSession` here, `brainwire_core::Timestamp` is
+//! `brainwire::core::Timestamp`, and so on for every module below.
+//!
 //! # Crate features
 //!
 //! Modules of features that are off do not exist, so the table names them without links.

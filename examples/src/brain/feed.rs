@@ -120,41 +120,43 @@ impl Feed {
         };
         self.board.apply(&RunMessage::new(run.clone(), at));
 
-        let stamp = json(&at.to_string());
+        let stamp = JsonValue::from(at);
         let task = reported.task_id.clone();
         let (agent_id, agent_name) = (reporter.agent_id.clone(), reporter.agent_name.clone());
-        let agent_event =
-            match run {
-                Body::RunComplete(_) => Some(Event::AgentCompleted(AgentCompleted::new(
-                    agent_id,
-                    agent_name,
-                    task.clone(),
-                    reported
-                        .data
-                        .result
-                        .as_ref()
-                        .map_or_else(|| json(&()), json),
-                    reported.data.runtime.unwrap_or_else(|| 0.into()),
-                    stamp.clone(),
-                ))),
-                Body::RunFailed(_) => Some(Event::AgentFailed(AgentFailed::new(
-                    agent_id,
-                    agent_name,
-                    task.clone(),
-                    json(&error),
-                    stamp.clone(),
-                ))),
-                _ if reported.kind == "task.started" => Some(Event::AgentSpawned(
-                    AgentSpawned::new(agent_id, agent_name, task.clone(), stamp.clone()),
-                )),
-                _ => None,
-            };
-        let changed = Event::TaskStatusChanged(TaskStatusChanged::new(
-            task,
+        let agent_event = match run {
+            Body::RunComplete(_) => Some(Event::AgentCompleted(AgentCompleted {
+                agent_id,
+                agent_name,
+                task_id: task.clone(),
+                result: reported
+                    .data
+                    .result
+                    .as_ref()
+                    .map_or_else(|| json(&()), json),
+                duration: reported.data.runtime.unwrap_or_else(|| 0.into()),
+                timestamp: stamp.clone(),
+            })),
+            Body::RunFailed(_) => Some(Event::AgentFailed(AgentFailed {
+                agent_id,
+                agent_name,
+                task_id: task.clone(),
+                error: json(&error),
+                timestamp: stamp.clone(),
+            })),
+            _ if reported.kind == "task.started" => Some(Event::AgentSpawned(AgentSpawned {
+                agent_id,
+                agent_name,
+                task_id: task.clone(),
+                timestamp: stamp.clone(),
+            })),
+            _ => None,
+        };
+        let changed = Event::TaskStatusChanged(TaskStatusChanged {
+            task_id: task,
             old_status,
-            status.as_str().to_owned(),
-            stamp,
-        ));
+            new_status: status.as_str().to_owned(),
+            timestamp: stamp,
+        });
 
         let agent_channel = ChannelId::new(ChannelKind::Agent, &reporter.agent_id).ok();
         let task_channel = ChannelId::new(ChannelKind::Task, &reported.task_id).ok();
