@@ -337,6 +337,46 @@ fn commands_are_acked_at_once_and_completed_later() {
 }
 
 #[test]
+fn an_answer_to_no_pending_command_completes_nothing() {
+    let mut pair = Pair::new();
+    let target = JsonObject::from_text(r#"{"task_id":"t-1"}"#).unwrap();
+    let first = pair
+        .brain
+        .send_command(Command::new("cancel_task", target.clone()))
+        .unwrap();
+    let second = pair
+        .brain
+        .send_command(Command::new("cancel_task", target))
+        .unwrap();
+    pair.drive();
+    let answered = |pair: &Pair| -> Vec<String> {
+        pair.brain_events
+            .iter()
+            .filter_map(|e| match e {
+                BrainEvent::CommandCompleted { command_id, .. } => Some(command_id.clone()),
+                _ => None,
+            })
+            .collect()
+    };
+    // A result under an id the brain never sent, with no delivery token: a stray.
+    pair.agent
+        .complete_command("no-such-command", CommandResult::success(None))
+        .unwrap();
+    pair.drive();
+    assert!(answered(&pair).is_empty(), "a stray result completes nothing");
+    assert!(pair.brain.is_open());
+    // Both commands are still pending and complete under their own ids, in any order.
+    pair.agent
+        .complete_command(&second, CommandResult::success(None))
+        .unwrap();
+    pair.agent
+        .complete_command(&first, CommandResult::success(None))
+        .unwrap();
+    pair.drive();
+    assert_eq!(answered(&pair), [second, first]);
+}
+
+#[test]
 fn heartbeats_keep_the_connection_alive_and_silence_closes_it_with_4408() {
     let mut pair = Pair::new();
     pair.run_for(Duration::from_secs(95));

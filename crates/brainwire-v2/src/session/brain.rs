@@ -301,20 +301,18 @@ impl BrainSession {
 
     /// The command a `command_ack` (or, with `complete`, a `command_result`) answers: the
     /// reference agent gives its answers the command's frame id; failing that, the echoed
-    /// delivery token; failing both (older agents), the oldest pending command. A late or
-    /// duplicate answer matches nothing and is dropped.
+    /// delivery token. An answer matching neither, and a late or duplicate one, matches
+    /// nothing and is dropped: guessing would complete a command that never ran.
     fn match_pending(
         &mut self,
         frame_id: &str,
         token: Option<&str>,
         complete: bool,
     ) -> Option<String> {
-        let by_id = self.pending.iter().position(|p| p.command_id == frame_id);
-        let pos = match (by_id, token) {
-            (Some(pos), _) => pos,
-            (None, Some(token)) => self.pending.iter().position(|p| p.token == token)?,
-            (None, None) => self.pending.iter().position(|p| complete || !p.acked)?,
-        };
+        let pos = self
+            .pending
+            .iter()
+            .position(|p| p.command_id == frame_id || token.is_some_and(|t| p.token == t))?;
         if complete {
             Some(self.pending.remove(pos).command_id)
         } else if self.pending[pos].acked {
