@@ -55,21 +55,28 @@ fn secret() -> Secret {
     Secret::new(b"session-test-secret-0123456789ab".to_vec()).unwrap()
 }
 
-struct Registry;
+/// The brain's registry: one agent token, the project's keyring.
+struct Registry(Keyring);
 
 impl AgentAuthority for Registry {
     fn authorize(&self, bearer: &str) -> Option<AgentGrant> {
         (bearer == "good-token").then(|| AgentGrant {
             agent_id: "agent-1".into(),
             project_id: "project-1".into(),
-            keys: Keyring::new(secret()),
+            keys: self.0.clone(),
         })
     }
+}
+
+fn registry() -> Registry {
+    Registry(Keyring::new(secret()))
 }
 
 /// An agent, a brain connection, and what crossed between them.
 struct Pair {
     clock: Clock,
+    registry: Registry,
+    brain_config: BrainConfig,
     agent: AgentSession,
     brain: BrainSession,
     connections: u32,
@@ -85,15 +92,22 @@ struct Pair {
 
 impl Pair {
     fn new() -> Self {
+        Self::with(secret(), registry(), BrainConfig::new("brain-1"))
+    }
+
+    /// An agent holding `agent_secret` against a brain with `registry` and `brain_config`.
+    fn with(agent_secret: Secret, registry: Registry, brain_config: BrainConfig) -> Self {
         let clock = Clock::new();
         let agent = AgentSession::new(
             AgentConfig::new(Hello::new("1.0.0", "bare")),
-            secret(),
+            agent_secret,
             clock.sources("agent"),
         );
-        let brain = Self::accept(&clock, 1);
+        let brain = Self::accept(&clock, &registry, brain_config.clone(), 1);
         let mut pair = Self {
             clock,
+            registry,
+            brain_config,
             agent,
             brain,
             connections: 1,
@@ -109,13 +123,13 @@ impl Pair {
         pair
     }
 
-    fn accept(clock: &Clock, n: u32) -> BrainSession {
+    fn accept(clock: &Clock, registry: &Registry, config: BrainConfig, n: u32) -> BrainSession {
         BrainSession::accept(
             clock.now(),
             Some("good-token"),
-            &Registry,
+            registry,
             format!("session-{n}"),
-            BrainConfig::new("brain-1"),
+            config,
             clock.sources("brain"),
         )
     }
@@ -124,7 +138,12 @@ impl Pair {
     fn reconnect(&mut self) {
         self.agent.handle_disconnect();
         self.connections += 1;
-        self.brain = Self::accept(&self.clock, self.connections);
+        self.brain = Self::accept(
+            &self.clock,
+            &self.registry,
+            self.brain_config.clone(),
+            self.connections,
+        );
         self.agent.connect(self.clock.now(), self.clock.wall());
         self.drive();
     }
@@ -363,7 +382,10 @@ fn an_answer_to_no_pending_command_completes_nothing() {
         .complete_command("no-such-command", CommandResult::success(None))
         .unwrap();
     pair.drive();
-    assert!(answered(&pair).is_empty(), "a stray result completes nothing");
+    assert!(
+        answered(&pair).is_empty(),
+        "a stray result completes nothing"
+    );
     assert!(pair.brain.is_open());
     // Both commands are still pending and complete under their own ids, in any order.
     pair.agent
@@ -393,7 +415,7 @@ fn heartbeats_keep_the_connection_alive_and_silence_closes_it_with_4408() {
     let mut brain = BrainSession::accept(
         clock.now(),
         Some("good-token"),
-        &Registry,
+        &registry(),
         "s",
         BrainConfig::new("b"),
         clock.sources("b"),
@@ -461,7 +483,7 @@ fn handshake_refusals_carry_the_brains_codes() {
         BrainSession::accept(
             clock.now(),
             bearer,
-            &Registry,
+            &registry(),
             "s",
             BrainConfig::new("b"),
             clock.sources("b"),
@@ -606,4 +628,120 @@ fn sessions_on_seeded_sources_are_deterministic() {
     let first = run();
     assert!(first.len() >= 5, "hello, a batch, heartbeats, command_ack");
     assert_eq!(first, run());
+}
+
+/// `n` events of about `bytes` bytes each, tagged `tag`.
+fn large_events(n: usize, bytes: usize, tag: &str) -> Vec<JsonObject> {
+    let blob = "x".repeat(bytes);
+    (0..n)
+        .map(|i| {
+            JsonObject::from_text(format!(r#"{{"task_id":"{tag}-{i}","blob":"{blob}"}}"#)).unwrap()
+        })
+        .collect()
+}
+
+fn brain_config(max_frame_size_bytes: u64) -> BrainConfig {
+    let mut config = BrainConfig::new("brain-1");
+    config.max_frame_size_bytes = max_frame_size_bytes;
+    config
+}
+
+#[test]
+fn batches_are_cut_to_what_the_agent_can_sign_when_the_brain_allows_more() {
+    // The brain announces 8 MiB; the agent's signer takes 1 MiB. 600 events of 3 KB
+    // would fill a 500-event batch of 1.5 MB, which no signer call could take.
+    let mut pair = Pair::with(secret(), registry(), brain_config(8 * 1024 * 1024));
+    for event in large_events(600, 3000, "big") {
+        pair.agent.queue_event(pair.clock.now(), event).unwrap();
+    }
+    pair.run_for(Duration::from_secs(2));
+    assert_eq!(pair.delivered_events.len(), 600);
+    assert_eq!(pair.agent.held_events(), 0, "every batch was acknowledged");
+    assert!(pair.to_brain.iter().all(|f| f.len() <= 1024 * 1024));
+}
+
+#[test]
+fn the_brain_enforces_the_frame_size_it_announces() {
+    let mut pair = Pair::with(secret(), registry(), brain_config(64 * 1024));
+    let binding = pair.brain.binding().unwrap().clone();
+    let sources = pair.clock.sources("forger");
+    let mut signer =
+        brainwire_sign::FrameSigner::with_sources(secret(), binding, sources.wall, sources.nonces);
+    // An authentic frame of ~100 KB: within the verifier's default 1 MiB, over the
+    // 64 KiB this brain announced.
+    let batch = Payload::EventBatch(EventBatch::new(large_events(1, 100_000, "x")));
+    let wire = sign(&mut signer, "too-big", &batch).unwrap();
+    pair.brain
+        .handle_message(pair.clock.now(), pair.clock.wall(), &wire);
+    let closing = pair.brain.poll_close().expect("refused");
+    let SessionError::Verify(VerifyError::Json(error)) = &closing.error else {
+        panic!("refused for its size, not {:?}", closing.error);
+    };
+    assert_eq!(error.kind(), "too_large");
+    assert_eq!(closing.frame.code(), 4400);
+}
+
+#[test]
+fn a_batch_cut_for_a_larger_brain_is_cut_again_after_reconnecting_to_a_smaller_one() {
+    let mut pair = Pair::with(secret(), registry(), brain_config(8 * 1024 * 1024));
+    pair.auto_ack = false;
+    for event in large_events(300, 2000, "r") {
+        pair.agent.queue_event(pair.clock.now(), event).unwrap();
+    }
+    pair.agent.flush(pair.clock.now());
+    pair.drive();
+    let first_connection = pair.to_brain.len();
+    assert!(
+        pair.to_brain.iter().any(|f| f.len() > 500_000),
+        "one large batch went out unacknowledged"
+    );
+
+    pair.brain_config = brain_config(64 * 1024);
+    pair.auto_ack = true;
+    pair.reconnect();
+    pair.run_for(Duration::from_secs(2));
+    assert!(pair.brain.is_open(), "no frame broke the new brain's limit");
+    assert!(pair.to_brain[first_connection..]
+        .iter()
+        .all(|f| f.len() <= 64 * 1024));
+    assert_eq!(pair.agent.held_events(), 0, "every event was acknowledged");
+    let delivered: HashSet<&String> = pair.delivered_events.iter().collect();
+    assert_eq!(delivered.len(), 300);
+}
+
+#[test]
+fn during_a_key_rotation_agents_on_either_key_work_at_once() {
+    let previous = Secret::new(b"previous-project-secret-01234567".to_vec()).unwrap();
+    let rotating = || Registry(Keyring::new(secret()).with_previous(previous.clone()));
+    let mut on_previous = Pair::with(previous.clone(), rotating(), BrainConfig::new("b"));
+    let mut on_current = Pair::with(secret(), rotating(), BrainConfig::new("b"));
+    let target = JsonObject::from_text(r#"{"task_id":"t-1"}"#).unwrap();
+    for pair in [&mut on_previous, &mut on_current] {
+        // Sent before the agent signed anything: it waits until the agent proves a key.
+        let command_id = pair
+            .brain
+            .send_command(Command::new("cancel_task", target.clone()))
+            .unwrap();
+        assert!(pair.brain.poll_transmit().is_none(), "held until proven");
+        assert_eq!(pair.brain.proven_key(), None);
+        pair.queue(1, "k");
+        pair.run_for(Duration::from_secs(1));
+        assert!(pair
+            .brain_events
+            .contains(&BrainEvent::CommandAcked { command_id }));
+        assert!(pair
+            .agent_events
+            .iter()
+            .any(|e| matches!(e, AgentEvent::Command { .. })));
+        assert!(pair.brain.is_open() && pair.agent.poll_close().is_none());
+        assert_eq!(pair.delivered_events.len(), 1);
+    }
+    assert_eq!(
+        on_previous.brain.proven_key(),
+        Some(brainwire_sign::KeyId(1))
+    );
+    assert_eq!(
+        on_current.brain.proven_key(),
+        Some(brainwire_sign::KeyId(0))
+    );
 }

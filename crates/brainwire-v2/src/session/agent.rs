@@ -20,6 +20,10 @@ use crate::{
 /// answer still carries the command's id, which the brain matches first).
 const MAX_OPEN_COMMANDS: usize = 1024;
 
+/// Largest frame this side signs: the signer's default [`Limits::max_bytes`] (1 MiB).
+/// Batches are cut to the smaller of this and the brain's `max_frame_size_bytes`.
+const MAX_SIGNED_FRAME_BYTES: u64 = 1024 * 1024;
+
 /// Bytes an `event_batch` needs besides its events: the envelope, the MAC and the list's
 /// punctuation, rounded up generously so a batch never exceeds the brain's frame size.
 const BATCH_OVERHEAD_BYTES: usize = 512;
@@ -94,6 +98,16 @@ pub enum AgentEvent {
     },
     /// The brain reported an error.
     PeerError(ErrorReport),
+    /// Events of a batch that could not be signed, handed back instead of blocking the
+    /// batches behind them. `queue_event` refuses what cannot be signed and batches are
+    /// cut to the signer's size, so this reports a bug; the events are the application's
+    /// to log or re-queue.
+    Unsent {
+        /// The events, in queue order.
+        events: Vec<JsonObject>,
+        /// Why signing failed.
+        reason: String,
+    },
 }
 
 /// Why an event was not queued; the event is handed back.
@@ -349,15 +363,17 @@ impl AgentSession {
                 let heartbeat_interval =
                     Duration::from_secs(u64::from(ack.heartbeat_interval_seconds));
                 let link = self.core.link(
-                    self.secret.clone(),
                     Keyring::new(self.secret.clone()),
                     binding.clone(),
+                    Limits::default(),
                 );
                 self.state = State::Established(Box::new(Established {
                     link,
                     heartbeat_interval,
                     next_heartbeat: now + heartbeat_interval,
-                    max_frame_size: ack.max_frame_size_bytes,
+                    // The brain may announce up to 64 MiB; batches are cut to what this
+                    // side's signer takes too.
+                    max_frame_size: ack.max_frame_size_bytes.min(MAX_SIGNED_FRAME_BYTES),
                 }));
                 self.core.push_event(AgentEvent::Connected {
                     binding,
@@ -368,10 +384,7 @@ impl AgentSession {
                 Ok(())
             }
             State::Established(session) => {
-                let frame = session
-                    .link
-                    .verify(bytes, wall)
-                    .map_err(SessionError::Verify)?;
+                let frame = self.core.verify(&mut session.link, bytes, wall)?;
                 self.dispatch(now, frame)
             }
         }
@@ -512,9 +525,14 @@ impl AgentSession {
         }
         while self.in_flight.len() < self.config.max_batches_in_flight {
             if let Some(batch) = self.resend.pop_front() {
-                if !self.transmit_batch(batch) {
-                    break;
+                if batch_bytes(&batch.events) > self.batch_budget() {
+                    // Cut for a brain that took larger frames: its events go back to the
+                    // front of the queue to be cut again (a brain that did receive the
+                    // old batch may see some of them twice, as after any lost ack).
+                    self.requeue_front(now, batch.events);
+                    continue;
                 }
+                self.transmit_batch(batch);
                 continue;
             }
             if self.queued.is_empty() {
@@ -523,16 +541,31 @@ impl AgentSession {
             let lingered = self
                 .oldest_queued_at
                 .is_some_and(|t| now >= t + self.config.batch_linger);
-            let budget = self.max_frame_size() as usize - BATCH_OVERHEAD_BYTES;
+            let budget = self.batch_budget();
             let full = self.queued.len() >= self.batch_limit() || self.queued_bytes >= budget;
             if !(full || lingered || force) {
                 break;
             }
             let events = self.cut_batch(budget);
             let id = self.core.next_id("batch");
-            if !self.transmit_batch(InFlight { id, events }) {
-                break;
-            }
+            self.transmit_batch(InFlight { id, events });
+        }
+    }
+
+    /// Most bytes of events one batch may hold.
+    fn batch_budget(&self) -> usize {
+        usize::try_from(self.max_frame_size())
+            .unwrap_or(usize::MAX)
+            .saturating_sub(BATCH_OVERHEAD_BYTES)
+    }
+
+    /// Puts `events` back at the front of the queue, in order (they leave with the next
+    /// batch once the linger has passed, like any queued event).
+    fn requeue_front(&mut self, now: Instant, events: Vec<JsonObject>) {
+        self.queued_bytes += batch_bytes(&events);
+        self.oldest_queued_at.get_or_insert(now);
+        for event in events.into_iter().rev() {
+            self.queued.push_front(event);
         }
     }
 
@@ -561,29 +594,25 @@ impl AgentSession {
         events
     }
 
-    /// Signs and queues `batch`; `false` when it could not be signed and waits in
-    /// `resend` again.
-    fn transmit_batch(&mut self, batch: InFlight) -> bool {
+    /// Signs and queues `batch`. A batch that cannot be signed (which `queue_event`'s
+    /// checks and the size cap leave to a bug) is handed back to the application as
+    /// [`AgentEvent::Unsent`] rather than retried, so it never blocks the batches behind
+    /// it.
+    fn transmit_batch(&mut self, batch: InFlight) {
         let State::Established(session) = &mut self.state else {
             self.resend.push_front(batch);
-            return false;
+            return;
         };
         let payload = Payload::EventBatch(EventBatch::new(batch.events.clone()));
         match self
             .core
             .send_signed(&mut session.link, &batch.id, &payload)
         {
-            Ok(()) => {
-                self.in_flight.push_back(batch);
-                true
-            }
-            // `queue_event` refuses unsignable events and the sizes and ids are ours, so
-            // only a bug gets here: keep the events rather than lose them, and stop
-            // trying until the next call rather than loop.
-            Err(_) => {
-                self.resend.push_front(batch);
-                false
-            }
+            Ok(()) => self.in_flight.push_back(batch),
+            Err(error) => self.core.push_event(AgentEvent::Unsent {
+                events: batch.events,
+                reason: error.to_string(),
+            }),
         }
     }
 
@@ -594,4 +623,9 @@ impl AgentSession {
         self.state = State::Closed;
         self.core.fail(error);
     }
+}
+
+/// Bytes `events` count for in a batch (each with its separating comma).
+fn batch_bytes(events: &[JsonObject]) -> usize {
+    events.iter().map(|e| e.as_str().len() + 1).sum()
 }

@@ -3,8 +3,8 @@
 use std::time::{Duration, Instant};
 
 use brainwire_close::Closing;
-use brainwire_core::Timestamp;
-use brainwire_sign::{Keyring, SessionBinding};
+use brainwire_core::{Limits, Timestamp};
+use brainwire_sign::{KeyId, Keyring, SessionBinding};
 use bytes::Bytes;
 
 use super::link::{Core, Link};
@@ -21,7 +21,9 @@ pub struct AgentGrant {
     pub agent_id: String,
     /// The agent's project, bound into every MAC.
     pub project_id: String,
-    /// The project's secret (and previous ones during a rotation); the current key signs.
+    /// The project's secret (and previous ones during a rotation). The brain verifies with
+    /// any of them and signs with the one the agent proved
+    /// ([`BrainSession::proven_key`]).
     pub keys: Keyring,
 }
 
@@ -39,7 +41,8 @@ pub struct BrainConfig {
     pub brain_version: String,
     /// Heartbeat cadence asked of agents. Default 10 s.
     pub heartbeat_interval: Duration,
-    /// Largest frame the brain takes. Default 1 MiB.
+    /// Largest frame the brain takes (announced in `hello_ack` and enforced on every
+    /// frame). Default 1 MiB; `hello_ack` allows 1 KiB to 64 MiB.
     pub max_frame_size_bytes: u64,
     /// How long a connection may wait before its `hello`. Default 10 s.
     pub hello_timeout: Duration,
@@ -201,6 +204,23 @@ impl BrainSession {
         self.binding.as_ref()
     }
 
+    /// Which key of the grant's keyring the agent signs with, once its first signed frame
+    /// verified; `None` before. The brain signs with this key too, so an agent still on a
+    /// previous key keeps working during a rotation; until the agent proves a key, frames
+    /// the brain sends (commands) wait, unless the keyring holds a single key.
+    pub fn proven_key(&self) -> Option<KeyId> {
+        match &self.state {
+            State::Established(session) => session.link.proven_key(),
+            _ => None,
+        }
+    }
+
+    /// The limits of every frame the agent sends: `max_frame_size_bytes` from the config.
+    fn frame_limits(&self) -> Limits {
+        Limits::default()
+            .max_bytes(usize::try_from(self.config.max_frame_size_bytes).unwrap_or(usize::MAX))
+    }
+
     /// Whether the session still runs.
     pub fn is_open(&self) -> bool {
         !matches!(self.state, State::Closed)
@@ -219,7 +239,8 @@ impl BrainSession {
         match std::mem::replace(&mut self.state, State::Closed) {
             State::Closed => Ok(()),
             State::AwaitingHello { grant, .. } => {
-                let frame = crate::decode(bytes).map_err(SessionError::Decode)?;
+                let frame = crate::decode_with(bytes, &self.frame_limits())
+                    .map_err(SessionError::Decode)?;
                 let Payload::Hello(hello) = frame.payload else {
                     let frame_type = frame.payload.frame_type().as_str();
                     return Err(SessionError::Unexpected { frame_type });
@@ -232,10 +253,7 @@ impl BrainSession {
                 Ok(())
             }
             State::Established(mut session) => {
-                let frame = session
-                    .link
-                    .verify(bytes, wall)
-                    .map_err(SessionError::Verify)?;
+                let frame = self.core.verify(&mut session.link, bytes, wall)?;
                 session.idle_deadline = now + self.config.idle_timeout;
                 self.state = State::Established(session);
                 self.dispatch(frame)
@@ -258,8 +276,9 @@ impl BrainSession {
         self.core
             .send_unsigned("hello-ack", Payload::HelloAck(ack), wall);
 
-        let current = grant.keys.keys()[0].clone();
-        let link = self.core.link(current, grant.keys, binding.clone());
+        let link = self
+            .core
+            .link(grant.keys, binding.clone(), self.frame_limits());
         self.state = State::Established(Box::new(Established {
             link,
             idle_deadline: now + self.config.idle_timeout,

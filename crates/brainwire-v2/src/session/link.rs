@@ -4,31 +4,49 @@
 use std::collections::VecDeque;
 
 use brainwire_close::Closing;
-use brainwire_core::{Timestamp, WallClock};
-use brainwire_sign::{FrameSigner, Keyring, Secret, SessionBinding, SharedNonces};
+use brainwire_core::{Limits, Timestamp, WallClock};
+use brainwire_sign::{FrameSigner, KeyId, Keyring, SessionBinding, SharedNonces};
 use bytes::Bytes;
 
 use super::{SendError, SessionError, Sources};
-use crate::{encode, sign, Frame, FrameVerifier, Payload, VerifyError};
+use crate::{encode, sign, Frame, FrameVerifier, Payload};
 
-/// The keys of an established connection: this side signs with one key and verifies the
-/// peer with its keyring.
+/// The keys of an established connection: this side verifies the peer with its keyring
+/// and signs with the key the peer proved.
+///
+/// With one key the signer exists from the start. With several (a rotation), nothing is
+/// signed until the peer's first verified frame shows which key it holds: signing with
+/// the newest key would lock out a peer still on the previous one. Frames sent before
+/// that wait in `held`, in order.
 pub(super) struct Link {
-    signer: FrameSigner<WallClock, SharedNonces>,
+    keys: Keyring,
+    binding: SessionBinding,
+    signer: Option<FrameSigner<WallClock, SharedNonces>>,
     verifier: FrameVerifier,
+    proven: Option<KeyId>,
+    held: Vec<(String, Payload)>,
+    wall: WallClock,
+    nonces: SharedNonces,
 }
 
 impl Link {
-    /// The peer's frame, verified (MAC, replay rules, schema).
-    pub(super) fn verify(&mut self, bytes: &[u8], wall: Timestamp) -> Result<Frame, VerifyError> {
-        self.verifier
-            .verify(bytes, wall)
-            .map(|verified| verified.frame)
-    }
-
     /// The binding both sides sign under.
     pub(super) fn binding(&self) -> &SessionBinding {
-        self.signer.binding()
+        &self.binding
+    }
+
+    /// The key the peer's frames verified with; `None` before its first signed frame.
+    pub(super) fn proven_key(&self) -> Option<KeyId> {
+        self.proven
+    }
+
+    fn signer_for(&self, key: KeyId) -> FrameSigner<WallClock, SharedNonces> {
+        FrameSigner::with_sources(
+            self.keys.keys()[key.0].clone(),
+            self.binding.clone(),
+            self.wall.clone(),
+            self.nonces.clone(),
+        )
     }
 }
 
@@ -62,18 +80,49 @@ impl<E> Core<E> {
         )
     }
 
-    /// The link of a connection bound to `binding`: signing with `key`, verifying with
-    /// `keys`, on the sources' clock and nonces.
-    pub(super) fn link(&self, key: Secret, keys: Keyring, binding: SessionBinding) -> Link {
-        Link {
-            signer: FrameSigner::with_sources(
-                key,
-                binding.clone(),
-                self.sources.wall.clone(),
-                self.sources.nonces.clone(),
-            ),
-            verifier: FrameVerifier::new(keys, binding),
+    /// The link of a connection bound to `binding`, verifying with `keys` under `limits`
+    /// and signing with the key the peer proves (at once when there is only one), on the
+    /// sources' clock and nonces.
+    pub(super) fn link(&self, keys: Keyring, binding: SessionBinding, limits: Limits) -> Link {
+        let mut link = Link {
+            verifier: FrameVerifier::new(keys.clone(), binding.clone()).limits(limits),
+            keys,
+            binding,
+            signer: None,
+            proven: None,
+            held: Vec::new(),
+            wall: self.sources.wall.clone(),
+            nonces: self.sources.nonces.clone(),
+        };
+        if link.keys.keys().len() == 1 {
+            link.signer = Some(link.signer_for(KeyId(0)));
         }
+        link
+    }
+
+    /// The peer's frame, verified (MAC, replay rules, schema). The first signed frame
+    /// fixes the key this side signs with, and releases the frames held until then.
+    pub(super) fn verify(
+        &mut self,
+        link: &mut Link,
+        bytes: &[u8],
+        wall: Timestamp,
+    ) -> Result<Frame, SessionError> {
+        let verified = link
+            .verifier
+            .verify(bytes, wall)
+            .map_err(SessionError::Verify)?;
+        if let (None, Some(key)) = (link.proven, verified.key) {
+            link.proven = Some(key);
+            if link.signer.is_none() {
+                link.signer = Some(link.signer_for(key));
+                for (id, payload) in std::mem::take(&mut link.held) {
+                    self.send_signed(link, &id, &payload)
+                        .map_err(SessionError::Send)?;
+                }
+            }
+        }
+        Ok(verified.frame)
     }
 
     /// Queues an unsigned handshake frame stamped `wall`.
@@ -83,14 +132,19 @@ impl<E> Core<E> {
         self.transmit.push_back(encode(&frame));
     }
 
-    /// Signs `payload` as frame `id` and queues it.
+    /// Signs `payload` as frame `id` and queues it (or holds it until the peer proves its
+    /// key).
     pub(super) fn send_signed(
         &mut self,
         link: &mut Link,
         id: &str,
         payload: &Payload,
     ) -> Result<(), SendError> {
-        let wire = sign(&mut link.signer, id, payload).map_err(SendError::Encode)?;
+        let Some(signer) = &mut link.signer else {
+            link.held.push((id.to_owned(), payload.clone()));
+            return Ok(());
+        };
+        let wire = sign(signer, id, payload).map_err(SendError::Encode)?;
         self.transmit.push_back(wire);
         Ok(())
     }
