@@ -33,7 +33,7 @@ pub fn task_event(i: usize) -> JsonObject {
         "ts": 1_746_428_308.999_624_3 + i as f64 * 0.013,
         "runtime": 0.25 + (i % 13) as f64 / 1000.0,
         "args_redacted": [i, "***", {"currency": "EUR"}],
-        "kwargs_redacted": {"customer_id": "***", "amount": 1999, "retry": i % 3 == 0},
+        "kwargs_redacted": {"customer_id": "***", "amount": 1999, "retry": i.is_multiple_of(3)},
         "queue": "billing",
         "routing_key": "billing.charge",
         "worker": "celery@worker-3",

@@ -56,9 +56,11 @@ pub type ConnectionIds = Box<dyn FnMut() -> String + Send>;
 /// use std::time::Instant;
 /// use brainwire_auth::{encode, AuthRequest, Event, Grant, Message, Server, SessionConfig, Token};
 ///
-/// // Any `Fn(&AuthRequest) -> Result<Grant, String>` is a verifier.
-/// let keys = |request: &AuthRequest| {
-///     if request.token.expose() == "api-key" { Ok(Grant::new()) } else { Err("unknown key".to_owned()) }
+/// // Any `Fn(&AuthRequest) -> Result<Grant, String>` is a verifier. `Token`s compare in
+/// // constant time; comparing `expose()` strings would not.
+/// let api_key = Token::new("api-key").unwrap();
+/// let keys = move |request: &AuthRequest| {
+///     if request.token == api_key { Ok(Grant::new()) } else { Err("unknown key".to_owned()) }
 /// };
 ///
 /// let now = Instant::now();

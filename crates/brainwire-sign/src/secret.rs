@@ -3,10 +3,10 @@
 use std::fmt;
 
 use base64::Engine as _;
-use hmac::{Hmac, Mac};
+use hmac::{Hmac, KeyInit, Mac};
 use sha2::Sha256;
 use subtle::ConstantTimeEq;
-use zeroize::{Zeroize, ZeroizeOnDrop};
+use zeroize::{Zeroize, ZeroizeOnDrop, Zeroizing};
 
 /// The fewest bytes a secret may have, as the reference requires.
 pub const MIN_SECRET_BYTES: usize = 32;
@@ -71,7 +71,8 @@ impl Secret {
         &self.0
     }
 
-    /// A MAC keyed with this secret.
+    /// A MAC keyed with this secret. Its state (the key's inner and outer pads, as good
+    /// as the key for forging) is zeroized when it is dropped (`sha2`'s `zeroize`).
     pub(crate) fn mac(&self) -> Hmac<Sha256> {
         Hmac::<Sha256>::new_from_slice(&self.0).expect("HMAC takes a key of any length")
     }
@@ -108,7 +109,9 @@ pub fn derive_project_secret(master: &[u8], project_id: uuid::Uuid) -> Result<Se
     let mut mac = master.mac();
     mac.update(PROJECT_SECRET_LABEL);
     mac.update(&project_id.to_bytes_le());
-    Secret::new(mac.finalize().into_bytes().to_vec())
+    // The MAC state and its output zeroize themselves on drop; so does this copy.
+    let derived = Zeroizing::new(<[u8; 32]>::from(mac.finalize().into_bytes()));
+    Secret::new(derived.to_vec())
 }
 
 /// Decodes a configured agent `hmac_secret` (urlsafe base64, as the brain returns it on
@@ -136,7 +139,7 @@ pub fn decode_agent_hmac_secret(value: &str) -> Result<Secret, SecretError> {
         .bytes()
         .all(|b| b.is_ascii_alphanumeric() || b == b'-' || b == b'_');
     // Padding, when present, must complete the last quantum exactly.
-    if !well_formed || (padding > 0 && candidate.len() % 4 != 0) {
+    if !well_formed || (padding > 0 && !candidate.len().is_multiple_of(4)) {
         return Err(SecretError::NotBase64);
     }
     let bytes = base64::engine::general_purpose::URL_SAFE_NO_PAD
@@ -148,6 +151,15 @@ pub fn decode_agent_hmac_secret(value: &str) -> Result<Secret, SecretError> {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn key_material_zeroizes_itself_on_drop() {
+        fn zeroizes_on_drop<T: ZeroizeOnDrop>() {}
+        zeroizes_on_drop::<Secret>();
+        // A keyed `Hmac<Sha256>` is two of these (the inner and outer pad states, as good
+        // as the key): without `sha2`'s `zeroize` feature this does not compile.
+        zeroizes_on_drop::<<Sha256 as hmac::digest::block_api::CoreProxy>::Core>();
+    }
 
     #[test]
     fn short_secrets_are_refused() {

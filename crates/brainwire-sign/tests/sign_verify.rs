@@ -406,7 +406,7 @@ fn signer_refuses_bad_ids_and_payloads_without_consuming_a_seq() {
 /// Signs an arbitrary envelope text with the key, as a peer that builds frames by hand
 /// would: canonical(envelope + binding) under HMAC-SHA256, hex, spliced in as `hmac`.
 fn sign_raw(key: u8, session: &str, unsigned: &str) -> Vec<u8> {
-    use hmac::{Hmac, Mac};
+    use hmac::{Hmac, KeyInit, Mac};
     let mut value: serde_json::Value = serde_json::from_str(unsigned).unwrap();
     let obj = value.as_object_mut().unwrap();
     let mut envelope = obj.clone();

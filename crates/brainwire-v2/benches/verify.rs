@@ -16,7 +16,7 @@ use brainwire_core::{canonicalize, Limits, Timestamp};
 use brainwire_sign::FrameSigner;
 use brainwire_v2::{decode, sign, FrameVerifier};
 use criterion::{criterion_group, criterion_main, BatchSize, BenchmarkId, Criterion, Throughput};
-use hmac::Mac;
+use hmac::{KeyInit, Mac};
 
 fn benches(c: &mut Criterion) {
     let now = Timestamp::now_utc();
