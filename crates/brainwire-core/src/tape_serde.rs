@@ -78,7 +78,14 @@ fn visit_integer<'t, V: Visitor<'t>>(digits: &str, visitor: V) -> Result<V::Valu
     } else if let Ok(n) = digits.parse::<u64>() {
         return visitor.visit_u64(n);
     }
-    visitor.visit_f64(digits.parse().expect("JSON integer digits"))
+    // Past 64 bits serde_json reads an integer as a float, and refuses it when the float
+    // would be infinite (more than 308 digits): so must this, or `1e309`-sized integers
+    // would reach `f64` fields as `inf`.
+    let float: f64 = digits.parse().expect("JSON integer digits");
+    if !float.is_finite() {
+        return Err(de::Error::custom("number out of range"));
+    }
+    visitor.visit_f64(float)
 }
 
 impl<'t> de::Deserializer<'t> for Node<'t> {
@@ -348,6 +355,12 @@ mod tests {
         both::<i64>("-9223372036854775808").unwrap();
         both::<f64>("-9223372036854775809").unwrap();
         both::<u32>("4294967296").unwrap_err();
+        let huge = format!("1{}", "0".repeat(308));
+        assert!(both::<f64>(&huge).unwrap().is_finite(), "309 digits still fit");
+        both::<f64>(&format!("1{}", "0".repeat(309))).unwrap_err();
+        both::<f64>(&format!("-1{}", "0".repeat(309))).unwrap_err();
+        both::<Option<f64>>(&format!("9{}", "9".repeat(400))).unwrap_err();
+        both::<serde_json::Value>(&format!("1{}", "0".repeat(309))).unwrap_err();
         both::<f64>("2.50e-3").unwrap();
         both::<u8>("1.0").unwrap_err();
         both::<serde_json::Value>(r#"{"a":[1,-1,1.5,-0,"s",true,null]}"#).unwrap();
