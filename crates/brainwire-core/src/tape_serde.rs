@@ -361,6 +361,8 @@ mod tests {
         both::<f64>(&format!("-1{}", "0".repeat(309))).unwrap_err();
         both::<Option<f64>>(&format!("9{}", "9".repeat(400))).unwrap_err();
         both::<serde_json::Value>(&format!("1{}", "0".repeat(309))).unwrap_err();
+        let exact = format!(r#"{{"n":1{}}}"#, "0".repeat(400));
+        assert_eq!(both::<crate::JsonValue>(&exact).unwrap().as_str(), exact);
         both::<f64>("2.50e-3").unwrap();
         both::<u8>("1.0").unwrap_err();
         both::<serde_json::Value>(r#"{"a":[1,-1,1.5,-0,"s",true,null]}"#).unwrap();
