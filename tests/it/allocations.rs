@@ -151,3 +151,33 @@ fn verifying_a_one_mebibyte_batch_peaks_under_four_times_its_size() {
         "warm verifier peaked at {warm} for {size}"
     );
 }
+
+/// After one frame at the 1 MiB limit, a session's verifier gives back what it grew for
+/// it: what it keeps is its tape's retained size, the canonical buffer and the replay
+/// state, not the largest frame it ever saw.
+#[test]
+fn a_verifier_shrinks_back_after_one_large_frame() {
+    let now = Timestamp::now_utc();
+    let (secret, binding) = workloads::session();
+    let limit = Limits::default().max_bytes;
+    let mut events = 1000;
+    while workloads::payload(events + 25).to_json().len() + 400 < limit {
+        events += 25;
+    }
+    let large = workloads::signed(events, now, 1);
+    let small = workloads::signed(1, now, 2);
+    let (verifier, _) = count(|| {
+        let mut verifier = FrameVerifier::new(secret.clone(), binding.clone());
+        drop(verifier.verify(&large, now).expect("valid"));
+        drop(verifier.verify(&small, now).expect("valid"));
+        verifier
+    });
+    let kept = LIVE.load(Ordering::Relaxed);
+    let bound = (Tape::RETAINED_BYTES + 128 * 1024) as i64;
+    println!(
+        "after a {} byte frame and a small one, the verifier keeps {kept} bytes (bound {bound})",
+        large.len()
+    );
+    assert!(kept <= bound, "kept {kept} bytes, more than {bound}");
+    drop(verifier);
+}

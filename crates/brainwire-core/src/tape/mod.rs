@@ -65,10 +65,10 @@ impl Tape {
         input: &'t [u8],
         limits: &Limits,
     ) -> Result<Document<'t>, JsonError> {
-        self.release_oversized();
         self.entries.clear();
         self.decoded.clear();
         self.order.clear();
+        self.release_oversized();
         if input.len() > limits.max_bytes {
             return Err(JsonError::TooLarge {
                 size: input.len(),
@@ -109,19 +109,32 @@ impl Tape {
 }
 
 impl Tape {
-    /// Frees buffers a pathological document grew past [`RETAINED_ENTRIES`], so that a
-    /// long-lived tape (one per session) does not keep the worst case it ever saw.
+    /// Most bytes a tape keeps allocated between documents, whatever it parsed before:
+    /// 640 KiB.
+    pub const RETAINED_BYTES: usize = RETAINED_ENTRIES * std::mem::size_of::<Entry>()
+        + RETAINED_DECODED_BYTES
+        + RETAINED_ORDER * std::mem::size_of::<u32>();
+
+    /// Shrinks the (cleared) buffers a large document grew back to their retained sizes,
+    /// so that a long-lived tape (one per session) keeps at most about 640 KiB
+    /// ([`Tape::RETAINED_BYTES`]) between documents, not the largest one it ever saw.
     fn release_oversized(&mut self) {
-        if self.entries.capacity() > RETAINED_ENTRIES {
-            *self = Self::default();
-        }
+        self.entries.shrink_to(RETAINED_ENTRIES);
+        self.decoded.shrink_to(RETAINED_DECODED_BYTES);
+        self.order.shrink_to(RETAINED_ORDER);
     }
 }
 
-/// Nodes a tape keeps room for between documents: 2 MiB of them, enough for a realistic
-/// frame at the default 1 MiB limit (a 271 KB batch of 500 task events takes about
-/// 30,000); past that the next parse starts afresh.
-const RETAINED_ENTRIES: usize = 128 * 1024;
+/// Nodes a tape keeps room for between documents: 512 KiB of them, enough for a batch of
+/// 500 task events (a 271 KB frame takes about 30,000). A larger frame grows the tape for
+/// itself and the next parse gives the room back.
+const RETAINED_ENTRIES: usize = 32 * 1024;
+
+/// Bytes of decoded (escaped) strings a tape keeps room for between documents.
+const RETAINED_DECODED_BYTES: usize = 64 * 1024;
+
+/// Member-order slots (`u32`s, 64 KiB) a tape keeps room for between documents.
+const RETAINED_ORDER: usize = 16 * 1024;
 
 /// A document parsed into a [`Tape`], borrowed from it and from the input.
 #[derive(Debug, Clone, Copy)]
