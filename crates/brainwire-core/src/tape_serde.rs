@@ -356,7 +356,10 @@ mod tests {
         both::<f64>("-9223372036854775809").unwrap();
         both::<u32>("4294967296").unwrap_err();
         let huge = format!("1{}", "0".repeat(308));
-        assert!(both::<f64>(&huge).unwrap().is_finite(), "309 digits still fit");
+        assert!(
+            both::<f64>(&huge).unwrap().is_finite(),
+            "309 digits still fit"
+        );
         both::<f64>(&format!("1{}", "0".repeat(309))).unwrap_err();
         both::<f64>(&format!("-1{}", "0".repeat(309))).unwrap_err();
         both::<Option<f64>>(&format!("9{}", "9".repeat(400))).unwrap_err();

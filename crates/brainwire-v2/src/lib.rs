@@ -68,6 +68,21 @@
 //! to send; `handle_*` return nothing. [`SessionError`] lists every code a session closes
 //! with on its own and what a reconnect policy makes of it.
 //!
+//! # Security notes
+//!
+//! What the MAC does not bind, as in the reference: the direction. Both sides sign with
+//! the same key and the same binding (`agent_id`, `project_id`, `session_id`), and each
+//! side's replay guard tracks only the frames it receives. A frame the brain sent,
+//! reflected back to the brain, therefore passes the MAC, and the replay check whenever
+//! its `seq` is above the last one the agent used; it is then refused only because its
+//! type is one the brain never receives (`command`, `event_batch_ack`:
+//! [`SessionError::Unexpected`], 4400; tested). The one type both sides send,
+//! `error`, would be accepted if reflected, and is reported, never acted on. Run the
+//! transport over TLS, which keeps a third party from reflecting anything.
+//!
+//! A brain with several keys (a rotation, [`brainwire_sign::Keyring`]) signs each
+//! session with the key its agent proved ([`BrainSession::proven_key`]).
+//!
 //! # Crate features
 //!
 //! None.

@@ -82,6 +82,8 @@ struct Pair {
     connections: u32,
     /// Frames the brain received, as sent (for replay tests).
     to_brain: Vec<Vec<u8>>,
+    /// Frames the agent received, as sent.
+    to_agent: Vec<Vec<u8>>,
     brain_events: Vec<BrainEvent>,
     agent_events: Vec<AgentEvent>,
     /// Batches the brain application has seen, for de-duplication.
@@ -112,6 +114,7 @@ impl Pair {
             brain,
             connections: 1,
             to_brain: Vec::new(),
+            to_agent: Vec::new(),
             brain_events: Vec::new(),
             agent_events: Vec::new(),
             seen_batches: HashSet::new(),
@@ -176,6 +179,7 @@ impl Pair {
             }
             while let Some(frame) = self.brain.poll_transmit() {
                 moved = true;
+                self.to_agent.push(frame.to_vec());
                 self.agent
                     .handle_message(self.clock.now(), self.clock.wall(), &frame);
             }
@@ -744,4 +748,33 @@ fn during_a_key_rotation_agents_on_either_key_work_at_once() {
         on_current.brain.proven_key(),
         Some(brainwire_sign::KeyId(0))
     );
+}
+
+#[test]
+fn a_reflected_brain_frame_passes_the_mac_and_is_refused_by_its_type() {
+    let mut pair = Pair::new();
+    pair.queue(1, "m");
+    pair.run_for(Duration::from_millis(150));
+    // The agent has sent seq 1 (its batch), the brain seq 1 (the ack); the brain's next
+    // frame, seq 2, reflected back before the agent sends again, is fresh to the brain.
+    let target = JsonObject::from_text(r#"{"task_id":"t-1"}"#).unwrap();
+    pair.brain
+        .send_command(Command::new("cancel_task", target))
+        .unwrap();
+    let command = pair.brain.poll_transmit().expect("the command");
+    pair.brain
+        .handle_message(pair.clock.now(), pair.clock.wall(), &command);
+    let closing = pair.brain.poll_close().expect("refused");
+    // Not a MAC or replay failure (4403): the direction is not signed.
+    assert!(
+        matches!(
+            closing.error,
+            SessionError::Unexpected {
+                frame_type: "command"
+            }
+        ),
+        "{:?}",
+        closing.error
+    );
+    assert_eq!(closing.frame.code(), 4400);
 }
