@@ -5,53 +5,30 @@ use std::collections::BTreeMap;
 use brainwire_core::JsonValue;
 use serde::{Deserialize, Serialize};
 
-/// An orchestrator's role in its cluster.
-#[derive(Debug, Clone, PartialEq, Eq, Hash)]
+/// An orchestrator's role in its cluster: the schema allows these two only.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize, Deserialize)]
+#[serde(rename_all = "lowercase")]
 #[non_exhaustive]
 pub enum OrchRole {
     /// `coordinator`: manages the database and vault.
     Coordinator,
     /// `worker`: stateless.
     Worker,
-    /// A role this version does not know, kept as sent.
-    Other(String),
 }
 
 impl OrchRole {
     /// The wire string.
-    pub fn as_str(&self) -> &str {
+    pub const fn as_str(self) -> &'static str {
         match self {
             Self::Coordinator => "coordinator",
             Self::Worker => "worker",
-            Self::Other(other) => other,
         }
-    }
-}
-
-impl From<&str> for OrchRole {
-    fn from(value: &str) -> Self {
-        match value {
-            "coordinator" => Self::Coordinator,
-            "worker" => Self::Worker,
-            other => Self::Other(other.to_owned()),
-        }
-    }
-}
-
-impl Serialize for OrchRole {
-    fn serialize<S: serde::Serializer>(&self, serializer: S) -> Result<S::Ok, S::Error> {
-        serializer.serialize_str(self.as_str())
-    }
-}
-
-impl<'de> Deserialize<'de> for OrchRole {
-    fn deserialize<D: serde::Deserializer<'de>>(deserializer: D) -> Result<Self, D::Error> {
-        String::deserialize(deserializer).map(|s| Self::from(s.as_str()))
     }
 }
 
 /// `capabilities` of `auth.request`. The schema passes unknown flags through, so they
-/// are kept in [`extra`](Self::extra) and written back unchanged.
+/// are kept in [`extra`](Self::extra) and written back unchanged; the known ones keep
+/// their types (`.passthrough()` adds keys, it loosens none).
 #[derive(Debug, Clone, PartialEq, Default)]
 #[non_exhaustive]
 pub struct OrchCapabilities {

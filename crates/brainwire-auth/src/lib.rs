@@ -56,6 +56,7 @@ mod link;
 mod message;
 mod server;
 mod token;
+mod zod;
 
 pub use capabilities::{OrchCapabilities, OrchRole};
 pub use client::Client;

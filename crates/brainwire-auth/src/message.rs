@@ -20,7 +20,8 @@ pub const MAX_CAPABILITIES: usize = 256;
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
 #[non_exhaustive]
 pub struct Heartbeat {
-    /// Unix time in milliseconds.
+    /// Unix time in milliseconds (`1.7e12` is read as the integer it is, as zod does).
+    #[serde(deserialize_with = "crate::zod::integer")]
     pub timestamp: u64,
 }
 
@@ -60,11 +61,16 @@ pub struct ErrorMessage {
 pub struct AuthRequest {
     /// The API key or token (never empty, never in `Debug`).
     pub token: Token,
-    /// The protocol version, a positive integer (currently 1).
-    #[serde(rename = "protocolVersion")]
+    /// The protocol version, a positive integer (currently 1; `1.0` reads as 1).
+    #[serde(rename = "protocolVersion", deserialize_with = "crate::zod::integer")]
     pub protocol_version: u32,
-    /// What an orchestrator can do; absent for pre-capability orchestrators.
-    #[serde(default, skip_serializing_if = "Option::is_none")]
+    /// What an orchestrator can do; absent for pre-capability orchestrators (`null` is
+    /// refused, as the schema's `.optional()` does).
+    #[serde(
+        default,
+        deserialize_with = "crate::zod::present",
+        skip_serializing_if = "Option::is_none"
+    )]
     pub capabilities: Option<OrchCapabilities>,
 }
 
@@ -75,10 +81,12 @@ pub struct AuthSuccess {
     /// The connection id the server assigned.
     #[serde(rename = "connectionId")]
     pub connection_id: String,
-    /// The public alias (`oal_<12 chars>`) of the orchestrator's organisation.
+    /// The public alias (`oal_<12 chars>`) of the orchestrator's organisation; absent or
+    /// a string (`null` is refused).
     #[serde(
         rename = "orgPublicAlias",
         default,
+        deserialize_with = "crate::zod::present",
         skip_serializing_if = "Option::is_none"
     )]
     pub org_public_alias: Option<String>,

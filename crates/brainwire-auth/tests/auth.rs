@@ -52,6 +52,29 @@ fn required_fields_and_rules_from_the_tables() {
             r#"{"type":"auth.request","token":"k","protocolVersion":1,"capabilities":{"dashboardWrites":{"x":"no"}}}"#,
             "invalid_message",
         ),
+        // As zod reads document 002: `.optional()` is not nullable, `orchRole` is one of
+        // two, an integer is an integer however it is spelled but never 1.5.
+        (
+            r#"{"type":"auth.request","token":"k","protocolVersion":1,"capabilities":null}"#,
+            "invalid_message",
+        ),
+        (
+            r#"{"type":"auth.request","token":"k","protocolVersion":1,"capabilities":{"orchRole":"observer"}}"#,
+            "invalid_message",
+        ),
+        (
+            r#"{"type":"auth.request","token":"k","protocolVersion":1,"capabilities":{"orchRole":null}}"#,
+            "invalid_message",
+        ),
+        (
+            r#"{"type":"auth.success","connectionId":"c","orgPublicAlias":null}"#,
+            "invalid_message",
+        ),
+        (
+            r#"{"type":"auth.request","token":"k","protocolVersion":0.0}"#,
+            "invalid_protocol_version",
+        ),
+        (r#"{"type":"heartbeat","timestamp":1.5}"#, "invalid_message"),
         (r#"{"type":"auth.success"}"#, "invalid_message"),
         (r#"{"type":"auth.failure"}"#, "invalid_message"),
         (r#"{"type":"auth.refresh"}"#, "unknown_type"),
@@ -95,6 +118,27 @@ fn optional_fields_are_optional() {
     assert!(caps.dashboard_write_allowed("anything"));
 }
 
+#[test]
+fn integers_are_read_as_zod_reads_them() {
+    for spelling in ["1", "1.0", "1e0", "0.1e1"] {
+        let wire = format!(r#"{{"type":"auth.request","token":"k","protocolVersion":{spelling}}}"#);
+        let Message::AuthRequest(r) = decode(wire.as_bytes()).unwrap() else {
+            panic!()
+        };
+        assert_eq!(r.protocol_version, 1, "{spelling}");
+    }
+    let Message::Heartbeat(h) = decode(br#"{"type":"heartbeat","timestamp":1.7e12}"#).unwrap()
+    else {
+        panic!()
+    };
+    assert_eq!(h.timestamp, 1_700_000_000_000);
+    // Encoding writes integers as integers.
+    assert_eq!(
+        &encode(&Message::Heartbeat(h))[..],
+        br#"{"type":"heartbeat","timestamp":1700000000000}"#
+    );
+}
+
 fn text() -> impl Strategy<Value = String> {
     "\\PC{0,24}"
 }
@@ -102,9 +146,8 @@ fn text() -> impl Strategy<Value = String> {
 fn message() -> impl Strategy<Value = Message> {
     let caps = (
         prop::option::of(prop::sample::select(vec![
-            "coordinator",
-            "worker",
-            "observer",
+            OrchRole::Coordinator,
+            OrchRole::Worker,
         ])),
         prop::option::of(prop::collection::btree_map(
             "[a-zA-Z]{1,8}",
@@ -125,7 +168,7 @@ fn message() -> impl Strategy<Value = Message> {
     )
         .prop_map(|(role, writes, extra)| {
             let mut caps = OrchCapabilities::default();
-            caps.orch_role = role.map(OrchRole::from);
+            caps.orch_role = role;
             caps.dashboard_writes = writes;
             caps.extra = extra
                 .into_iter()
