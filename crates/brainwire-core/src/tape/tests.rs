@@ -113,5 +113,5 @@ fn a_pathological_document_is_not_kept() {
     );
     assert!(tape.entries.capacity() > RETAINED_ENTRIES);
     tape.parse(b"[1]", &limits).unwrap();
-    assert!(tape.entries.capacity() < RETAINED_ENTRIES);
+    assert!(tape.entries.capacity() <= RETAINED_ENTRIES);
 }
