@@ -31,7 +31,7 @@ async fn main() -> anyhow::Result<()> {
     let printer = tokio::spawn(async move {
         while let Some(message) = messages.recv().await {
             let detail = match &message.body {
-                Body::Connected { message } => message.clone(),
+                Body::Connected(data) => data.message.clone().unwrap_or_default(),
                 Body::Echo(data) => data.as_str().to_owned(),
                 body => body.run_data().map_or_else(String::new, |d| {
                     let status = d.status.as_ref().map_or("-", |s| s.as_str());

@@ -8,7 +8,6 @@ use bytes::Bytes;
 use futures_util::{SinkExt, StreamExt};
 use tokio_tungstenite::tungstenite::protocol::WebSocketConfig;
 use tokio_tungstenite::tungstenite::Error as WsError;
-use tokio_tungstenite::tungstenite::Message;
 
 use crate::outbox::text;
 use crate::ws::{close_message, next_incoming, Incoming};
@@ -95,7 +94,8 @@ async fn connection(
             Some(Ok(Incoming::Frame(bytes))) => match watcher.on_message(&bytes) {
                 Step::Continue => {}
                 Step::Done => {
-                    socket.send(Message::Close(None)).await?;
+                    let done = CloseFrame::new(StandardCode::Normal, "done");
+                    socket.send(close_message(&done)).await?;
                     // Let the brain's close reply arrive, briefly.
                     let _ = tokio::time::timeout(Duration::from_secs(1), socket.next()).await;
                     return Ok(Ended::Done);

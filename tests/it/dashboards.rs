@@ -306,3 +306,41 @@ async fn plain_http_requests_get_plain_answers() {
         assert_eq!(line, format!("HTTP/1.1 {expected}"), "{method} {path}");
     }
 }
+
+/// `run-watch` says goodbye with 1000 once it has seen what it waited for (not a bare
+/// close frame, which a server reads as 1005, "no status").
+#[tokio::test]
+async fn run_watch_closes_with_1000_when_done() {
+    let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
+    let addr = listener.local_addr().unwrap();
+    let server = tokio::spawn(async move {
+        let (tcp, _) = listener.accept().await.unwrap();
+        let mut ws = tokio_tungstenite::accept_async(tcp).await.unwrap();
+        for message in [
+            r#"{"type":"connected","data":{"message":"hi"},"timestamp":"2026-02-06T01:30:00.000Z"}"#,
+            r#"{"type":"run_update","data":{"id":"t","status":"queued"},"timestamp":"2026-02-06T01:30:00.000Z"}"#,
+        ] {
+            ws.send(Message::text(message)).await.unwrap();
+        }
+        loop {
+            match ws.next().await {
+                Some(Ok(Message::Close(frame))) => return frame.map(|f| u16::from(f.code)),
+                Some(Ok(_)) => {}
+                _ => return None,
+            }
+        }
+    });
+    let mut watch = RunWatchOptions::new(format!("ws://{addr}/ws"));
+    watch.stop_after_runs = Some(1);
+    let (sink, _messages) = mpsc::unbounded_channel();
+    let board = tokio::time::timeout(TIMEOUT, run_watch::run(watch, sink))
+        .await
+        .unwrap()
+        .unwrap();
+    assert_eq!(board.len(), 1);
+    let code = tokio::time::timeout(TIMEOUT, server)
+        .await
+        .unwrap()
+        .unwrap();
+    assert_eq!(code, Some(1000));
+}

@@ -159,6 +159,21 @@ impl<'t> de::Deserializer<'t> for Node<'t> {
         }
     }
 
+    /// A struct is read from an object only. serde_json also takes an array of the
+    /// fields in order, which no schema of the family allows (pydantic models, zod
+    /// objects, the seeds' `{...}`).
+    fn deserialize_struct<V: Visitor<'t>>(
+        self,
+        _name: &'static str,
+        _fields: &'static [&'static str],
+        visitor: V,
+    ) -> Result<V::Value, NodeError> {
+        if self.kind() == Kind::Array {
+            return Err(de::Error::invalid_type(Unexpected::Seq, &visitor));
+        }
+        self.deserialize_any(visitor)
+    }
+
     /// Skipped members cost nothing: the tape already knows where they end.
     fn deserialize_ignored_any<V: Visitor<'t>>(self, visitor: V) -> Result<V::Value, NodeError> {
         visitor.visit_unit()
@@ -167,7 +182,7 @@ impl<'t> de::Deserializer<'t> for Node<'t> {
     serde::forward_to_deserialize_any! {
         <W: Visitor<'t>>
         bool i8 i16 i32 i64 i128 u8 u16 u32 u64 u128 f32 f64 char str string bytes byte_buf
-        unit unit_struct seq tuple tuple_struct map struct identifier
+        unit unit_struct seq tuple tuple_struct map identifier
     }
 }
 
@@ -341,6 +356,16 @@ mod tests {
         both::<Frame>(r#"{"seq":"7","id":"x","status":"Ok","tags":[],"extra":{}}"#).unwrap_err();
         both::<Frame>(r#"{"id":"x","status":"Ok","tags":[],"extra":{}}"#).unwrap_err();
         both::<(u8, u8)>("[1,2,3]").unwrap_err();
+        // serde_json reads a struct from an array of its fields; the family's schemas
+        // (and so the tape) do not.
+        let array = r#"["x",7,null,"Ok",[],{}]"#;
+        assert!(serde_json::from_str::<Frame>(array).is_ok());
+        let mut tape = Tape::new();
+        let root = tape
+            .parse(array.as_bytes(), &Limits::default())
+            .unwrap()
+            .root();
+        assert!(root.decode::<Frame>().is_err());
         both::<Option<u8>>("null").unwrap();
     }
 

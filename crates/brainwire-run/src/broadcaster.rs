@@ -6,7 +6,7 @@ use brainwire_close::{NamesCloseCode, StandardCode};
 use brainwire_core::{Fanout, JsonError, JsonValue, Limits, Tape, WallClock};
 use bytes::Bytes;
 
-use crate::{encode, Body, RunMessage, StatusDocument};
+use crate::{encode, Body, RunData, RunMessage, StatusDocument};
 
 /// Why a client message got no echo.
 #[derive(Debug, thiserror::Error)]
@@ -137,9 +137,9 @@ impl<C: Clone + Ord> Broadcaster<C> {
             });
         }
         self.clients.insert(client);
-        Ok(self.encode(Body::Connected {
-            message: self.greeting.clone(),
-        }))
+        Ok(self.encode(Body::Connected(RunData::system_message(
+            self.greeting.clone(),
+        ))))
     }
 
     /// Removes `client`; `false` if it was not connected.

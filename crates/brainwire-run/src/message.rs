@@ -66,46 +66,118 @@ impl<'de> Deserialize<'de> for RunStatus {
     }
 }
 
-/// `data` of `run_update`, `run_complete` and `run_failed`. Absent and `null` read the
-/// same; every field but `message` is written, `null` when unset, as the document shows.
-#[derive(Debug, Clone, PartialEq, Default, Serialize, Deserialize)]
-#[non_exhaustive]
-pub struct RunData {
-    /// The run's id (the board's key).
-    #[serde(default)]
-    pub id: Option<String>,
-    /// Its status.
-    #[serde(default)]
-    pub status: Option<RunStatus>,
-    /// Progress (steps done), any JSON number, kept exact.
-    #[serde(default)]
-    pub progress: Option<serde_json::Number>,
-    /// The task.
-    #[serde(default)]
-    pub task_id: Option<String>,
-    /// The agent running it.
-    #[serde(default)]
-    pub agent: Option<String>,
-    /// When it started.
-    #[serde(default)]
-    pub started_at: Option<IsoMillis>,
-    /// When it completed.
-    #[serde(default)]
-    pub completed_at: Option<IsoMillis>,
-    /// Why it failed.
-    #[serde(default)]
-    pub error: Option<String>,
-    /// A system message.
-    #[serde(default, skip_serializing_if = "Option::is_none")]
-    pub message: Option<String>,
+/// Defines [`RunData`], its wire form and its encoding from one list of fields, so that
+/// the three agree on every member.
+macro_rules! run_data {
+    ($( $field:ident: $ty:ty, $doc:literal; )*) => {
+        /// `data` of every run stream message: each member of document 003's interface is
+        /// optional. A member the sender wrote as `null` is kept as `null` when the message
+        /// is encoded again, an absent one stays absent: a relay changes nothing.
+        #[derive(Debug, Clone, PartialEq, Default)]
+        #[non_exhaustive]
+        pub struct RunData {
+            $(
+                #[doc = $doc]
+                pub $field: Option<$ty>,
+            )*
+            /// Members received as `null` (`NullBit` masks).
+            nulls: u16,
+        }
+
+        /// Each field's bit in `RunData::nulls`.
+        #[allow(non_camel_case_types)]
+        #[derive(Clone, Copy)]
+        enum NullBit {
+            $($field,)*
+        }
+
+        impl NullBit {
+            const fn mask(self) -> u16 {
+                1 << self as u16
+            }
+        }
+
+        /// `data` as received: `None` absent, `Some(None)` an explicit `null`.
+        #[derive(Deserialize)]
+        struct RunDataWire {
+            $(
+                #[serde(default, deserialize_with = "present")]
+                $field: Option<Option<$ty>>,
+            )*
+        }
+
+        impl From<RunDataWire> for RunData {
+            fn from(wire: RunDataWire) -> Self {
+                let mut data = RunData::default();
+                $(
+                    match wire.$field {
+                        Some(Some(value)) => data.$field = Some(value),
+                        Some(None) => data.nulls |= NullBit::$field.mask(),
+                        None => {}
+                    }
+                )*
+                data
+            }
+        }
+
+        impl Serialize for RunData {
+            fn serialize<S: serde::Serializer>(&self, serializer: S) -> Result<S::Ok, S::Error> {
+                use serde::ser::SerializeMap;
+                let mut map = serializer.serialize_map(None)?;
+                $(
+                    match &self.$field {
+                        Some(value) => map.serialize_entry(stringify!($field), value)?,
+                        None if self.nulls & NullBit::$field.mask() != 0 => {
+                            map.serialize_entry(stringify!($field), &())?
+                        }
+                        None => {}
+                    }
+                )*
+                map.end()
+            }
+        }
+    };
+}
+
+run_data! {
+    id: String, "The run's id (the board's key).";
+    status: RunStatus, "Its status.";
+    progress: serde_json::Number, "Progress (steps done), any JSON number, kept exact.";
+    task_id: String, "The task.";
+    agent: String, "The agent running it.";
+    started_at: IsoMillis, "When it started.";
+    completed_at: IsoMillis, "When it completed.";
+    error: String, "Why it failed.";
+    message: String, "A system message (the greeting of `connected`).";
+}
+
+impl<'de> Deserialize<'de> for RunData {
+    fn deserialize<D: serde::Deserializer<'de>>(deserializer: D) -> Result<Self, D::Error> {
+        RunDataWire::deserialize(deserializer).map(Self::from)
+    }
+}
+
+/// A member that is present, `null` included (`Some(None)`).
+fn present<'de, D: serde::Deserializer<'de>, T: Deserialize<'de>>(
+    deserializer: D,
+) -> Result<Option<Option<T>>, D::Error> {
+    Option::<T>::deserialize(deserializer).map(Some)
 }
 
 impl RunData {
-    /// Data for run `id` in `status`.
+    /// Data for run `id` in `status`; the other members are absent.
     pub fn new(id: impl Into<String>, status: RunStatus) -> Self {
         Self {
             id: Some(id.into()),
             status: Some(status),
+            ..Self::default()
+        }
+    }
+
+    /// Data holding only a system `message`, as `connected` carries it.
+    pub fn system_message(message: impl Into<String>) -> Self {
+        Self {
+            message: Some(message.into()),
             ..Self::default()
         }
     }
@@ -115,11 +187,9 @@ impl RunData {
 #[derive(Debug, Clone, PartialEq)]
 #[non_exhaustive]
 pub enum Body {
-    /// `connected`: the greeting, with its `message`.
-    Connected {
-        /// The greeting text.
-        message: String,
-    },
+    /// `connected`: the greeting; its text is `data.message` (every member of `data`
+    /// is optional, as for the other types).
+    Connected(RunData),
     /// `run_update`: a status or progress change.
     RunUpdate(RunData),
     /// `run_complete`: a task completed.
@@ -146,7 +216,7 @@ impl Body {
     /// The wire `type`.
     pub const fn message_type(&self) -> &'static str {
         match self {
-            Self::Connected { .. } => "connected",
+            Self::Connected(_) => "connected",
             Self::RunUpdate(_) => "run_update",
             Self::RunComplete(_) => "run_complete",
             Self::RunFailed(_) => "run_failed",
@@ -228,11 +298,6 @@ struct Wire<D> {
     timestamp: IsoMillis,
 }
 
-#[derive(Serialize, Deserialize)]
-struct ConnectedData {
-    message: String,
-}
-
 /// Decodes a message under the default [`Limits`].
 ///
 /// # Errors
@@ -250,15 +315,7 @@ pub fn decode(wire: &[u8]) -> Result<RunMessage, DecodeError> {
 pub fn decode_with(wire: &[u8], limits: &Limits) -> Result<RunMessage, DecodeError> {
     let (body, timestamp) = decode_by_type(wire, limits, |message_type, root| {
         Ok(match message_type {
-            "connected" => {
-                let w: Wire<ConnectedData> = one(root)?;
-                (
-                    Body::Connected {
-                        message: w.data.message,
-                    },
-                    w.timestamp,
-                )
-            }
+            "connected" => run(root, Body::Connected)?,
             "run_update" => run(root, Body::RunUpdate)?,
             "run_complete" => run(root, Body::RunComplete)?,
             "run_failed" => run(root, Body::RunFailed)?,
@@ -297,14 +354,7 @@ pub fn encode(message: &RunMessage) -> Bytes {
     }
     let t = message.body.message_type();
     match &message.body {
-        Body::Connected { message: text } => out(
-            t,
-            &ConnectedData {
-                message: text.clone(),
-            },
-            &message.timestamp,
-        ),
-        Body::RunUpdate(d) | Body::RunComplete(d) | Body::RunFailed(d) => {
+        Body::Connected(d) | Body::RunUpdate(d) | Body::RunComplete(d) | Body::RunFailed(d) => {
             out(t, d, &message.timestamp)
         }
         Body::Echo(v) => out(t, v, &message.timestamp),

@@ -28,6 +28,29 @@ fn the_documents_examples_decode_and_encode_byte_for_byte() {
 }
 
 #[test]
+fn a_relayed_message_keeps_absent_members_absent_and_null_ones_null() {
+    let cases = [
+        // Every member of `data` is optional, `connected`'s `message` too.
+        r#"{"type":"connected","data":{},"timestamp":"2026-02-06T01:30:00.000Z"}"#,
+        r#"{"type":"run_update","data":{"id":"t","progress":3},"timestamp":"2026-02-06T01:30:00.000Z"}"#,
+        r#"{"type":"run_update","data":{"id":"t","progress":null,"message":null},"timestamp":"2026-02-06T01:30:00.000Z"}"#,
+    ];
+    for wire in cases {
+        let message = decode(wire.as_bytes()).unwrap();
+        assert_eq!(std::str::from_utf8(&encode(&message)).unwrap(), wire);
+    }
+    // What a server builds leaves unset members out: no `"progress": null`.
+    let built = RunMessage::new(
+        Body::for_status(RunData::new("t", RunStatus::Queued)),
+        IsoMillis::new(Timestamp::parse("2026-02-06T01:30:00Z").unwrap()),
+    );
+    assert_eq!(
+        &encode(&built)[..],
+        br#"{"type":"run_update","data":{"id":"t","status":"queued"},"timestamp":"2026-02-06T01:30:00.000Z"}"#
+    );
+}
+
+#[test]
 fn bad_messages_name_their_error() {
     let cases: &[(&str, &str)] = &[
         (
@@ -43,8 +66,13 @@ fn bad_messages_name_their_error() {
             r#"{"type":"run_update","data":{},"timestamp":"yesterday"}"#,
             "invalid_message",
         ),
+        // `data` is an object (serde alone would read a struct from an array).
         (
-            r#"{"type":"connected","data":{},"timestamp":"2026-02-06T01:30:00.000Z"}"#,
+            r#"{"type":"run_update","data":["t","queued"],"timestamp":"2026-02-06T01:30:00.000Z"}"#,
+            "invalid_message",
+        ),
+        (
+            r#"{"type":"connected","data":["hi"],"timestamp":"2026-02-06T01:30:00.000Z"}"#,
             "invalid_message",
         ),
         (r#"{"data":{}}"#, "missing_type"),
@@ -187,9 +215,7 @@ fn the_board_keeps_finished_tasks_finished() {
     );
     assert_eq!(board.get("a").unwrap().status, Some(RunStatus::Failed));
     assert_eq!(
-        board.apply(&msg(Body::Connected {
-            message: "hi".into()
-        })),
+        board.apply(&msg(Body::Connected(RunData::system_message("hi")))),
         Applied::NotARun
     );
     assert_eq!(
@@ -235,7 +261,7 @@ fn run_data() -> impl Strategy<Value = RunData> {
 
 fn body() -> impl Strategy<Value = Body> {
     prop_oneof![
-        "\\PC{0,20}".prop_map(|message| Body::Connected { message }),
+        run_data().prop_map(Body::Connected),
         run_data().prop_map(Body::RunUpdate),
         run_data().prop_map(Body::RunComplete),
         run_data().prop_map(Body::RunFailed),

@@ -136,6 +136,8 @@ fn bad_input_names_its_error_and_close_code() {
         (br#"{"type":"event_batch","events":[]}"#, "invalid_frame", 4005),
         (br#"{"type":"heartbeat","ts":"2026-02-06T01:30:00"}"#, "invalid_frame", 4005),
         (br#"{"type":"command_result","cmd_id":"c","ok":"yes"}"#, "invalid_frame", 4005),
+        // `error` is `{code, message}`: not the same fields as an array.
+        (br#"{"type":"command_result","cmd_id":"c","ok":false,"error":["E","m"]}"#, "invalid_frame", 4005),
         (br#"{"type":"hello","protocol":"v1","agent_name":"a","framework":"bare","framework_version":"1","engines":[],"schedulers":[],"capabilities":{},"metadata":{"pid":1}}"#, "invalid_frame", 4005),
         (br#"{"type":"hello","protocol":"v2","agent_name":"a","framework":"bare","framework_version":"1","engines":[],"schedulers":[],"capabilities":{},"metadata":{"hostname":"h","pid":1}}"#, "protocol_mismatch", 4001),
         (br#"{"type":"event_batch","type":"event_batch","seq":1,"events":[]}"#, "duplicate_key", 4005),
