@@ -10,7 +10,7 @@ out=docs/dependencies.md
   echo "What each crate pulls in (\`cargo tree -e normal --prefix depth\`), regenerated and"
   echo "compared by \`.ci/run\` (\`bash scripts/dependency-trees.sh\`). Only \`brainwire-sign\`,"
   echo "\`brainwire-v2\` (and the facade's \`v2\` feature) may pull in hmac, sha2 or base64."
-  for crate in brainwire-core brainwire-close brainwire-sign brainwire-v1 brainwire-v2 brainwire-auth brainwire-run brainwire-channel; do
+  for crate in brainwire-core brainwire-close brainwire-sign brainwire-v1 brainwire-v2 brainwire-auth brainwire-run brainwire-channel brainwire-tokio; do
     echo
     echo "## $crate"
     echo

@@ -5,7 +5,7 @@
 set -euo pipefail
 cd "$(dirname "$0")/.."
 mkdir -p api
-for crate in brainwire brainwire-core brainwire-close brainwire-sign brainwire-v1 brainwire-v2 brainwire-auth brainwire-run brainwire-channel; do
+for crate in brainwire brainwire-core brainwire-close brainwire-sign brainwire-v1 brainwire-v2 brainwire-auth brainwire-run brainwire-channel brainwire-tokio; do
   features=()
   [ "$crate" = brainwire ] && features=(--all-features)
   cargo public-api --simplified -p "$crate" "${features[@]}" > "api/$crate.txt" 2>/dev/null

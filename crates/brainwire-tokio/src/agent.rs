@@ -1,0 +1,581 @@
+//! The agent client: one [`AgentSession`] driven over WebSocket connections to a brain,
+//! reconnecting per [`ReconnectPolicy`] and failing over between the brain's URLs.
+
+use std::fmt;
+use std::time::{Duration, Instant};
+
+use brainwire_close::{v2, Backoff, Reconnect, ReconnectPolicy, StopReason};
+use brainwire_core::{JsonObject, Timestamp};
+use brainwire_sign::{Secret, SessionBinding};
+use brainwire_v2::{
+    AgentConfig, AgentEvent, AgentSession, Command, CommandResult, ErrorReport, Hello, Sources,
+};
+use futures_util::StreamExt;
+use tokio::sync::{mpsc, oneshot};
+use tokio::task::JoinHandle;
+use tokio_tungstenite::tungstenite::client::IntoClientRequest;
+use tokio_tungstenite::tungstenite::http::HeaderValue;
+
+use crate::log::{debug, warn_event};
+use crate::ws::{close_message, config, send_within, text, Incoming};
+
+/// Answers kept while disconnected, to send after the next handshake.
+const MAX_UNSENT_REPLIES: usize = 1024;
+
+/// How an [`Agent`] connects and behaves. Defaults are the reference agent's where it has
+/// one.
+#[derive(Clone)]
+#[non_exhaustive]
+pub struct AgentOptions {
+    /// The brain's agent endpoints (`wss://HOST/ws/agent`), tried in turn: after a
+    /// connection fails or is lost, the next one is tried.
+    pub urls: Vec<String>,
+    /// The bearer token (never logged nor printed by `Debug`).
+    pub token: String,
+    /// The project secret frames are signed with.
+    pub secret: Secret,
+    /// The session: `hello`, batching, buffers ([`AgentConfig`]).
+    pub config: AgentConfig,
+    /// Waits between connection attempts. Default: 1 s doubling to 30 s, full jitter.
+    pub backoff: Backoff,
+    /// Largest message taken from the brain. Default 1 MiB.
+    pub max_message_bytes: usize,
+    /// How long a connection attempt (TCP, TLS, upgrade) may take. Default 10 s.
+    pub connect_timeout: Duration,
+    /// How long one write may wait for the brain to read. Default 10 s.
+    pub write_timeout: Duration,
+    /// Events [`Agent::send_event`] can hand over before it waits. Default 1,024.
+    pub event_queue: usize,
+    /// Updates ([`Update`]) kept for the application before the least important are
+    /// dropped. Default 1,024.
+    pub update_queue: usize,
+}
+
+impl AgentOptions {
+    /// Options connecting to `url` with `token` and `secret`, sending `hello`.
+    pub fn new(
+        url: impl Into<String>,
+        token: impl Into<String>,
+        secret: Secret,
+        hello: Hello,
+    ) -> Self {
+        Self {
+            urls: vec![url.into()],
+            token: token.into(),
+            secret,
+            config: AgentConfig::new(hello),
+            backoff: Backoff::default().with_full_jitter(),
+            max_message_bytes: 1024 * 1024,
+            connect_timeout: Duration::from_secs(10),
+            write_timeout: Duration::from_secs(10),
+            event_queue: 1024,
+            update_queue: 1024,
+        }
+    }
+
+    /// Also fails over to `url`.
+    #[must_use]
+    pub fn with_fallback(mut self, url: impl Into<String>) -> Self {
+        self.urls.push(url.into());
+        self
+    }
+}
+
+impl fmt::Debug for AgentOptions {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.debug_struct("AgentOptions")
+            .field("urls", &self.urls)
+            .field("token", &"[REDACTED]")
+            .field("secret", &self.secret)
+            .field("backoff", &self.backoff)
+            .field("max_message_bytes", &self.max_message_bytes)
+            .field("connect_timeout", &self.connect_timeout)
+            .field("write_timeout", &self.write_timeout)
+            .field("event_queue", &self.event_queue)
+            .field("update_queue", &self.update_queue)
+            .finish_non_exhaustive()
+    }
+}
+
+/// What the agent tells the application, from [`Agent::next_update`].
+#[derive(Debug)]
+#[non_exhaustive]
+pub enum Update {
+    /// A session is established.
+    Connected {
+        /// The brain's URL.
+        url: String,
+        /// The session's ids.
+        binding: SessionBinding,
+    },
+    /// The connection ended; the agent reconnects unless the policy stops it.
+    Disconnected {
+        /// The close code, when the brain or the session sent one.
+        code: Option<u16>,
+    },
+    /// A command to run. Answer it once with [`IncomingCommand::complete`].
+    Command(IncomingCommand),
+    /// An event the session refused (larger than the brain's frame size, or JSON the
+    /// signer cannot sign), handed back.
+    Refused {
+        /// The event.
+        event: JsonObject,
+        /// Why.
+        reason: String,
+    },
+    /// Events of a batch that could not be signed, handed back (a bug report: see
+    /// [`AgentEvent::Unsent`]).
+    Unsent {
+        /// The events.
+        events: Vec<JsonObject>,
+        /// Why.
+        reason: String,
+    },
+    /// The brain reported an error.
+    BrainError(ErrorReport),
+}
+
+/// A command from the brain, answered once: [`complete`](Self::complete) sends the
+/// `command_result`; dropping it unanswered sends a failed result, so the brain never
+/// waits for an answer that will not come.
+#[derive(Debug)]
+pub struct IncomingCommand {
+    /// The command's id.
+    pub command_id: String,
+    /// The command.
+    pub command: Command,
+    replies: mpsc::Sender<(String, CommandResult)>,
+    answered: bool,
+}
+
+impl IncomingCommand {
+    /// Sends `result` as this command's `command_result` (now, or after a reconnect).
+    ///
+    /// # Errors
+    ///
+    /// [`AgentClosed`] when the agent has stopped.
+    pub async fn complete(mut self, result: CommandResult) -> Result<(), AgentClosed> {
+        self.answered = true;
+        let id = std::mem::take(&mut self.command_id);
+        self.replies
+            .send((id, result))
+            .await
+            .map_err(|_| AgentClosed)
+    }
+}
+
+impl Drop for IncomingCommand {
+    fn drop(&mut self) {
+        if !self.answered {
+            let result = CommandResult::failed("the agent dropped the command unanswered");
+            let _ = self
+                .replies
+                .try_send((std::mem::take(&mut self.command_id), result));
+        }
+    }
+}
+
+/// The agent has stopped: nothing more can be sent through it.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, thiserror::Error)]
+#[error("the agent has stopped")]
+pub struct AgentClosed;
+
+/// Why an agent stopped for good.
+#[derive(Debug, thiserror::Error)]
+#[non_exhaustive]
+pub enum AgentError {
+    /// The reconnect policy stopped: a configuration close (4401 bad token, 4426
+    /// version, ...), a replaced session, a normal close, or the attempts ran out.
+    #[error("stopped reconnecting: {0:?}")]
+    Stopped(StopReason),
+    /// The driver task panicked or was cancelled.
+    #[error("the agent task failed")]
+    Task(#[source] tokio::task::JoinError),
+}
+
+/// What an agent did, when it stopped.
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+#[non_exhaustive]
+pub struct AgentReport {
+    /// Connections that reached the WebSocket upgrade.
+    pub connections: u64,
+    /// Events the brain acknowledged.
+    pub acked_events: u64,
+    /// Events still held (not acknowledged) when it stopped.
+    pub unacked_events: usize,
+    /// Frames sent and received.
+    pub frames_out: u64,
+    /// Frames received.
+    pub frames_in: u64,
+    /// Bytes of frames sent.
+    pub bytes_out: u64,
+    /// Bytes of frames received.
+    pub bytes_in: u64,
+    /// Updates dropped because the application did not read them (commands are never
+    /// dropped: they are answered as failed instead).
+    pub updates_dropped: u64,
+}
+
+/// An agent connected (or connecting) to a brain: a spawned task drives its session.
+///
+/// ```no_run
+/// # async fn run() -> Result<(), Box<dyn std::error::Error>> {
+/// use brainwire_core::JsonObject;
+/// use brainwire_sign::Secret;
+/// use brainwire_tokio::{Agent, AgentOptions, Update};
+/// use brainwire_v2::{CommandResult, Hello};
+///
+/// let secret = Secret::new(vec![7; 32])?;
+/// let options = AgentOptions::new("ws://127.0.0.1:7400/ws/agent", "token", secret,
+///     Hello::new("my-agent/1.0", "bare"));
+/// let mut agent = Agent::spawn(options);
+/// agent.send_event(JsonObject::from_text(r#"{"task_id":"t-1","kind":"task.started"}"#)?).await?;
+/// while let Some(update) = agent.next_update().await {
+///     if let Update::Command(command) = update {
+///         command.complete(CommandResult::success(None)).await?;
+///         break;
+///     }
+/// }
+/// let report = agent.shutdown(std::time::Duration::from_secs(5)).await?;
+/// assert_eq!(report.unacked_events, 0);
+/// # Ok(()) }
+/// ```
+#[derive(Debug)]
+pub struct Agent {
+    events: mpsc::Sender<JsonObject>,
+    updates: mpsc::Receiver<Update>,
+    shutdown: Option<oneshot::Sender<Duration>>,
+    driver: JoinHandle<Result<AgentReport, AgentError>>,
+}
+
+impl Agent {
+    /// Starts the agent on the current tokio runtime: it connects, and reconnects, on its
+    /// own until [`shutdown`](Self::shutdown) or until the policy stops it.
+    pub fn spawn(options: AgentOptions) -> Self {
+        let (events_tx, events) = mpsc::channel(options.event_queue.max(1));
+        let (updates, updates_rx) = mpsc::channel(options.update_queue.max(1));
+        let (replies_tx, replies) = mpsc::channel(1024);
+        let (shutdown_tx, shutdown) = oneshot::channel();
+        let prefix = crate::random_id();
+        let session = AgentSession::new(
+            options.config.clone(),
+            options.secret.clone(),
+            Sources::system(&prefix[..12]),
+        );
+        let policy = ReconnectPolicy::new(options.backoff.clone());
+        let driver = Driver {
+            session,
+            policy,
+            options,
+            events,
+            events_open: true,
+            updates,
+            replies,
+            replies_tx,
+            unsent_replies: Vec::new(),
+            shutdown,
+            grace_until: None,
+            report: AgentReport::default(),
+        };
+        Self {
+            events: events_tx,
+            updates: updates_rx,
+            shutdown: Some(shutdown_tx),
+            driver: tokio::spawn(driver.run()),
+        }
+    }
+
+    /// Hands `event` to the agent, waiting while its buffers are full: a brain that
+    /// stops acknowledging slows the sender down, nothing is dropped, nothing grows
+    /// without bound.
+    ///
+    /// # Errors
+    ///
+    /// [`AgentClosed`] once the agent has stopped or is shutting down.
+    pub async fn send_event(&self, event: JsonObject) -> Result<(), AgentClosed> {
+        self.events.send(event).await.map_err(|_| AgentClosed)
+    }
+
+    /// The next update: commands, connections, refused events. `None` once the agent has
+    /// stopped and every update was read.
+    pub async fn next_update(&mut self) -> Option<Update> {
+        self.updates.recv().await
+    }
+
+    /// Stops taking events, sends what is buffered, waits up to `grace` for the brain to
+    /// acknowledge it, then closes with 1000.
+    ///
+    /// # Errors
+    ///
+    /// [`AgentError`] when the agent had already stopped for good.
+    pub async fn shutdown(mut self, grace: Duration) -> Result<AgentReport, AgentError> {
+        if let Some(shutdown) = self.shutdown.take() {
+            let _ = shutdown.send(grace);
+        }
+        (&mut self.driver).await.map_err(AgentError::Task)?
+    }
+
+    /// Waits until the agent stops on its own (the reconnect policy gave up).
+    ///
+    /// # Errors
+    ///
+    /// The [`AgentError`] it stopped with.
+    pub async fn stopped(mut self) -> Result<AgentReport, AgentError> {
+        (&mut self.driver).await.map_err(AgentError::Task)?
+    }
+}
+
+/// How one connection ended.
+enum Ended {
+    /// Shut down as asked.
+    Finished,
+    /// Closed or lost, with the close code if there was one.
+    Lost(Option<u16>),
+}
+
+/// The task behind an [`Agent`].
+struct Driver {
+    session: AgentSession,
+    policy: ReconnectPolicy,
+    options: AgentOptions,
+    events: mpsc::Receiver<JsonObject>,
+    events_open: bool,
+    updates: mpsc::Sender<Update>,
+    replies: mpsc::Receiver<(String, CommandResult)>,
+    /// For answering commands the application cannot take.
+    replies_tx: mpsc::Sender<(String, CommandResult)>,
+    /// Answers given while no session was established, sent after the next handshake.
+    unsent_replies: Vec<(String, CommandResult)>,
+    shutdown: oneshot::Receiver<Duration>,
+    grace_until: Option<Instant>,
+    report: AgentReport,
+}
+
+impl Driver {
+    async fn run(mut self) -> Result<AgentReport, AgentError> {
+        let mut attempt = 0usize;
+        loop {
+            let url = self.options.urls[attempt % self.options.urls.len().max(1)].clone();
+            let ended = self.connection(&url).await;
+            self.session.handle_disconnect();
+            let code = match ended {
+                Ended::Finished => return Ok(self.finish()),
+                Ended::Lost(code) => code,
+            };
+            self.notify(Update::Disconnected { code });
+            if self.grace_until.is_some_and(|t| Instant::now() >= t) {
+                return Ok(self.finish());
+            }
+            let decision = match code {
+                Some(code) => self.policy.on_close(v2::CloseCode::from(code)),
+                None => self.policy.on_connection_lost(),
+            };
+            match decision {
+                Reconnect::RetryAfter(delay) => {
+                    debug!(url = %url, ?delay, ?code, "reconnecting");
+                    attempt += 1;
+                    tokio::select! {
+                        () = tokio::time::sleep(delay) => {}
+                        // Nothing can be acknowledged without a connection: stop now.
+                        _ = &mut self.shutdown, if self.grace_until.is_none() => {
+                            return Ok(self.finish());
+                        }
+                    }
+                }
+                Reconnect::Stop(reason) => {
+                    warn_event!(url = %url, ?reason, "agent stopped reconnecting");
+                    return Err(AgentError::Stopped(reason));
+                }
+            }
+        }
+    }
+
+    fn finish(&mut self) -> AgentReport {
+        let mut report = self.report.clone();
+        report.unacked_events = self.session.held_events() + self.events.len();
+        report
+    }
+
+    /// Sends an update the application may miss: dropped (and counted) when it does not
+    /// read them.
+    fn notify(&mut self, update: Update) {
+        if self.updates.try_send(update).is_err() {
+            self.report.updates_dropped += 1;
+        }
+    }
+
+    async fn connection(&mut self, url: &str) -> Ended {
+        let Ok(mut request) = url.into_client_request() else {
+            warn_event!(url = %url, "not a WebSocket URL");
+            return Ended::Lost(None);
+        };
+        let Ok(bearer) = HeaderValue::from_str(&format!("Bearer {}", self.options.token)) else {
+            warn_event!("the token cannot travel in a header");
+            return Ended::Lost(None);
+        };
+        request.headers_mut().insert("authorization", bearer);
+        let limits = config(self.options.max_message_bytes, 16 * 1024);
+        let connect = tokio_tungstenite::connect_async_with_config(request, Some(limits), false);
+        let mut socket = match tokio::time::timeout(self.options.connect_timeout, connect).await {
+            Ok(Ok((socket, _))) => socket,
+            Ok(Err(error)) => {
+                debug!(url = %url, %error, "connect failed");
+                return Ended::Lost(None);
+            }
+            Err(_) => {
+                debug!(url = %url, "connect timed out");
+                return Ended::Lost(None);
+            }
+        };
+        self.report.connections += 1;
+        self.session.connect(Instant::now(), Timestamp::now_utc());
+        loop {
+            while let Some(frame) = self.session.poll_transmit() {
+                self.report.frames_out += 1;
+                self.report.bytes_out += frame.len() as u64;
+                if send_within(&mut socket, text(frame), self.options.write_timeout)
+                    .await
+                    .is_err()
+                {
+                    return Ended::Lost(None);
+                }
+            }
+            if self.take_session_events(url) {
+                continue;
+            }
+            if let Some(closing) = self.session.poll_close() {
+                debug!(error = %closing.error, code = closing.frame.code(), "session closed");
+                let _ = send_within(
+                    &mut socket,
+                    close_message(&closing.frame),
+                    self.options.write_timeout,
+                )
+                .await;
+                return Ended::Lost(Some(closing.frame.code()));
+            }
+            if let Some(grace_until) = self.grace_until {
+                let drained = !self.events_open && self.session.held_events() == 0;
+                if drained || Instant::now() >= grace_until {
+                    let bye = brainwire_close::CloseFrame::new(
+                        brainwire_close::StandardCode::Normal,
+                        "agent shutting down",
+                    );
+                    let _ =
+                        send_within(&mut socket, close_message(&bye), self.options.write_timeout)
+                            .await;
+                    return Ended::Finished;
+                }
+            }
+            let wake = self
+                .session
+                .poll_timeout()
+                .unwrap_or_else(|| Instant::now() + Duration::from_secs(3600));
+            let wake = self.grace_until.map_or(wake, |g| wake.min(g));
+            let room = self.session.held_events() < self.options.config.max_buffered_events;
+            tokio::select! {
+                message = socket.next() => match message {
+                    Some(Ok(message)) => match Incoming::of(message) {
+                        Incoming::Frame(bytes) => {
+                            self.report.frames_in += 1;
+                            self.report.bytes_in += bytes.len() as u64;
+                            self.session.handle_message(Instant::now(), Timestamp::now_utc(), &bytes);
+                        }
+                        Incoming::Closed(code) => return Ended::Lost(code),
+                        Incoming::Ignore => {}
+                    },
+                    Some(Err(_)) | None => return Ended::Lost(None),
+                },
+                () = tokio::time::sleep_until(wake.into()) => self.session.handle_timeout(Instant::now()),
+                Some((id, result)) = self.replies.recv() => self.answer(id, result),
+                event = self.events.recv(), if room && self.events_open => match event {
+                    Some(event) => {
+                        if let Err(error) = self.session.queue_event(Instant::now(), event) {
+                            let reason = error.to_string();
+                            if let Some(event) = refused_event(error) {
+                                self.notify(Update::Refused { event, reason });
+                            }
+                        }
+                        if self.grace_until.is_some() {
+                            self.session.flush(Instant::now());
+                        }
+                    }
+                    None => self.events_open = false,
+                },
+                grace = &mut self.shutdown, if self.grace_until.is_none() => {
+                    let grace = grace.unwrap_or_default();
+                    self.grace_until = Some(Instant::now() + grace);
+                    self.events.close();
+                    self.session.flush(Instant::now());
+                }
+            }
+        }
+    }
+
+    /// Handles what the session reports; `true` if it reported anything.
+    fn take_session_events(&mut self, url: &str) -> bool {
+        let mut any = false;
+        while let Some(event) = self.session.poll_event() {
+            any = true;
+            match event {
+                AgentEvent::Connected { binding, .. } => {
+                    self.policy.on_connected();
+                    debug!(url = %url, agent_id = %binding.agent_id, project_id = %binding.project_id,
+                        session_id = %binding.session_id, "session established");
+                    for (id, result) in std::mem::take(&mut self.unsent_replies) {
+                        self.answer(id, result);
+                    }
+                    self.notify(Update::Connected {
+                        url: url.to_owned(),
+                        binding,
+                    });
+                }
+                AgentEvent::BatchAcked { events, .. } => self.report.acked_events += events as u64,
+                AgentEvent::Command {
+                    command_id,
+                    command,
+                } => {
+                    let incoming = IncomingCommand {
+                        command_id,
+                        command,
+                        replies: self.replies_tx.clone(),
+                        answered: false,
+                    };
+                    if let Err(error) = self.updates.try_send(Update::Command(incoming)) {
+                        // The application is not keeping up: answer rather than drop.
+                        if let Update::Command(mut incoming) = error.into_inner() {
+                            incoming.answered = true;
+                            let id = std::mem::take(&mut incoming.command_id);
+                            self.answer(id, CommandResult::failed("the agent is busy"));
+                        }
+                    }
+                }
+                AgentEvent::PeerError(report) => self.notify(Update::BrainError(report)),
+                AgentEvent::Unsent { events, reason } => {
+                    self.notify(Update::Unsent { events, reason })
+                }
+                _ => {}
+            }
+        }
+        any
+    }
+
+    fn answer(&mut self, id: String, result: CommandResult) {
+        if self.session.complete_command(&id, result.clone()).is_err() {
+            if self.unsent_replies.len() >= MAX_UNSENT_REPLIES {
+                warn_event!("too many answers wait for a connection; dropping the oldest");
+                self.unsent_replies.remove(0);
+            }
+            self.unsent_replies.push((id, result));
+        }
+    }
+}
+
+/// The event a refusal hands back.
+fn refused_event(error: brainwire_v2::QueueError) -> Option<JsonObject> {
+    match error {
+        brainwire_v2::QueueError::TooLarge { event, .. }
+        | brainwire_v2::QueueError::Full { event, .. }
+        | brainwire_v2::QueueError::Unsignable { event, .. } => Some(event),
+        _ => None,
+    }
+}

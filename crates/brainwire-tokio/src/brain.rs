@@ -1,0 +1,414 @@
+//! The brain's side: a [`BrainSession`] driven over one accepted WebSocket, with a
+//! deadline on the upgrade, a cap on message size, a timeout on every write, and the
+//! application reached through bounded channels.
+
+use std::fmt;
+use std::time::{Duration, Instant};
+
+use brainwire_close::{CloseFrame, StandardCode};
+use brainwire_core::Timestamp;
+use brainwire_sign::SessionBinding;
+use brainwire_v2::{
+    AgentAuthority, AgentGrant, BrainConfig, BrainEvent, BrainSession, Command, SendError, Sources,
+};
+use futures_util::StreamExt;
+use subtle::ConstantTimeEq;
+use tokio::io::{AsyncRead, AsyncWrite};
+use tokio::sync::{mpsc, oneshot};
+use tokio::task::JoinHandle;
+use tokio_tungstenite::tungstenite::handshake::server::{
+    ErrorResponse, Request as Upgrade, Response,
+};
+use tokio_tungstenite::tungstenite::Error as WsError;
+
+use crate::log::{debug, warn_event};
+use crate::ws::{close_message, config, send_within, text, Incoming};
+
+/// Limits and timeouts of the brain's agent connections. Each bounds something a peer
+/// controls.
+#[derive(Debug, Clone)]
+#[non_exhaustive]
+pub struct BrainOptions {
+    /// The sessions' configuration; its `max_frame_size_bytes` (default 1 MiB) is also the
+    /// largest WebSocket message taken.
+    pub config: BrainConfig,
+    /// How long the WebSocket upgrade may take. Default 10 s.
+    pub handshake_timeout: Duration,
+    /// How long one write may wait for the agent to read. Default 10 s.
+    pub write_timeout: Duration,
+    /// Read and write buffer per connection. Default 16 KiB (tungstenite's default is
+    /// 128 KiB, which 1,000 idle agents turn into 128 MB).
+    pub buffer_bytes: usize,
+    /// Events kept for the application before the connection stops reading. Default 64.
+    pub event_queue: usize,
+}
+
+impl BrainOptions {
+    /// Options with `config` and the defaults above.
+    pub fn new(config: BrainConfig) -> Self {
+        Self {
+            config,
+            handshake_timeout: Duration::from_secs(10),
+            write_timeout: Duration::from_secs(10),
+            buffer_bytes: 16 * 1024,
+            event_queue: 64,
+        }
+    }
+
+    fn max_message_bytes(&self) -> usize {
+        usize::try_from(self.config.max_frame_size_bytes).unwrap_or(usize::MAX)
+    }
+}
+
+/// Bearer tokens and the grants they open, compared in constant time: every entry is
+/// compared, so the time taken does not say which token (or how much of one) matched.
+#[derive(Clone, Default)]
+pub struct AgentTokens {
+    entries: Vec<(Vec<u8>, AgentGrant)>,
+}
+
+impl AgentTokens {
+    /// No tokens.
+    pub fn new() -> Self {
+        Self::default()
+    }
+
+    /// Accepts `token` for `grant`.
+    #[must_use]
+    pub fn with(mut self, token: impl Into<String>, grant: AgentGrant) -> Self {
+        self.entries.push((token.into().into_bytes(), grant));
+        self
+    }
+}
+
+impl fmt::Debug for AgentTokens {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.debug_struct("AgentTokens")
+            .field("tokens", &self.entries.len())
+            .finish_non_exhaustive()
+    }
+}
+
+impl AgentAuthority for AgentTokens {
+    fn authorize(&self, bearer: &str) -> Option<AgentGrant> {
+        let mut found = None;
+        for (token, grant) in &self.entries {
+            if bool::from(token.as_slice().ct_eq(bearer.as_bytes())) {
+                found = Some(grant);
+            }
+        }
+        found.cloned()
+    }
+}
+
+/// Why a connection did not become an agent session.
+#[derive(Debug, thiserror::Error)]
+#[non_exhaustive]
+pub enum AcceptError {
+    /// The WebSocket upgrade did not complete within [`BrainOptions::handshake_timeout`].
+    #[error("the WebSocket upgrade timed out")]
+    HandshakeTimeout,
+    /// The upgrade failed (not a WebSocket request, or the socket failed).
+    #[error("the WebSocket upgrade failed")]
+    Handshake(#[source] WsError),
+    /// The bearer token was missing or refused: the connection was closed with 4401.
+    #[error("bearer token refused")]
+    Unauthorized,
+}
+
+/// Upgrades `stream` to a WebSocket, checks its bearer token with `authority`, and
+/// starts driving a [`BrainSession`] for it on a spawned task.
+///
+/// # Errors
+///
+/// [`AcceptError`]; the stream is closed.
+pub async fn accept_agent<S>(
+    stream: S,
+    authority: &impl AgentAuthority,
+    options: &BrainOptions,
+) -> Result<AgentConnection, AcceptError>
+where
+    S: AsyncRead + AsyncWrite + Unpin + Send + 'static,
+{
+    let mut bearer = None;
+    // tungstenite's callback signature, large error included.
+    #[allow(clippy::result_large_err)]
+    let capture = |request: &Upgrade, response: Response| -> Result<Response, ErrorResponse> {
+        bearer = request
+            .headers()
+            .get("authorization")
+            .and_then(|value| value.to_str().ok())
+            .and_then(|value| {
+                let (scheme, token) = value.split_once(' ')?;
+                scheme
+                    .eq_ignore_ascii_case("bearer")
+                    .then(|| token.trim().to_owned())
+            });
+        Ok(response)
+    };
+    let limits = config(options.max_message_bytes(), options.buffer_bytes);
+    let upgrade = tokio_tungstenite::accept_hdr_async_with_config(stream, capture, Some(limits));
+    let mut socket = match tokio::time::timeout(options.handshake_timeout, upgrade).await {
+        Ok(Ok(socket)) => socket,
+        Ok(Err(error)) => return Err(AcceptError::Handshake(error)),
+        Err(_) => return Err(AcceptError::HandshakeTimeout),
+    };
+    let session_id = crate::random_uuid();
+    let mut session = BrainSession::accept(
+        Instant::now(),
+        bearer.as_deref(),
+        authority,
+        session_id.clone(),
+        options.config.clone(),
+        Sources::system(&session_id[..12]),
+    );
+    if let Some(closing) = session.poll_close() {
+        debug!(code = closing.frame.code(), "agent refused at accept");
+        let _ = send_within(
+            &mut socket,
+            close_message(&closing.frame),
+            options.write_timeout,
+        )
+        .await;
+        return Err(AcceptError::Unauthorized);
+    }
+    let (events_tx, events) = mpsc::channel(options.event_queue.max(1));
+    let (requests, requests_rx) = mpsc::channel(64);
+    let driver = ConnectionDriver {
+        session,
+        events: events_tx,
+        requests: requests_rx,
+        write_timeout: options.write_timeout,
+        report: ConnectionReport::default(),
+    };
+    let driver = tokio::spawn(driver.run(socket));
+    Ok(AgentConnection {
+        session_id,
+        events,
+        requests,
+        driver,
+    })
+}
+
+/// What happened on a connection, once it ended.
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+#[non_exhaustive]
+pub struct ConnectionReport {
+    /// The session's binding, if `hello` was accepted.
+    pub binding: Option<SessionBinding>,
+    /// The close code sent or received, if any.
+    pub close_code: Option<u16>,
+    /// Frames received.
+    pub frames_in: u64,
+    /// Frames sent.
+    pub frames_out: u64,
+    /// Bytes of frames received.
+    pub bytes_in: u64,
+    /// Bytes of frames sent.
+    pub bytes_out: u64,
+}
+
+/// The connection has ended; requests to it are not carried out.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, thiserror::Error)]
+#[error("the agent connection has ended")]
+pub struct ConnectionClosed;
+
+/// Why a command was not sent.
+#[derive(Debug, thiserror::Error)]
+#[non_exhaustive]
+pub enum CommandError {
+    /// The session refused it (not established yet, too many pending).
+    #[error("the session refused the command")]
+    Refused(#[source] SendError),
+    /// The connection has ended.
+    #[error(transparent)]
+    Closed(#[from] ConnectionClosed),
+}
+
+enum Request {
+    AckBatch {
+        batch_id: String,
+        counts: (u64, u64, u64),
+    },
+    SendCommand {
+        command: Command,
+        reply: oneshot::Sender<Result<String, SendError>>,
+    },
+    Close(CloseFrame),
+}
+
+/// One agent's connection, driven by a spawned task: read its events, acknowledge its
+/// batches, send it commands.
+#[derive(Debug)]
+pub struct AgentConnection {
+    session_id: String,
+    events: mpsc::Receiver<BrainEvent>,
+    requests: mpsc::Sender<Request>,
+    driver: JoinHandle<ConnectionReport>,
+}
+
+impl AgentConnection {
+    /// The session id given to this connection (bound into every MAC).
+    pub fn session_id(&self) -> &str {
+        &self.session_id
+    }
+
+    /// The next event; `None` once the connection has ended. Until the application reads,
+    /// at most [`BrainOptions::event_queue`] events wait and the connection stops
+    /// reading the socket.
+    pub async fn next_event(&mut self) -> Option<BrainEvent> {
+        self.events.recv().await
+    }
+
+    /// Acknowledges the batch `batch_id` with the application's counts.
+    ///
+    /// # Errors
+    ///
+    /// [`ConnectionClosed`].
+    pub async fn ack_batch(
+        &self,
+        batch_id: impl Into<String>,
+        received: u64,
+        accepted: u64,
+        rejected: u64,
+    ) -> Result<(), ConnectionClosed> {
+        let request = Request::AckBatch {
+            batch_id: batch_id.into(),
+            counts: (received, accepted, rejected),
+        };
+        self.requests
+            .send(request)
+            .await
+            .map_err(|_| ConnectionClosed)
+    }
+
+    /// Signs and sends `command`; gives its id, which `CommandAcked` and
+    /// `CommandCompleted` carry.
+    ///
+    /// # Errors
+    ///
+    /// [`CommandError`].
+    pub async fn send_command(&self, command: Command) -> Result<String, CommandError> {
+        let (reply, answer) = oneshot::channel();
+        self.requests
+            .send(Request::SendCommand { command, reply })
+            .await
+            .map_err(|_| ConnectionClosed)?;
+        answer
+            .await
+            .map_err(|_| ConnectionClosed)?
+            .map_err(CommandError::Refused)
+    }
+
+    /// Closes the connection with `frame` (for example 1001 when the brain shuts down)
+    /// and reports it.
+    pub async fn close(self, frame: CloseFrame) -> ConnectionReport {
+        let _ = self.requests.send(Request::Close(frame)).await;
+        self.finished().await
+    }
+
+    /// Waits for the connection to end and reports it. Dropping the connection instead
+    /// closes it with 1001.
+    pub async fn finished(self) -> ConnectionReport {
+        drop(self.events);
+        self.driver.await.unwrap_or_default()
+    }
+}
+
+/// The task behind an [`AgentConnection`].
+struct ConnectionDriver {
+    session: BrainSession,
+    events: mpsc::Sender<BrainEvent>,
+    requests: mpsc::Receiver<Request>,
+    write_timeout: Duration,
+    report: ConnectionReport,
+}
+
+impl ConnectionDriver {
+    async fn run<S>(mut self, mut socket: tokio_tungstenite::WebSocketStream<S>) -> ConnectionReport
+    where
+        S: AsyncRead + AsyncWrite + Unpin,
+    {
+        loop {
+            while let Some(frame) = self.session.poll_transmit() {
+                self.report.frames_out += 1;
+                self.report.bytes_out += frame.len() as u64;
+                if send_within(&mut socket, text(frame), self.write_timeout)
+                    .await
+                    .is_err()
+                {
+                    warn_event!("an agent stopped reading; dropping its connection");
+                    return self.report;
+                }
+            }
+            while let Some(event) = self.session.poll_event() {
+                if let BrainEvent::Hello { binding, .. } = &event {
+                    debug!(agent_id = %binding.agent_id, project_id = %binding.project_id,
+                        session_id = %binding.session_id, "agent session established");
+                    self.report.binding = Some(binding.clone());
+                }
+                // The application reads at its pace; a closed receiver means it lost
+                // interest, and the connection goes on without it.
+                let _ = self.events.send(event).await;
+            }
+            if let Some(closing) = self.session.poll_close() {
+                debug!(error = %closing.error, code = closing.frame.code(), "agent session closed");
+                return self.close(&mut socket, closing.frame).await;
+            }
+            let wake = self
+                .session
+                .poll_timeout()
+                .unwrap_or_else(|| Instant::now() + Duration::from_secs(3600));
+            tokio::select! {
+                message = socket.next() => match message {
+                    Some(Ok(message)) => match Incoming::of(message) {
+                        Incoming::Frame(bytes) => {
+                            self.report.frames_in += 1;
+                            self.report.bytes_in += bytes.len() as u64;
+                            self.session.handle_message(Instant::now(), Timestamp::now_utc(), &bytes);
+                        }
+                        Incoming::Closed(code) => {
+                            self.report.close_code = code;
+                            return self.report;
+                        }
+                        Incoming::Ignore => {}
+                    },
+                    Some(Err(WsError::Capacity(_))) => {
+                        let too_big = CloseFrame::new(StandardCode::MessageTooBig, "message too big");
+                        return self.close(&mut socket, too_big).await;
+                    }
+                    Some(Err(_)) | None => return self.report,
+                },
+                () = tokio::time::sleep_until(wake.into()) => self.session.handle_timeout(Instant::now()),
+                request = self.requests.recv() => match request {
+                    Some(Request::AckBatch { batch_id, counts: (received, accepted, rejected) }) => {
+                        let _ = self.session.ack_batch(&batch_id, received, accepted, rejected);
+                    }
+                    Some(Request::SendCommand { command, reply }) => {
+                        let _ = reply.send(self.session.send_command(command));
+                    }
+                    Some(Request::Close(frame)) => return self.close(&mut socket, frame).await,
+                    // The application dropped its handle: nobody will read or answer.
+                    None => {
+                        let gone = CloseFrame::new(StandardCode::GoingAway, "brain going away");
+                        return self.close(&mut socket, gone).await;
+                    }
+                },
+            }
+        }
+    }
+
+    /// Sends `frame` (within the write timeout) and ends the connection.
+    async fn close<S>(
+        mut self,
+        socket: &mut tokio_tungstenite::WebSocketStream<S>,
+        frame: CloseFrame,
+    ) -> ConnectionReport
+    where
+        S: AsyncRead + AsyncWrite + Unpin,
+    {
+        self.report.close_code = Some(frame.code());
+        let _ = send_within(socket, close_message(&frame), self.write_timeout).await;
+        self.report
+    }
+}

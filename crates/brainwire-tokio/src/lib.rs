@@ -1,0 +1,71 @@
+//! Drives brainwire's sans-IO v2 sessions over tokio and WebSocket, as `quinn` drives
+//! `quinn-proto`: the protocol stays in [`brainwire_v2`]'s `AgentSession` and
+//! `BrainSession`; this crate owns the sockets, the timers, the queues and the limits.
+//!
+//! ```text
+//!   application                 brainwire-tokio                     brainwire-v2
+//!   Agent::send_event ──▶ bounded queue ─▶ driver task ── handle_*/poll_* ──▶ AgentSession
+//!   Agent::next_update ◀── commands, connects            ◀── frames over WebSocket ──▶ brain
+//!
+//!   serve(listener) ─▶ accept_agent(stream) ─▶ driver task ─▶ BrainSession
+//!                      AgentConnection::next_event / ack_batch / send_command
+//! ```
+//!
+//! - [`Agent`]: connects with a bearer token and the project secret; [`Agent::send_event`]
+//!   waits while the buffers are full (nothing dropped, nothing unbounded); commands
+//!   arrive as [`IncomingCommand`] values answered once; reconnects per
+//!   [`ReconnectPolicy`](brainwire_close::ReconnectPolicy), failing over between URLs and
+//!   re-sending what was not acknowledged; [`Agent::shutdown`] waits for acknowledgements
+//!   up to a deadline.
+//! - [`accept_agent`]: the brain's side of one connection: upgrade within a deadline,
+//!   bearer check (constant time with [`AgentTokens`]), message size capped at the
+//!   session's `max_frame_size_bytes` (1009 past it), every write bounded by a timeout,
+//!   small per-connection buffers.
+//! - [`serve`]: an accept loop with a connection cap that survives accept errors
+//!   (EMFILE, ENFILE, ECONNABORTED).
+//!
+//! # Logging
+//!
+//! Connection events go through `tracing`, with agent, project and session ids; never
+//! tokens or secrets.
+//!
+//! # Crate features
+//!
+//! None.
+
+#![forbid(unsafe_code)]
+#![deny(missing_docs)]
+#![cfg_attr(docsrs, feature(doc_cfg))]
+
+mod agent;
+mod brain;
+mod listener;
+mod log;
+mod ws;
+
+pub use agent::{
+    Agent, AgentClosed, AgentError, AgentOptions, AgentReport, IncomingCommand, Update,
+};
+pub use brain::{
+    accept_agent, AcceptError, AgentConnection, AgentTokens, BrainOptions, CommandError,
+    ConnectionClosed, ConnectionReport,
+};
+pub use listener::serve;
+
+/// 16 random bytes as 32 hex digits: frame-id prefixes.
+fn random_id() -> String {
+    let mut bytes = [0u8; 16];
+    // The OS's randomness failing is not recoverable here; a fixed prefix would still
+    // be correct, only less unique across processes.
+    let _ = getrandom::getrandom(&mut bytes);
+    bytes.iter().map(|b| format!("{b:02x}")).collect()
+}
+
+/// A version 4 UUID from the OS's randomness: session ids.
+fn random_uuid() -> String {
+    let mut bytes = [0u8; 16];
+    let _ = getrandom::getrandom(&mut bytes);
+    uuid::Builder::from_random_bytes(bytes)
+        .into_uuid()
+        .to_string()
+}

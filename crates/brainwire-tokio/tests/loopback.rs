@@ -1,0 +1,310 @@
+//! The agent client and the brain driver against each other over loopback sockets:
+//! delivery, commands, backpressure, reconnects, failover, refusals, limits, shutdown.
+
+use std::collections::HashSet;
+use std::time::Duration;
+
+use brainwire_close::{Backoff, CloseFrame, StandardCode, StopReason};
+use brainwire_core::JsonObject;
+use brainwire_sign::{Keyring, Secret};
+use brainwire_tokio::{
+    accept_agent, serve, AcceptError, Agent, AgentConnection, AgentError, AgentOptions,
+    AgentTokens, BrainOptions, Update,
+};
+use brainwire_v2::{AgentGrant, BrainConfig, BrainEvent, Command, CommandResult, Hello};
+use futures_util::{SinkExt, StreamExt};
+use tokio::net::TcpListener;
+use tokio::sync::mpsc;
+use tokio::time::timeout;
+use tokio_tungstenite::tungstenite::client::IntoClientRequest;
+use tokio_tungstenite::tungstenite::Message;
+
+const WAIT: Duration = Duration::from_secs(20);
+
+fn secret() -> Secret {
+    Secret::new(b"loopback-test-secret-0123456789a".to_vec()).unwrap()
+}
+
+fn tokens() -> AgentTokens {
+    AgentTokens::new().with(
+        "good-token",
+        AgentGrant {
+            agent_id: "agent-1".into(),
+            project_id: "project-1".into(),
+            keys: Keyring::new(secret()),
+        },
+    )
+}
+
+fn agent_options(url: String, token: &str) -> AgentOptions {
+    let mut options = AgentOptions::new(url, token, secret(), Hello::new("test/1.0", "bare"));
+    options.backoff = Backoff::new(Duration::from_millis(20), Duration::from_millis(200));
+    options
+}
+
+fn event(i: usize) -> JsonObject {
+    JsonObject::from_text(format!(r#"{{"task_id":"t-{i}","kind":"task.succeeded"}}"#)).unwrap()
+}
+
+/// What a brain application did, as the test sees it.
+#[derive(Debug)]
+enum Seen {
+    Events(Vec<String>),
+    Completed,
+    Ended(Option<u16>),
+}
+
+/// How the test brain's application behaves on each connection (numbered from 1).
+#[derive(Clone, Copy)]
+struct Behaviour {
+    ack: bool,
+    command_on_hello: bool,
+    /// Close this connection with 1011 after its first batch, unacknowledged.
+    restart_first_connection: bool,
+}
+
+async fn start_brain(
+    behaviour: Behaviour,
+    options: BrainOptions,
+) -> (String, mpsc::UnboundedReceiver<Seen>) {
+    let listener = TcpListener::bind("127.0.0.1:0").await.unwrap();
+    let url = format!("ws://{}/ws/agent", listener.local_addr().unwrap());
+    let (seen, seen_rx) = mpsc::unbounded_channel();
+    let connections = std::sync::Arc::new(std::sync::atomic::AtomicUsize::new(0));
+    tokio::spawn(serve(listener, 16, move |stream, _| {
+        let (seen, options) = (seen.clone(), options.clone());
+        let n = connections.fetch_add(1, std::sync::atomic::Ordering::SeqCst) + 1;
+        async move {
+            let Ok(connection) = accept_agent(stream, &tokens(), &options).await else {
+                return;
+            };
+            let code = application(connection, behaviour, n == 1, &seen).await;
+            let _ = seen.send(Seen::Ended(code));
+        }
+    }));
+    (url, seen_rx)
+}
+
+async fn application(
+    mut connection: AgentConnection,
+    behaviour: Behaviour,
+    first: bool,
+    seen: &mpsc::UnboundedSender<Seen>,
+) -> Option<u16> {
+    while let Some(event) = connection.next_event().await {
+        match event {
+            BrainEvent::Hello { .. } if behaviour.command_on_hello => {
+                let target = JsonObject::from_text(r#"{"task_id":"t-1"}"#).unwrap();
+                connection
+                    .send_command(Command::new("cancel_task", target))
+                    .await
+                    .unwrap();
+            }
+            BrainEvent::EventBatch { batch_id, events } => {
+                let n = events.len() as u64;
+                let texts = events.iter().map(|e| e.as_str().to_owned()).collect();
+                let _ = seen.send(Seen::Events(texts));
+                if first && behaviour.restart_first_connection {
+                    let restart = CloseFrame::new(StandardCode::InternalError, "restart");
+                    return connection.close(restart).await.close_code;
+                }
+                if behaviour.ack {
+                    connection.ack_batch(batch_id, n, n, 0).await.unwrap();
+                }
+            }
+            BrainEvent::CommandCompleted { .. } => {
+                let _ = seen.send(Seen::Completed);
+            }
+            _ => {}
+        }
+    }
+    connection.finished().await.close_code
+}
+
+const ACKING: Behaviour = Behaviour {
+    ack: true,
+    command_on_hello: false,
+    restart_first_connection: false,
+};
+
+fn brain_options() -> BrainOptions {
+    BrainOptions::new(BrainConfig::new("test-brain"))
+}
+
+/// Distinct events the brain saw, and whether a command completed.
+fn drain(seen: &mut mpsc::UnboundedReceiver<Seen>) -> (HashSet<String>, usize, Vec<Option<u16>>) {
+    let (mut events, mut completed, mut ends) = (HashSet::new(), 0, Vec::new());
+    while let Ok(item) = seen.try_recv() {
+        match item {
+            Seen::Events(texts) => events.extend(texts),
+            Seen::Completed => completed += 1,
+            Seen::Ended(code) => ends.push(code),
+        }
+    }
+    (events, completed, ends)
+}
+
+#[tokio::test]
+async fn events_and_a_command_round_trip_and_shutdown_waits_for_every_ack() {
+    let behaviour = Behaviour {
+        command_on_hello: true,
+        ..ACKING
+    };
+    let (url, mut seen) = start_brain(behaviour, brain_options()).await;
+    let mut agent = Agent::spawn(agent_options(url, "good-token"));
+    for i in 0..1200 {
+        agent.send_event(event(i)).await.unwrap();
+    }
+    let command = loop {
+        match timeout(WAIT, agent.next_update()).await.unwrap().unwrap() {
+            Update::Command(command) => break command,
+            _ => continue,
+        }
+    };
+    assert_eq!(command.command.action, "cancel_task");
+    command
+        .complete(CommandResult::success(None))
+        .await
+        .unwrap();
+    let report = timeout(WAIT, agent.shutdown(Duration::from_secs(10)))
+        .await
+        .unwrap()
+        .unwrap();
+    assert_eq!((report.acked_events, report.unacked_events), (1200, 0));
+    assert_eq!(report.connections, 1);
+    // Shutdown closed with 1000 after the last ack.
+    tokio::time::sleep(Duration::from_millis(100)).await;
+    let (events, completed, ends) = drain(&mut seen);
+    assert_eq!(events.len(), 1200);
+    assert_eq!(completed, 1, "the command's result reached the brain");
+    assert_eq!(ends, [Some(1000)]);
+}
+
+#[tokio::test]
+async fn send_event_waits_while_the_brain_does_not_acknowledge() {
+    let quiet = Behaviour {
+        ack: false,
+        ..ACKING
+    };
+    let (url, _seen) = start_brain(quiet, brain_options()).await;
+    let mut options = agent_options(url, "good-token");
+    options.config.max_buffered_events = 20;
+    options.config.max_batches_in_flight = 1;
+    options.event_queue = 5;
+    let agent = Agent::spawn(options);
+    let mut sent = 0;
+    for i in 0..200 {
+        match timeout(Duration::from_millis(300), agent.send_event(event(i))).await {
+            Ok(result) => {
+                result.unwrap();
+                sent += 1;
+            }
+            Err(_) => break,
+        }
+    }
+    // 20 held by the session, 5 in the queue, one in the driver's hands at most.
+    assert!((20..=26).contains(&sent), "{sent} events taken");
+}
+
+#[tokio::test]
+async fn a_restarted_brain_gets_again_what_it_did_not_acknowledge() {
+    let behaviour = Behaviour {
+        restart_first_connection: true,
+        ..ACKING
+    };
+    let (url, mut seen) = start_brain(behaviour, brain_options()).await;
+    let agent = Agent::spawn(agent_options(url, "good-token"));
+    for i in 0..50 {
+        agent.send_event(event(i)).await.unwrap();
+    }
+    let report = timeout(WAIT, agent.shutdown(Duration::from_secs(10)))
+        .await
+        .unwrap()
+        .unwrap();
+    assert_eq!(report.unacked_events, 0);
+    assert_eq!(report.connections, 2, "reconnected after the 1011");
+    let (events, _, ends) = drain(&mut seen);
+    assert_eq!(events.len(), 50);
+    assert_eq!(ends.first(), Some(&Some(1011)));
+}
+
+#[tokio::test]
+async fn a_refused_token_stops_the_agent_with_the_brains_code() {
+    let (url, _seen) = start_brain(ACKING, brain_options()).await;
+    let agent = Agent::spawn(agent_options(url, "wrong-token"));
+    let error = timeout(WAIT, agent.stopped()).await.unwrap().unwrap_err();
+    assert!(
+        matches!(
+            error,
+            AgentError::Stopped(StopReason::Configuration { code: 4401 })
+        ),
+        "{error:?}"
+    );
+}
+
+#[tokio::test]
+async fn the_agent_fails_over_to_the_next_url() {
+    let (url, _seen) = start_brain(ACKING, brain_options()).await;
+    let dead = {
+        let listener = TcpListener::bind("127.0.0.1:0").await.unwrap();
+        format!("ws://{}/ws/agent", listener.local_addr().unwrap())
+    };
+    let options = agent_options(dead, "good-token").with_fallback(url.clone());
+    let mut agent = Agent::spawn(options);
+    let connected = loop {
+        match timeout(WAIT, agent.next_update()).await.unwrap().unwrap() {
+            Update::Connected { url, .. } => break url,
+            _ => continue,
+        }
+    };
+    assert_eq!(connected, url);
+    agent.send_event(event(0)).await.unwrap();
+    let report = timeout(WAIT, agent.shutdown(Duration::from_secs(5)))
+        .await
+        .unwrap()
+        .unwrap();
+    assert_eq!((report.connections, report.unacked_events), (1, 0));
+}
+
+#[tokio::test]
+async fn an_upgrade_that_never_comes_is_dropped_at_the_deadline() {
+    let listener = TcpListener::bind("127.0.0.1:0").await.unwrap();
+    let addr = listener.local_addr().unwrap();
+    let _silent = tokio::net::TcpStream::connect(addr).await.unwrap();
+    let (stream, _) = listener.accept().await.unwrap();
+    let mut options = brain_options();
+    options.handshake_timeout = Duration::from_millis(200);
+    let outcome = timeout(WAIT, accept_agent(stream, &tokens(), &options))
+        .await
+        .unwrap();
+    assert!(
+        matches!(outcome, Err(AcceptError::HandshakeTimeout)),
+        "{outcome:?}"
+    );
+}
+
+#[tokio::test]
+async fn a_message_over_the_frame_size_is_closed_with_1009() {
+    let mut config = BrainConfig::new("test-brain");
+    config.max_frame_size_bytes = 64 * 1024;
+    let (url, mut seen) = start_brain(ACKING, BrainOptions::new(config)).await;
+    let mut request = url.into_client_request().unwrap();
+    request
+        .headers_mut()
+        .insert("authorization", "Bearer good-token".parse().unwrap());
+    let (mut socket, _) = tokio_tungstenite::connect_async(request).await.unwrap();
+    socket
+        .send(Message::text("x".repeat(100_000)))
+        .await
+        .unwrap();
+    let code = loop {
+        match timeout(WAIT, socket.next()).await.unwrap() {
+            Some(Ok(Message::Close(frame))) => break frame.map(|f| u16::from(f.code)),
+            Some(Ok(_)) => continue,
+            other => panic!("{other:?}"),
+        }
+    };
+    assert_eq!(code, Some(1009));
+    let ended = timeout(WAIT, seen.recv()).await.unwrap();
+    assert!(matches!(ended, Some(Seen::Ended(Some(1009)))), "{ended:?}");
+}
