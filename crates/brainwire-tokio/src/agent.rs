@@ -2,6 +2,7 @@
 //! reconnecting per [`ReconnectPolicy`] and failing over between the brain's URLs.
 
 use std::fmt;
+use std::sync::Arc;
 use std::time::{Duration, Instant};
 
 use brainwire_close::{v2, Backoff, Reconnect, ReconnectPolicy, StopReason};
@@ -13,8 +14,10 @@ use brainwire_v2::{
 use futures_util::StreamExt;
 use tokio::sync::{mpsc, oneshot};
 use tokio::task::JoinHandle;
+use tokio_rustls::rustls::ClientConfig;
 use tokio_tungstenite::tungstenite::client::IntoClientRequest;
 use tokio_tungstenite::tungstenite::http::HeaderValue;
+use tokio_tungstenite::Connector;
 
 use crate::log::{debug, warn_event};
 use crate::ws::{close_message, config, send_within, text, Incoming};
@@ -49,6 +52,9 @@ pub struct AgentOptions {
     /// Updates ([`Update`]) kept for the application before the least important are
     /// dropped. Default 1,024.
     pub update_queue: usize,
+    /// TLS for `wss://` URLs. `None` (the default) trusts the platform's root
+    /// certificates; set a [`ClientConfig`] to trust a private CA.
+    pub tls: Option<Arc<ClientConfig>>,
 }
 
 impl AgentOptions {
@@ -70,6 +76,7 @@ impl AgentOptions {
             write_timeout: Duration::from_secs(10),
             event_queue: 1024,
             update_queue: 1024,
+            tls: None,
         }
     }
 
@@ -93,6 +100,7 @@ impl fmt::Debug for AgentOptions {
             .field("write_timeout", &self.write_timeout)
             .field("event_queue", &self.event_queue)
             .field("update_queue", &self.update_queue)
+            .field("tls", &self.tls.is_some())
             .finish_non_exhaustive()
     }
 }
@@ -415,7 +423,9 @@ impl Driver {
         };
         request.headers_mut().insert("authorization", bearer);
         let limits = config(self.options.max_message_bytes, 16 * 1024);
-        let connect = tokio_tungstenite::connect_async_with_config(request, Some(limits), false);
+        let tls = self.options.tls.clone().map(Connector::Rustls);
+        let connect =
+            tokio_tungstenite::connect_async_tls_with_config(request, Some(limits), false, tls);
         let mut socket = match tokio::time::timeout(self.options.connect_timeout, connect).await {
             Ok(Ok((socket, _))) => socket,
             Ok(Err(error)) => {

@@ -16,6 +16,7 @@ use subtle::ConstantTimeEq;
 use tokio::io::{AsyncRead, AsyncWrite};
 use tokio::sync::{mpsc, oneshot};
 use tokio::task::JoinHandle;
+use tokio_rustls::TlsAcceptor;
 use tokio_tungstenite::tungstenite::handshake::server::{
     ErrorResponse, Request as Upgrade, Response,
 };
@@ -114,6 +115,35 @@ pub enum AcceptError {
     /// The bearer token was missing or refused: the connection was closed with 4401.
     #[error("bearer token refused")]
     Unauthorized,
+    /// The TLS handshake failed.
+    #[error("the TLS handshake failed")]
+    Tls(#[source] std::io::Error),
+}
+
+/// [`accept_agent`] behind TLS: the TLS handshake and the WebSocket upgrade together
+/// must finish within [`BrainOptions::handshake_timeout`].
+///
+/// # Errors
+///
+/// [`AcceptError`]; the stream is closed.
+pub async fn accept_agent_tls<S>(
+    stream: S,
+    acceptor: &TlsAcceptor,
+    authority: &impl AgentAuthority,
+    options: &BrainOptions,
+) -> Result<AgentConnection, AcceptError>
+where
+    S: AsyncRead + AsyncWrite + Unpin + Send + 'static,
+{
+    let started = Instant::now();
+    let tls = match tokio::time::timeout(options.handshake_timeout, acceptor.accept(stream)).await {
+        Ok(Ok(tls)) => tls,
+        Ok(Err(error)) => return Err(AcceptError::Tls(error)),
+        Err(_) => return Err(AcceptError::HandshakeTimeout),
+    };
+    let mut rest = options.clone();
+    rest.handshake_timeout = options.handshake_timeout.saturating_sub(started.elapsed());
+    accept_agent(tls, authority, &rest).await
 }
 
 /// Upgrades `stream` to a WebSocket, checks its bearer token with `authority`, and

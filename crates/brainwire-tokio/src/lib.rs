@@ -21,6 +21,9 @@
 //!   bearer check (constant time with [`AgentTokens`]), message size capped at the
 //!   session's `max_frame_size_bytes` (1009 past it), every write bounded by a timeout,
 //!   small per-connection buffers.
+//! - TLS (`wss://`) through rustls: agents trust the platform's roots unless given a
+//!   [`rustls::ClientConfig`] ([`AgentOptions::tls`]); brains accept with
+//!   [`accept_agent_tls`] and a [`TlsAcceptor`].
 //! - [`serve`]: an accept loop with a connection cap that survives accept errors
 //!   (EMFILE, ENFILE, ECONNABORTED).
 //!
@@ -47,10 +50,14 @@ pub use agent::{
     Agent, AgentClosed, AgentError, AgentOptions, AgentReport, IncomingCommand, Update,
 };
 pub use brain::{
-    accept_agent, AcceptError, AgentConnection, AgentTokens, BrainOptions, CommandError,
-    ConnectionClosed, ConnectionReport,
+    accept_agent, accept_agent_tls, AcceptError, AgentConnection, AgentTokens, BrainOptions,
+    CommandError, ConnectionClosed, ConnectionReport,
 };
 pub use listener::serve;
+/// The TLS library of `wss://` on both sides, for building a `ClientConfig` (agents) or
+/// a [`TlsAcceptor`] (brains).
+pub use tokio_rustls::rustls;
+pub use tokio_rustls::TlsAcceptor;
 
 /// 16 random bytes as 32 hex digits: frame-id prefixes.
 fn random_id() -> String {
