@@ -20,6 +20,7 @@ use tokio_tungstenite::tungstenite::http::HeaderValue;
 use tokio_tungstenite::Connector;
 
 use crate::log::{debug, warn_event};
+use crate::stats::{Stats, StatsSnapshot};
 use crate::ws::{close_message, config, send_within, text, Incoming};
 
 /// Answers kept while disconnected, to send after the next handshake.
@@ -205,23 +206,14 @@ pub enum AgentError {
 #[derive(Debug, Clone, Default, PartialEq, Eq)]
 #[non_exhaustive]
 pub struct AgentReport {
-    /// Connections that reached the WebSocket upgrade.
-    pub connections: u64,
     /// Events the brain acknowledged.
     pub acked_events: u64,
     /// Events still held (not acknowledged) when it stopped.
     pub unacked_events: usize,
-    /// Frames sent and received.
-    pub frames_out: u64,
-    /// Frames received.
-    pub frames_in: u64,
-    /// Bytes of frames sent.
-    pub bytes_out: u64,
-    /// Bytes of frames received.
-    pub bytes_in: u64,
-    /// Updates dropped because the application did not read them (commands are never
-    /// dropped: they are answered as failed instead).
-    pub updates_dropped: u64,
+    /// Connections, frames, bytes, closes by code, and updates dropped because the
+    /// application did not read them (commands are never dropped: they are answered as
+    /// failed instead).
+    pub stats: StatsSnapshot,
 }
 
 /// An agent connected (or connecting) to a brain: a spawned task drives its session.
@@ -250,6 +242,7 @@ pub struct AgentReport {
 /// ```
 #[derive(Debug)]
 pub struct Agent {
+    stats: Arc<Stats>,
     events: mpsc::Sender<JsonObject>,
     updates: mpsc::Receiver<Update>,
     shutdown: Option<oneshot::Sender<Duration>>,
@@ -271,7 +264,10 @@ impl Agent {
             Sources::system(&prefix[..12]),
         );
         let policy = ReconnectPolicy::new(options.backoff.clone());
+        let stats = Arc::new(Stats::default());
         let driver = Driver {
+            stats: Arc::clone(&stats),
+            acked_events: 0,
             session,
             policy,
             options,
@@ -283,9 +279,9 @@ impl Agent {
             unsent_replies: Vec::new(),
             shutdown,
             grace_until: None,
-            report: AgentReport::default(),
         };
         Self {
+            stats,
             events: events_tx,
             updates: updates_rx,
             shutdown: Some(shutdown_tx),
@@ -302,6 +298,11 @@ impl Agent {
     /// [`AgentClosed`] once the agent has stopped or is shutting down.
     pub async fn send_event(&self, event: JsonObject) -> Result<(), AgentClosed> {
         self.events.send(event).await.map_err(|_| AgentClosed)
+    }
+
+    /// The agent's counters now: connections, frames and bytes each way, closes by code.
+    pub fn stats(&self) -> StatsSnapshot {
+        self.stats.snapshot()
     }
 
     /// The next update: commands, connections, refused events. `None` once the agent has
@@ -333,6 +334,10 @@ impl Agent {
     }
 }
 
+/// A WebSocket to a brain, over TCP or TLS.
+type Socket =
+    tokio_tungstenite::WebSocketStream<tokio_tungstenite::MaybeTlsStream<tokio::net::TcpStream>>;
+
 /// How one connection ended.
 enum Ended {
     /// Shut down as asked.
@@ -356,7 +361,8 @@ struct Driver {
     unsent_replies: Vec<(String, CommandResult)>,
     shutdown: oneshot::Receiver<Duration>,
     grace_until: Option<Instant>,
-    report: AgentReport,
+    stats: Arc<Stats>,
+    acked_events: u64,
 }
 
 impl Driver {
@@ -399,50 +405,69 @@ impl Driver {
     }
 
     fn finish(&mut self) -> AgentReport {
-        let mut report = self.report.clone();
-        report.unacked_events = self.session.held_events() + self.events.len();
-        report
+        AgentReport {
+            acked_events: self.acked_events,
+            unacked_events: self.session.held_events() + self.events.len(),
+            stats: self.stats.snapshot(),
+        }
     }
 
     /// Sends an update the application may miss: dropped (and counted) when it does not
     /// read them.
     fn notify(&mut self, update: Update) {
         if self.updates.try_send(update).is_err() {
-            self.report.updates_dropped += 1;
+            self.stats.dropped();
         }
     }
 
+    /// One connection: connect, then drive the session over it until it ends.
     async fn connection(&mut self, url: &str) -> Ended {
+        let Some(socket) = self.connect(url).await else {
+            return Ended::Lost(None);
+        };
+        self.stats.opened();
+        let ended = self.drive(socket, url).await;
+        self.stats.closed(match ended {
+            Ended::Finished => Some(1000),
+            Ended::Lost(code) => code,
+        });
+        ended
+    }
+
+    /// Connects to `url` (TCP, TLS, upgrade) within the connect timeout.
+    async fn connect(&mut self, url: &str) -> Option<Socket> {
         let Ok(mut request) = url.into_client_request() else {
             warn_event!(url = %url, "not a WebSocket URL");
-            return Ended::Lost(None);
+            return None;
         };
         let Ok(bearer) = HeaderValue::from_str(&format!("Bearer {}", self.options.token)) else {
             warn_event!("the token cannot travel in a header");
-            return Ended::Lost(None);
+            return None;
         };
         request.headers_mut().insert("authorization", bearer);
         let limits = config(self.options.max_message_bytes, 16 * 1024);
         let tls = self.options.tls.clone().map(Connector::Rustls);
         let connect =
             tokio_tungstenite::connect_async_tls_with_config(request, Some(limits), false, tls);
-        let mut socket = match tokio::time::timeout(self.options.connect_timeout, connect).await {
-            Ok(Ok((socket, _))) => socket,
+        match tokio::time::timeout(self.options.connect_timeout, connect).await {
+            Ok(Ok((socket, _))) => Some(socket),
             Ok(Err(error)) => {
                 debug!(url = %url, %error, "connect failed");
-                return Ended::Lost(None);
+                None
             }
             Err(_) => {
                 debug!(url = %url, "connect timed out");
-                return Ended::Lost(None);
+                None
             }
-        };
-        self.report.connections += 1;
+        }
+    }
+
+    /// Drives the session over `socket` until the connection ends.
+    async fn drive(&mut self, mut socket: Socket, url: &str) -> Ended {
         self.session.connect(Instant::now(), Timestamp::now_utc());
         loop {
             while let Some(frame) = self.session.poll_transmit() {
-                self.report.frames_out += 1;
-                self.report.bytes_out += frame.len() as u64;
+                self.stats.sent(frame.len());
                 if send_within(&mut socket, text(frame), self.options.write_timeout)
                     .await
                     .is_err()
@@ -486,8 +511,7 @@ impl Driver {
                 message = socket.next() => match message {
                     Some(Ok(message)) => match Incoming::of(message) {
                         Incoming::Frame(bytes) => {
-                            self.report.frames_in += 1;
-                            self.report.bytes_in += bytes.len() as u64;
+                            self.stats.received(bytes.len());
                             self.session.handle_message(Instant::now(), Timestamp::now_utc(), &bytes);
                         }
                         Incoming::Closed(code) => return Ended::Lost(code),
@@ -539,7 +563,7 @@ impl Driver {
                         binding,
                     });
                 }
-                AgentEvent::BatchAcked { events, .. } => self.report.acked_events += events as u64,
+                AgentEvent::BatchAcked { events, .. } => self.acked_events += events as u64,
                 AgentEvent::Command {
                     command_id,
                     command,

@@ -3,6 +3,7 @@
 //! application reached through bounded channels.
 
 use std::fmt;
+use std::sync::Arc;
 use std::time::{Duration, Instant};
 
 use brainwire_close::{CloseFrame, StandardCode};
@@ -23,6 +24,7 @@ use tokio_tungstenite::tungstenite::handshake::server::{
 use tokio_tungstenite::tungstenite::Error as WsError;
 
 use crate::log::{debug, warn_event};
+use crate::stats::Stats;
 use crate::ws::{close_message, config, send_within, text, Incoming};
 
 /// Limits and timeouts of the brain's agent connections. Each bounds something a peer
@@ -42,6 +44,9 @@ pub struct BrainOptions {
     pub buffer_bytes: usize,
     /// Events kept for the application before the connection stops reading. Default 64.
     pub event_queue: usize,
+    /// Counters every connection accepted with these options adds to: connections,
+    /// frames and bytes each way, closes by code.
+    pub stats: Arc<Stats>,
 }
 
 impl BrainOptions {
@@ -53,6 +58,7 @@ impl BrainOptions {
             write_timeout: Duration::from_secs(10),
             buffer_bytes: 16 * 1024,
             event_queue: 64,
+            stats: Arc::new(Stats::default()),
         }
     }
 
@@ -204,7 +210,9 @@ where
     }
     let (events_tx, events) = mpsc::channel(options.event_queue.max(1));
     let (requests, requests_rx) = mpsc::channel(64);
+    options.stats.opened();
     let driver = ConnectionDriver {
+        stats: Arc::clone(&options.stats),
         session,
         events: events_tx,
         requests: requests_rx,
@@ -347,6 +355,7 @@ impl AgentConnection {
 
 /// The task behind an [`AgentConnection`].
 struct ConnectionDriver {
+    stats: Arc<Stats>,
     session: BrainSession,
     events: mpsc::Sender<BrainEvent>,
     requests: mpsc::Receiver<Request>,
@@ -355,7 +364,20 @@ struct ConnectionDriver {
 }
 
 impl ConnectionDriver {
-    async fn run<S>(mut self, mut socket: tokio_tungstenite::WebSocketStream<S>) -> ConnectionReport
+    async fn run<S>(self, socket: tokio_tungstenite::WebSocketStream<S>) -> ConnectionReport
+    where
+        S: AsyncRead + AsyncWrite + Unpin,
+    {
+        let stats = Arc::clone(&self.stats);
+        let report = self.drive(socket).await;
+        stats.closed(report.close_code);
+        report
+    }
+
+    async fn drive<S>(
+        mut self,
+        mut socket: tokio_tungstenite::WebSocketStream<S>,
+    ) -> ConnectionReport
     where
         S: AsyncRead + AsyncWrite + Unpin,
     {
@@ -363,6 +385,7 @@ impl ConnectionDriver {
             while let Some(frame) = self.session.poll_transmit() {
                 self.report.frames_out += 1;
                 self.report.bytes_out += frame.len() as u64;
+                self.stats.sent(frame.len());
                 if send_within(&mut socket, text(frame), self.write_timeout)
                     .await
                     .is_err()
@@ -395,6 +418,7 @@ impl ConnectionDriver {
                         Incoming::Frame(bytes) => {
                             self.report.frames_in += 1;
                             self.report.bytes_in += bytes.len() as u64;
+                            self.stats.received(bytes.len());
                             self.session.handle_message(Instant::now(), Timestamp::now_utc(), &bytes);
                         }
                         Incoming::Closed(code) => {

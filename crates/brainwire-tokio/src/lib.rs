@@ -44,6 +44,7 @@ mod agent;
 mod brain;
 mod listener;
 mod log;
+mod stats;
 mod ws;
 
 pub use agent::{
@@ -54,6 +55,7 @@ pub use brain::{
     CommandError, ConnectionClosed, ConnectionReport,
 };
 pub use listener::serve;
+pub use stats::{Stats, StatsSnapshot};
 /// The TLS library of `wss://` on both sides, for building a `ClientConfig` (agents) or
 /// a [`TlsAcceptor`] (brains).
 pub use tokio_rustls::rustls;

@@ -150,7 +150,9 @@ async fn events_and_a_command_round_trip_and_shutdown_waits_for_every_ack() {
         command_on_hello: true,
         ..ACKING
     };
-    let (url, mut seen) = start_brain(behaviour, brain_options()).await;
+    let options = brain_options();
+    let brain_stats = std::sync::Arc::clone(&options.stats);
+    let (url, mut seen) = start_brain(behaviour, options).await;
     let mut agent = Agent::spawn(agent_options(url, "good-token"));
     for i in 0..1200 {
         agent.send_event(event(i)).await.unwrap();
@@ -171,13 +173,26 @@ async fn events_and_a_command_round_trip_and_shutdown_waits_for_every_ack() {
         .unwrap()
         .unwrap();
     assert_eq!((report.acked_events, report.unacked_events), (1200, 0));
-    assert_eq!(report.connections, 1);
+    assert_eq!(report.stats.connections, 1);
     // Shutdown closed with 1000 after the last ack.
     tokio::time::sleep(Duration::from_millis(100)).await;
     let (events, completed, ends) = drain(&mut seen);
     assert_eq!(events.len(), 1200);
     assert_eq!(completed, 1, "the command's result reached the brain");
     assert_eq!(ends, [Some(1000)]);
+    // Both sides counted the same traffic, and the close.
+    let brain = brain_stats.snapshot();
+    assert_eq!(
+        (report.stats.frames_out, report.stats.bytes_out),
+        (brain.frames_in, brain.bytes_in)
+    );
+    assert_eq!(
+        (report.stats.frames_in, report.stats.bytes_in),
+        (brain.frames_out, brain.bytes_out)
+    );
+    assert_eq!(report.stats.closes.get(&1000), Some(&1));
+    assert_eq!((brain.connections, brain.open_connections), (1, 0));
+    assert_eq!(brain.closes.get(&1000), Some(&1));
 }
 
 #[tokio::test]
@@ -222,7 +237,7 @@ async fn a_restarted_brain_gets_again_what_it_did_not_acknowledge() {
         .unwrap()
         .unwrap();
     assert_eq!(report.unacked_events, 0);
-    assert_eq!(report.connections, 2, "reconnected after the 1011");
+    assert_eq!(report.stats.connections, 2, "reconnected after the 1011");
     let (events, _, ends) = drain(&mut seen);
     assert_eq!(events.len(), 50);
     assert_eq!(ends.first(), Some(&Some(1011)));
@@ -263,7 +278,7 @@ async fn the_agent_fails_over_to_the_next_url() {
         .await
         .unwrap()
         .unwrap();
-    assert_eq!((report.connections, report.unacked_events), (1, 0));
+    assert_eq!((report.stats.connections, report.unacked_events), (1, 0));
 }
 
 #[tokio::test]

@@ -96,7 +96,7 @@ async fn an_agent_given_the_ca_delivers_over_wss() {
         .unwrap();
     assert_eq!(
         (
-            report.connections,
+            report.stats.connections,
             report.acked_events,
             report.unacked_events
         ),
@@ -114,5 +114,5 @@ async fn an_agent_on_the_platform_roots_refuses_a_self_signed_brain() {
         .await
         .unwrap()
         .unwrap();
-    assert_eq!((report.connections, report.unacked_events), (0, 1));
+    assert_eq!((report.stats.connections, report.unacked_events), (0, 1));
 }
