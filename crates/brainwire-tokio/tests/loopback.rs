@@ -323,3 +323,107 @@ async fn a_message_over_the_frame_size_is_closed_with_1009() {
     let ended = timeout(WAIT, seen.recv()).await.unwrap();
     assert!(matches!(ended, Some(Seen::Ended(Some(1009)))), "{ended:?}");
 }
+
+/// An agent that says hello and then never reads: the brain's writes time out and the
+/// connection ends, instead of its task waiting in `send` for ever.
+#[tokio::test]
+async fn an_agent_that_stops_reading_is_dropped_at_the_write_timeout() {
+    // Small socket buffers on both sides (accepted sockets inherit the listener's), so
+    // that a few hundred commands fill them.
+    let socket = tokio::net::TcpSocket::new_v4().unwrap();
+    socket.set_send_buffer_size(4096).unwrap();
+    socket.bind("127.0.0.1:0".parse().unwrap()).unwrap();
+    let listener = socket.listen(16).unwrap();
+    let addr = listener.local_addr().unwrap();
+    let mut config = BrainConfig::new("test-brain");
+    config.max_pending_commands = 100_000;
+    let mut options = BrainOptions::new(config);
+    options.write_timeout = Duration::from_millis(300);
+    let brain = tokio::spawn(async move {
+        let (stream, _) = listener.accept().await.unwrap();
+        let mut connection = accept_agent(stream, &tokens(), &options).await.unwrap();
+        assert!(matches!(
+            connection.next_event().await,
+            Some(BrainEvent::Hello { .. })
+        ));
+        let target =
+            JsonObject::from_text(format!(r#"{{"task_id":"{}"}}"#, "t".repeat(200))).unwrap();
+        let mut sent = 0;
+        while sent < 100_000 {
+            if connection
+                .send_command(Command::new("cancel_task", target.clone()))
+                .await
+                .is_err()
+            {
+                break;
+            }
+            sent += 1;
+        }
+        (sent, connection.finished().await)
+    });
+
+    let client = tokio::net::TcpSocket::new_v4().unwrap();
+    client.set_recv_buffer_size(4096).unwrap();
+    let stream = client.connect(addr).await.unwrap();
+    let mut request = format!("ws://{addr}/ws/agent")
+        .into_client_request()
+        .unwrap();
+    request
+        .headers_mut()
+        .insert("authorization", "Bearer good-token".parse().unwrap());
+    let (mut socket, _) = tokio_tungstenite::client_async(request, stream)
+        .await
+        .unwrap();
+    let hello = brainwire_v2::Frame::new(
+        "h-1",
+        brainwire_v2::Payload::Hello(Hello::new("t/1", "bare")),
+    );
+    socket
+        .send(Message::text(
+            String::from_utf8(brainwire_v2::encode(&hello).to_vec()).unwrap(),
+        ))
+        .await
+        .unwrap();
+    // And never read again.
+    let (sent, report) = timeout(WAIT, brain)
+        .await
+        .expect("the brain gave up")
+        .unwrap();
+    assert!(
+        sent < 100_000,
+        "the writes stalled and timed out after {sent} commands"
+    );
+    assert_eq!(
+        report.close_code, None,
+        "no close frame fits through a full socket"
+    );
+    drop(socket);
+}
+
+/// With the connection cap reached, a new client waits in the backlog and is served as
+/// soon as a connection ends.
+#[tokio::test]
+async fn serve_holds_new_connections_at_the_cap() {
+    use tokio::io::{AsyncReadExt, AsyncWriteExt};
+    let listener = TcpListener::bind("127.0.0.1:0").await.unwrap();
+    let addr = listener.local_addr().unwrap();
+    tokio::spawn(serve(listener, 2, |mut stream, _| async move {
+        if stream.write_all(b"k").await.is_ok() {
+            let mut byte = [0u8; 1];
+            let _ = stream.read(&mut byte).await;
+        }
+    }));
+    let greeted = |mut stream: tokio::net::TcpStream| async move {
+        let mut byte = [0u8; 1];
+        let read = timeout(Duration::from_millis(300), stream.read_exact(&mut byte)).await;
+        (read.is_ok(), stream)
+    };
+    let (first_ok, first) = greeted(tokio::net::TcpStream::connect(addr).await.unwrap()).await;
+    let (second_ok, _second) = greeted(tokio::net::TcpStream::connect(addr).await.unwrap()).await;
+    let third = tokio::net::TcpStream::connect(addr).await.unwrap();
+    let (third_ok, third) = greeted(third).await;
+    assert_eq!((first_ok, second_ok, third_ok), (true, true, false));
+    drop(first);
+    let (third_ok, _third) = greeted(third).await;
+    assert!(third_ok, "served once a slot was free");
+}
