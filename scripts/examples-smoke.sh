@@ -35,4 +35,14 @@ test "$(grep -c -E ' run_(update|complete|failed) ' "$work/runs")" -eq 8
 grep -q '^8 tasks:' "$work/runs"
 test "$(grep -c '^task.status_changed ' "$work/events")" -eq 8
 test "$(grep -c -E '^agent\.(spawned|completed|failed) ' "$work/events")" -eq 6
+
+# The minimal agent and brain of the README, on brainwire-tokio.
+minimal_secret=$(head -c 32 /dev/urandom | base64 | tr '+/' '-_')
+"$bin/minimal-brain" --listen 127.0.0.1:0 --agent-token minimal-token --hmac-secret "$minimal_secret" \
+  >"$work/minimal-brain" 2>&1 &
+for _ in $(seq 100); do grep -q '^listening on' "$work/minimal-brain" && break; sleep 0.1; done
+minimal_url=$(sed -n 's|^listening on \(ws://.*\)$|\1|p' "$work/minimal-brain")
+timeout 60 "$bin/minimal-agent" --url "$minimal_url" --token minimal-token \
+  --hmac-secret "$minimal_secret" --events 250 | tee "$work/minimal-agent"
+grep -q '^250 events acknowledged, 0 left$' "$work/minimal-agent"
 echo "examples smoke: ok"
