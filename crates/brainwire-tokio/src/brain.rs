@@ -68,7 +68,8 @@ impl BrainOptions {
 }
 
 /// Bearer tokens and the grants they open, compared in constant time: every entry is
-/// compared, so the time taken does not say which token (or how much of one) matched.
+/// compared, so the time taken does not say which token, or how much of one, matched
+/// (only, as ever, how long the presented one is).
 #[derive(Clone, Default)]
 pub struct AgentTokens {
     entries: Vec<(Vec<u8>, AgentGrant)>,

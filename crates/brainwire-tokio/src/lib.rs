@@ -24,6 +24,9 @@
 //! - TLS (`wss://`) through rustls: agents trust the platform's roots unless given a
 //!   [`rustls::ClientConfig`] ([`AgentOptions::tls`]); brains accept with
 //!   [`accept_agent_tls`] and a [`TlsAcceptor`].
+//! - Dashboard clients: `RunStream` (document 003) and `ChannelClient` (document 004,
+//!   subscriptions replayed after every reconnect), each reconnecting per policy and
+//!   reading into a bounded queue.
 //! - [`serve`]: an accept loop with a connection cap that survives accept errors
 //!   (EMFILE, ENFILE, ECONNABORTED).
 //!
@@ -34,7 +37,8 @@
 //!
 //! # Crate features
 //!
-//! None.
+//! - `run` (default): `RunStream`, the run status stream client.
+//! - `channel` (default): `ChannelClient`, the channel events client.
 
 #![forbid(unsafe_code)]
 #![deny(missing_docs)]
@@ -42,9 +46,15 @@
 
 mod agent;
 mod brain;
+#[cfg(feature = "channel")]
+mod channel_client;
 mod listener;
 mod log;
+#[cfg(feature = "run")]
+mod run_stream;
 mod stats;
+#[cfg(any(feature = "run", feature = "channel"))]
+mod watch;
 mod ws;
 
 pub use agent::{
@@ -56,6 +66,15 @@ pub use brain::{
 };
 pub use listener::serve;
 pub use stats::{Stats, StatsSnapshot};
+#[cfg(any(feature = "run", feature = "channel"))]
+pub use watch::{WatchError, WatchOptions};
+
+#[cfg(feature = "channel")]
+#[cfg_attr(docsrs, doc(cfg(feature = "channel")))]
+pub use channel_client::{ChannelClient, ClientClosed};
+#[cfg(feature = "run")]
+#[cfg_attr(docsrs, doc(cfg(feature = "run")))]
+pub use run_stream::RunStream;
 /// The TLS library of `wss://` on both sides, for building a `ClientConfig` (agents) or
 /// a [`TlsAcceptor`] (brains).
 pub use tokio_rustls::rustls;
