@@ -2,13 +2,10 @@
 //! (`/api/ws?token=`, document 004) and hands on every message, subscribing again after
 //! each reconnect.
 
-use brainwire_channel::{decode_server_with, ChannelId, ServerMessage, Subscriptions};
-use brainwire_close::{Backoff, NamesCloseCode};
-use brainwire_core::Limits;
-use bytes::Bytes;
+use brainwire_channel::{ChannelId, ServerMessage};
+use brainwire_close::Backoff;
+use brainwire_tokio::{ChannelClient, WatchOptions};
 use tokio::sync::mpsc;
-
-use crate::watch::{watch, Step, Watcher};
 
 /// What the dashboard program is told on its command line.
 #[derive(Debug, Clone)]
@@ -39,37 +36,6 @@ impl DashboardOptions {
     }
 }
 
-struct Dashboard {
-    subscriptions: Subscriptions,
-    limits: Limits,
-    sink: mpsc::UnboundedSender<ServerMessage>,
-    events: usize,
-    stop_after: Option<usize>,
-}
-
-impl Watcher for Dashboard {
-    fn on_connect(&mut self) -> Vec<Bytes> {
-        self.subscriptions.resubscribe()
-    }
-
-    fn on_message(&mut self, wire: &[u8]) -> Step {
-        let message = match decode_server_with(wire, &self.limits) {
-            Ok(message) => message,
-            Err(e) => return Step::Refuse(e.close_frame()),
-        };
-        self.subscriptions.handle_message(&message);
-        if matches!(message, ServerMessage::Event(_)) {
-            self.events += 1;
-        }
-        let reader_gone = self.sink.send(message).is_err();
-        if reader_gone || self.stop_after.is_some_and(|n| self.events >= n) {
-            Step::Done
-        } else {
-            Step::Continue
-        }
-    }
-}
-
 /// Watches the channels of `options`, sending every message from the brain (replies and
 /// events) to `sink`, until enough events arrived or `sink`'s reader is gone; returns the
 /// number of connections it took.
@@ -81,18 +47,20 @@ pub async fn run(
     options: DashboardOptions,
     sink: mpsc::UnboundedSender<ServerMessage>,
 ) -> anyhow::Result<usize> {
-    let mut subscriptions = Subscriptions::default();
-    for channel in options.channels {
-        // The first connection sends them all through `resubscribe`.
-        let _ = subscriptions.subscribe(channel);
+    let mut watch = WatchOptions::new(format!("{}?token={}", options.url, options.token));
+    watch.backoff = options.backoff;
+    let mut client = ChannelClient::spawn(watch, options.channels);
+    let mut events = 0;
+    while let Some(message) = client.next().await {
+        if matches!(message, ServerMessage::Event(_)) {
+            events += 1;
+        }
+        let reader_gone = sink.send(message).is_err();
+        if reader_gone || options.stop_after_events.is_some_and(|n| events >= n) {
+            break;
+        }
     }
-    let mut dashboard = Dashboard {
-        subscriptions,
-        limits: Limits::default(),
-        sink,
-        events: 0,
-        stop_after: options.stop_after_events,
-    };
-    let url = format!("{}?token={}", options.url, options.token);
-    watch(&url, options.backoff, &mut dashboard).await
+    let connections = client.stats().connections as usize;
+    client.close().await?;
+    Ok(connections)
 }

@@ -12,5 +12,4 @@ mod http;
 mod outbox;
 pub mod run_watch;
 pub mod transcript;
-mod watch;
 mod ws;

@@ -1,12 +1,10 @@
 //! The run-watch program: follows the brain's run status stream (`/ws`, document 003),
 //! folding it into a [`TaskBoard`] and handing on every message.
 
-use brainwire_close::{Backoff, NamesCloseCode};
-use brainwire_run::{decode, RunMessage, TaskBoard};
-use bytes::Bytes;
+use brainwire_close::Backoff;
+use brainwire_run::{RunMessage, TaskBoard};
+use brainwire_tokio::{RunStream, WatchOptions};
 use tokio::sync::mpsc;
-
-use crate::watch::{watch, Step, Watcher};
 
 /// Most tasks the board keeps.
 const MAX_TASKS: usize = 100_000;
@@ -34,36 +32,6 @@ impl RunWatchOptions {
     }
 }
 
-struct RunWatch {
-    board: TaskBoard,
-    sink: mpsc::UnboundedSender<RunMessage>,
-    runs: usize,
-    stop_after: Option<usize>,
-}
-
-impl Watcher for RunWatch {
-    fn on_connect(&mut self) -> Vec<Bytes> {
-        Vec::new()
-    }
-
-    fn on_message(&mut self, wire: &[u8]) -> Step {
-        let message = match decode(wire) {
-            Ok(message) => message,
-            Err(e) => return Step::Refuse(e.close_frame()),
-        };
-        if message.body.run_data().is_some() {
-            self.runs += 1;
-        }
-        self.board.apply(&message);
-        let reader_gone = self.sink.send(message).is_err();
-        if reader_gone || self.stop_after.is_some_and(|n| self.runs >= n) {
-            Step::Done
-        } else {
-            Step::Continue
-        }
-    }
-}
-
 /// Follows the stream, sending every message to `sink`, until enough `run_*` messages
 /// arrived or `sink`'s reader is gone; returns the board of every task's latest state.
 ///
@@ -74,12 +42,22 @@ pub async fn run(
     options: RunWatchOptions,
     sink: mpsc::UnboundedSender<RunMessage>,
 ) -> anyhow::Result<TaskBoard> {
-    let mut watcher = RunWatch {
-        board: TaskBoard::new(MAX_TASKS),
-        sink,
-        runs: 0,
-        stop_after: options.stop_after_runs,
-    };
-    watch(&options.url, options.backoff, &mut watcher).await?;
-    Ok(watcher.board)
+    let mut watch = WatchOptions::new(options.url);
+    watch.backoff = options.backoff;
+    let mut stream = RunStream::spawn(watch);
+    let mut board = TaskBoard::new(MAX_TASKS);
+    let mut runs = 0;
+    while let Some(message) = stream.next().await {
+        if message.body.run_data().is_some() {
+            runs += 1;
+        }
+        board.apply(&message);
+        let reader_gone = sink.send(message).is_err();
+        if reader_gone || options.stop_after_runs.is_some_and(|n| runs >= n) {
+            break;
+        }
+    }
+    // Closes with 1000, or reports why the stream had stopped on its own.
+    stream.close().await?;
+    Ok(board)
 }
