@@ -388,11 +388,16 @@ impl Driver {
                 Reconnect::RetryAfter(delay) => {
                     debug!(url = %url, ?delay, ?code, "reconnecting");
                     attempt += 1;
-                    tokio::select! {
-                        () = tokio::time::sleep(delay) => {}
-                        // Nothing can be acknowledged without a connection: stop now.
-                        _ = &mut self.shutdown, if self.grace_until.is_none() => {
-                            return Ok(self.finish());
+                    let wait = tokio::time::sleep(delay);
+                    tokio::pin!(wait);
+                    loop {
+                        let deadline = self.grace_until;
+                        tokio::select! {
+                            () = &mut wait => break,
+                            grace = &mut self.shutdown, if deadline.is_none() => {
+                                self.begin_shutdown(grace.unwrap_or_default());
+                            }
+                            () = sleep_until_or_never(deadline) => return Ok(self.finish()),
                         }
                     }
                 }
@@ -402,6 +407,13 @@ impl Driver {
                 }
             }
         }
+    }
+
+    /// Stops taking new events and sets the deadline for the rest to be acknowledged.
+    /// An `Agent` dropped without `shutdown` ends here too, with no grace.
+    fn begin_shutdown(&mut self, grace: Duration) {
+        self.grace_until = Some(Instant::now() + grace);
+        self.events.close();
     }
 
     fn finish(&mut self) -> AgentReport {
@@ -422,7 +434,20 @@ impl Driver {
 
     /// One connection: connect, then drive the session over it until it ends.
     async fn connection(&mut self, url: &str) -> Ended {
-        let Some(socket) = self.connect(url).await else {
+        // Owned, so that the attempt borrows nothing the shutdown below changes.
+        let attempt = connect(self.options.clone(), url.to_owned());
+        tokio::pin!(attempt);
+        let socket = loop {
+            let deadline = self.grace_until;
+            tokio::select! {
+                socket = &mut attempt => break socket,
+                grace = &mut self.shutdown, if deadline.is_none() => {
+                    self.begin_shutdown(grace.unwrap_or_default());
+                }
+                () = sleep_until_or_never(deadline) => return Ended::Finished,
+            }
+        };
+        let Some(socket) = socket else {
             return Ended::Lost(None);
         };
         self.stats.opened();
@@ -432,34 +457,6 @@ impl Driver {
             Ended::Lost(code) => code,
         });
         ended
-    }
-
-    /// Connects to `url` (TCP, TLS, upgrade) within the connect timeout.
-    async fn connect(&mut self, url: &str) -> Option<Socket> {
-        let Ok(mut request) = url.into_client_request() else {
-            warn_event!(url = %url, "not a WebSocket URL");
-            return None;
-        };
-        let Ok(bearer) = HeaderValue::from_str(&format!("Bearer {}", self.options.token)) else {
-            warn_event!("the token cannot travel in a header");
-            return None;
-        };
-        request.headers_mut().insert("authorization", bearer);
-        let limits = config(self.options.max_message_bytes, 16 * 1024);
-        let tls = self.options.tls.clone().map(Connector::Rustls);
-        let connect =
-            tokio_tungstenite::connect_async_tls_with_config(request, Some(limits), false, tls);
-        match tokio::time::timeout(self.options.connect_timeout, connect).await {
-            Ok(Ok((socket, _))) => Some(socket),
-            Ok(Err(error)) => {
-                debug!(url = %url, %error, "connect failed");
-                None
-            }
-            Err(_) => {
-                debug!(url = %url, "connect timed out");
-                None
-            }
-        }
     }
 
     /// Drives the session over `socket` until the connection ends.
@@ -536,9 +533,7 @@ impl Driver {
                     None => self.events_open = false,
                 },
                 grace = &mut self.shutdown, if self.grace_until.is_none() => {
-                    let grace = grace.unwrap_or_default();
-                    self.grace_until = Some(Instant::now() + grace);
-                    self.events.close();
+                    self.begin_shutdown(grace.unwrap_or_default());
                     self.session.flush(Instant::now());
                 }
             }
@@ -611,5 +606,41 @@ fn refused_event(error: brainwire_v2::QueueError) -> Option<JsonObject> {
         | brainwire_v2::QueueError::Full { event, .. }
         | brainwire_v2::QueueError::Unsignable { event, .. } => Some(event),
         _ => None,
+    }
+}
+
+/// Connects to `url` (TCP, TLS, upgrade) within the connect timeout.
+async fn connect(options: AgentOptions, url: String) -> Option<Socket> {
+    let Ok(mut request) = url.as_str().into_client_request() else {
+        warn_event!(url = %url, "not a WebSocket URL");
+        return None;
+    };
+    let Ok(bearer) = HeaderValue::from_str(&format!("Bearer {}", options.token)) else {
+        warn_event!("the token cannot travel in a header");
+        return None;
+    };
+    request.headers_mut().insert("authorization", bearer);
+    let limits = config(options.max_message_bytes, 16 * 1024);
+    let tls = options.tls.clone().map(Connector::Rustls);
+    let connect =
+        tokio_tungstenite::connect_async_tls_with_config(request, Some(limits), false, tls);
+    match tokio::time::timeout(options.connect_timeout, connect).await {
+        Ok(Ok((socket, _))) => Some(socket),
+        Ok(Err(error)) => {
+            debug!(url = %url, %error, "connect failed");
+            None
+        }
+        Err(_) => {
+            debug!(url = %url, "connect timed out");
+            None
+        }
+    }
+}
+
+/// Sleeps until `deadline`, or for ever without one.
+async fn sleep_until_or_never(deadline: Option<Instant>) {
+    match deadline {
+        Some(deadline) => tokio::time::sleep_until(deadline.into()).await,
+        None => std::future::pending().await,
     }
 }

@@ -427,3 +427,30 @@ async fn serve_holds_new_connections_at_the_cap() {
     let (third_ok, _third) = greeted(third).await;
     assert!(third_ok, "served once a slot was free");
 }
+
+/// A brain that takes the TCP connection but never answers the upgrade: shutdown keeps
+/// its grace period instead of waiting out the connect timeout, and reports what was
+/// never acknowledged.
+#[tokio::test]
+async fn shutdown_while_connecting_keeps_its_deadline() {
+    let listener = TcpListener::bind("127.0.0.1:0").await.unwrap();
+    let url = format!("ws://{}/ws/agent", listener.local_addr().unwrap());
+    let mut options = agent_options(url, "good-token");
+    options.connect_timeout = Duration::from_secs(60);
+    let agent = Agent::spawn(options);
+    for i in 0..3 {
+        agent.send_event(event(i)).await.unwrap();
+    }
+    let started = std::time::Instant::now();
+    let report = timeout(WAIT, agent.shutdown(Duration::from_millis(200)))
+        .await
+        .unwrap()
+        .unwrap();
+    assert!(
+        started.elapsed() < Duration::from_secs(5),
+        "{:?}",
+        started.elapsed()
+    );
+    assert_eq!((report.stats.connections, report.unacked_events), (0, 3));
+    drop(listener);
+}
