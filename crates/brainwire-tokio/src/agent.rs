@@ -18,6 +18,7 @@ use tokio_rustls::rustls::ClientConfig;
 use tokio_tungstenite::tungstenite::client::IntoClientRequest;
 use tokio_tungstenite::tungstenite::http::HeaderValue;
 use tokio_tungstenite::Connector;
+use tracing::Instrument;
 
 use crate::log::{debug, warn_event};
 use crate::stats::{Stats, StatsSnapshot};
@@ -268,6 +269,7 @@ impl Agent {
         let driver = Driver {
             stats: Arc::clone(&stats),
             acked_events: 0,
+            span: tracing::Span::none(),
             session,
             policy,
             options,
@@ -285,7 +287,7 @@ impl Agent {
             events: events_tx,
             updates: updates_rx,
             shutdown: Some(shutdown_tx),
-            driver: tokio::spawn(driver.run()),
+            driver: tokio::spawn(driver.run().instrument(tracing::info_span!("agent"))),
         }
     }
 
@@ -363,6 +365,8 @@ struct Driver {
     grace_until: Option<Instant>,
     stats: Arc<Stats>,
     acked_events: u64,
+    /// The span of the current connection.
+    span: tracing::Span,
 }
 
 impl Driver {
@@ -451,7 +455,16 @@ impl Driver {
             return Ended::Lost(None);
         };
         self.stats.opened();
-        let ended = self.drive(socket, url).await;
+        // The session's ids join the span once `hello_ack` arrives.
+        self.span = tracing::info_span!(
+            "brain_connection",
+            url = %url,
+            session_id = tracing::field::Empty,
+            agent_id = tracing::field::Empty,
+            project_id = tracing::field::Empty,
+        );
+        let span = self.span.clone();
+        let ended = self.drive(socket, url).instrument(span).await;
         self.stats.closed(match ended {
             Ended::Finished => Some(1000),
             Ended::Lost(code) => code,
@@ -548,8 +561,10 @@ impl Driver {
             match event {
                 AgentEvent::Connected { binding, .. } => {
                     self.policy.on_connected();
-                    debug!(url = %url, agent_id = %binding.agent_id, project_id = %binding.project_id,
-                        session_id = %binding.session_id, "session established");
+                    self.span.record("session_id", binding.session_id.as_str());
+                    self.span.record("agent_id", binding.agent_id.as_str());
+                    self.span.record("project_id", binding.project_id.as_str());
+                    debug!("session established");
                     for (id, result) in std::mem::take(&mut self.unsent_replies) {
                         self.answer(id, result);
                     }

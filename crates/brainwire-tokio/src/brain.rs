@@ -22,6 +22,7 @@ use tokio_tungstenite::tungstenite::handshake::server::{
     ErrorResponse, Request as Upgrade, Response,
 };
 use tokio_tungstenite::tungstenite::Error as WsError;
+use tracing::Instrument;
 
 use crate::log::{debug, warn_event};
 use crate::stats::Stats;
@@ -213,6 +214,13 @@ where
     let (requests, requests_rx) = mpsc::channel(64);
     options.stats.opened();
     let driver = ConnectionDriver {
+        // The agent's ids join the span once its `hello` is accepted.
+        span: tracing::info_span!(
+            "agent_connection",
+            session_id = %session_id,
+            agent_id = tracing::field::Empty,
+            project_id = tracing::field::Empty,
+        ),
         stats: Arc::clone(&options.stats),
         session,
         events: events_tx,
@@ -220,7 +228,8 @@ where
         write_timeout: options.write_timeout,
         report: ConnectionReport::default(),
     };
-    let driver = tokio::spawn(driver.run(socket));
+    let span = driver.span.clone();
+    let driver = tokio::spawn(driver.run(socket).instrument(span));
     Ok(AgentConnection {
         session_id,
         events,
@@ -356,6 +365,7 @@ impl AgentConnection {
 
 /// The task behind an [`AgentConnection`].
 struct ConnectionDriver {
+    span: tracing::Span,
     stats: Arc<Stats>,
     session: BrainSession,
     events: mpsc::Sender<BrainEvent>,
@@ -397,8 +407,9 @@ impl ConnectionDriver {
             }
             while let Some(event) = self.session.poll_event() {
                 if let BrainEvent::Hello { binding, .. } = &event {
-                    debug!(agent_id = %binding.agent_id, project_id = %binding.project_id,
-                        session_id = %binding.session_id, "agent session established");
+                    self.span.record("agent_id", binding.agent_id.as_str());
+                    self.span.record("project_id", binding.project_id.as_str());
+                    debug!("agent session established");
                     self.report.binding = Some(binding.clone());
                 }
                 // The application reads at its pace; a closed receiver means it lost
