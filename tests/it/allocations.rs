@@ -5,7 +5,6 @@
 
 use std::alloc::{GlobalAlloc, Layout, System};
 use std::cell::Cell;
-use std::sync::atomic::{AtomicI64, AtomicU64, Ordering};
 
 use brainwire_core::{Limits, Tape, Timestamp};
 use brainwire_v2::{decode, FrameVerifier};
@@ -14,19 +13,21 @@ use brainwire_test_support::workloads;
 
 struct Counting;
 
-static ALLOCATIONS: AtomicU64 = AtomicU64::new(0);
-/// Bytes allocated and not yet freed since counting started (may go below zero while
-/// older blocks are freed), and the most it reached.
-static LIVE: AtomicI64 = AtomicI64::new(0);
-static PEAK: AtomicI64 = AtomicI64::new(0);
-
-fn add_live(delta: i64) {
-    let now = LIVE.fetch_add(delta, Ordering::Relaxed) + delta;
-    PEAK.fetch_max(now, Ordering::Relaxed);
+thread_local! {
+    /// Whether this thread counts, and what it counted: allocations, bytes allocated and
+    /// not yet freed since counting started (may go below zero while older blocks are
+    /// freed), and the most that reached. Per thread, so tests running side by side do
+    /// not count each other's allocations.
+    static COUNTING: Cell<bool> = const { Cell::new(false) };
+    static ALLOCATIONS: Cell<u64> = const { Cell::new(0) };
+    static LIVE: Cell<i64> = const { Cell::new(0) };
+    static PEAK: Cell<i64> = const { Cell::new(0) };
 }
 
-thread_local! {
-    static COUNTING: Cell<bool> = const { Cell::new(false) };
+fn add_live(delta: i64) {
+    let now = LIVE.get() + delta;
+    LIVE.set(now);
+    PEAK.set(PEAK.get().max(now));
 }
 
 // The one `unsafe` in the project: a global allocator must implement an unsafe trait. It
@@ -35,7 +36,7 @@ thread_local! {
 unsafe impl GlobalAlloc for Counting {
     unsafe fn alloc(&self, layout: Layout) -> *mut u8 {
         if COUNTING.with(Cell::get) {
-            ALLOCATIONS.fetch_add(1, Ordering::Relaxed);
+            ALLOCATIONS.set(ALLOCATIONS.get() + 1);
             add_live(layout.size() as i64);
         }
         // SAFETY: the caller upholds `GlobalAlloc::alloc`'s contract, passed on unchanged.
@@ -52,7 +53,7 @@ unsafe impl GlobalAlloc for Counting {
 
     unsafe fn realloc(&self, ptr: *mut u8, layout: Layout, new_size: usize) -> *mut u8 {
         if COUNTING.with(Cell::get) {
-            ALLOCATIONS.fetch_add(1, Ordering::Relaxed);
+            ALLOCATIONS.set(ALLOCATIONS.get() + 1);
             add_live(new_size as i64 - layout.size() as i64);
         }
         // SAFETY: as for `alloc` and `dealloc`.
@@ -64,13 +65,13 @@ unsafe impl GlobalAlloc for Counting {
 static GLOBAL: Counting = Counting;
 
 fn count<T>(f: impl FnOnce() -> T) -> (T, u64) {
-    ALLOCATIONS.store(0, Ordering::Relaxed);
-    LIVE.store(0, Ordering::Relaxed);
-    PEAK.store(0, Ordering::Relaxed);
-    COUNTING.with(|c| c.set(true));
+    ALLOCATIONS.set(0);
+    LIVE.set(0);
+    PEAK.set(0);
+    COUNTING.set(true);
     let out = f();
-    COUNTING.with(|c| c.set(false));
-    (out, ALLOCATIONS.load(Ordering::Relaxed))
+    COUNTING.set(false);
+    (out, ALLOCATIONS.get())
 }
 
 #[test]
@@ -132,9 +133,9 @@ fn verifying_a_one_mebibyte_batch_peaks_under_four_times_its_size() {
     let wire = workloads::signed(events, now, 2);
     let mut verifier = FrameVerifier::new(secret.clone(), binding.clone());
     let (_, _) = count(|| verifier.verify(&first, now).expect("valid"));
-    let fresh = PEAK.load(Ordering::Relaxed);
+    let fresh = PEAK.get();
     let (verified, _) = count(|| verifier.verify(&wire, now).expect("valid"));
-    let warm = PEAK.load(Ordering::Relaxed);
+    let warm = PEAK.get();
     drop(verified);
     let size = wire.len() as i64;
     println!(
@@ -172,7 +173,7 @@ fn a_verifier_shrinks_back_after_one_large_frame() {
         drop(verifier.verify(&small, now).expect("valid"));
         verifier
     });
-    let kept = LIVE.load(Ordering::Relaxed);
+    let kept = LIVE.get();
     let bound = (Tape::RETAINED_BYTES + 128 * 1024) as i64;
     println!(
         "after a {} byte frame and a small one, the verifier keeps {kept} bytes (bound {bound})",
