@@ -5,12 +5,14 @@
 //! ```text
 //! cargo run -p brainwire-examples --example brain -- --listen 127.0.0.1:7400
 //! cargo run -p brainwire-examples --example brain -- --agent-token TOKEN --hmac-secret SECRET \
-//!     [--dashboard-token TOKEN] [--no-command]
+//!     [--dashboard-token TOKEN] [--run-stream-token TOKEN] [--no-command]
 //! ```
 //!
 //! Without `--agent-token`/`--hmac-secret`, fresh ones are generated and printed, ready
 //! for the `agent` example; without `--dashboard-token`, a fresh one is printed for the
-//! `dashboard` example. Once it accepts connections it prints
+//! `dashboard` example. With `--run-stream-token`, the run stream and its status document
+//! require that token (`?token=` or `Authorization: Bearer`). Once it accepts connections
+//! it prints
 //! `listening on ws://ADDR/ws/agent`, then the other endpoints.
 
 use std::time::Duration;
@@ -20,7 +22,7 @@ use brainwire_examples::brain::{
     serve, BrainOptions, AGENT_PATH, CHANNEL_PATH, RUN_PATH, STATUS_PATH,
 };
 use brainwire_examples::transcript::Transcript;
-use brainwire_sign::{decode_agent_hmac_secret, Secret};
+use brainwire_sign::decode_agent_hmac_secret;
 
 #[tokio::main]
 async fn main() -> anyhow::Result<()> {
@@ -28,6 +30,7 @@ async fn main() -> anyhow::Result<()> {
     let mut token = None;
     let mut secret = None;
     let mut dashboard_token = None;
+    let mut run_stream_token = None;
     let mut send_command = true;
     let mut args = std::env::args().skip(1);
     while let Some(arg) = args.next() {
@@ -38,6 +41,9 @@ async fn main() -> anyhow::Result<()> {
             "--dashboard-token" => {
                 dashboard_token = Some(args.next().context("--dashboard-token needs TOKEN")?)
             }
+            "--run-stream-token" => {
+                run_stream_token = Some(args.next().context("--run-stream-token needs TOKEN")?)
+            }
             "--no-command" => send_command = false,
             other => bail!("unknown argument {other:?}; see the header of examples/brain.rs"),
         }
@@ -47,7 +53,7 @@ async fn main() -> anyhow::Result<()> {
         Some(text) => decode_agent_hmac_secret(&text)
             .context("--hmac-secret must be urlsafe base64 of at least 32 bytes")?,
         None => {
-            let secret = Secret::new(uuid::Uuid::new_v4().as_bytes().repeat(2))?;
+            let secret = brainwire_examples::brain::random_secret()?;
             println!("agent token: {token}");
             println!("hmac secret: {}", secret.to_urlsafe_base64());
             secret
@@ -63,6 +69,7 @@ async fn main() -> anyhow::Result<()> {
     if let Some(dashboard_token) = dashboard_token {
         options.dashboard_token = dashboard_token;
     }
+    options.run_stream_token = run_stream_token;
     let addr = listener.local_addr()?;
     println!("listening on ws://{addr}{AGENT_PATH}");
     println!("run stream on ws://{addr}{RUN_PATH}, status at http://{addr}{STATUS_PATH}");

@@ -32,11 +32,18 @@ pub(crate) struct RequestHead {
 }
 
 impl RequestHead {
-    /// The value of `name` in the query (exact text; tokens here need no percent-decoding).
-    pub fn query_param(&self, name: &str) -> Option<&str> {
+    /// The value of `name` in the query, percent-decoded.
+    pub fn query_param(&self, name: &str) -> Option<std::borrow::Cow<'_, str>> {
         self.query.as_deref()?.split('&').find_map(|pair| {
             let (key, value) = pair.split_once('=')?;
-            (key == name).then_some(value)
+            // Percent-decoded: a token holding `+`, `/` or `=` arrives encoded.
+            (key == name)
+                .then(|| {
+                    percent_encoding::percent_decode_str(value)
+                        .decode_utf8()
+                        .ok()
+                })
+                .flatten()
         })
     }
 }

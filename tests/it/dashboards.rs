@@ -37,10 +37,15 @@ impl Drop for Brain {
 }
 
 async fn start_brain() -> Brain {
+    start_brain_with(|_| {}).await
+}
+
+async fn start_brain_with(configure: impl FnOnce(&mut BrainOptions)) -> Brain {
     let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
     let addr = listener.local_addr().unwrap();
     let mut options = BrainOptions::new("the-token", Secret::new(vec![7; 32]).unwrap());
     options.send_command = false;
+    configure(&mut options);
     let stats = options.stats.clone();
     let server = tokio::spawn(serve(listener, options.clone(), Transcript::none()));
     Brain {
@@ -343,4 +348,55 @@ async fn run_watch_closes_with_1000_when_done() {
         .unwrap()
         .unwrap();
     assert_eq!(code, Some(1000));
+}
+
+/// With `--run-stream-token`, the run stream and its status document refuse a reader
+/// without the token, and take it percent-encoded in the query or as a bearer token.
+#[tokio::test]
+async fn the_run_stream_token_guards_the_stream_and_the_status_document() {
+    let brain = start_brain_with(|options| options.run_stream_token = Some("rs/t+1=".into())).await;
+    let (status, _) = http(brain.addr, "GET", "/api/brain/status/ws").await;
+    assert!(status.contains("401"), "{status}");
+    let (status, _) = http(
+        brain.addr,
+        "GET",
+        "/api/brain/status/ws?token=rs%2Ft%2B1%3D",
+    )
+    .await;
+    assert!(status.contains("200"), "{status}");
+
+    let refused = tokio_tungstenite::connect_async(format!("ws://{}/ws", brain.addr)).await;
+    let Err(tokio_tungstenite::tungstenite::Error::Http(response)) = refused else {
+        panic!("an unauthenticated reader was let in");
+    };
+    assert_eq!(response.status().as_u16(), 401);
+    use tokio_tungstenite::tungstenite::client::IntoClientRequest;
+    let mut request = format!("ws://{}/ws", brain.addr)
+        .into_client_request()
+        .unwrap();
+    request
+        .headers_mut()
+        .insert("authorization", "Bearer rs/t+1=".parse().unwrap());
+    let (mut socket, _) = tokio_tungstenite::connect_async(request).await.unwrap();
+    let greeting = tokio::time::timeout(TIMEOUT, socket.next()).await.unwrap();
+    assert!(
+        matches!(greeting, Some(Ok(Message::Text(_)))),
+        "{greeting:?}"
+    );
+}
+
+/// A dashboard token holding `+`, `/` and `=` arrives percent-encoded in `?token=`.
+#[tokio::test]
+async fn the_dashboard_token_is_percent_decoded() {
+    let brain = start_brain_with(|options| options.dashboard_token = "d+t/1=".into()).await;
+    let url = format!("ws://{}/api/ws?token=d%2Bt%2F1%3D", brain.addr);
+    let (mut socket, _) = tokio_tungstenite::connect_async(url).await.unwrap();
+    let channel = format!("project:{}", brain.options.project_id);
+    let subscribe = format!(r#"{{"type":"subscribe","channelId":"{channel}"}}"#);
+    socket.send(Message::text(subscribe)).await.unwrap();
+    let reply = tokio::time::timeout(TIMEOUT, socket.next()).await.unwrap();
+    let Some(Ok(Message::Text(reply))) = reply else {
+        panic!("{reply:?}")
+    };
+    assert!(reply.contains(r#""type":"subscribed""#), "{reply}");
 }

@@ -30,7 +30,7 @@ const BRAIN_VERSION: &str = "1.13.0+brainwire-example";
 
 impl AgentAuthority for Shared {
     fn authorize(&self, bearer: &str) -> Option<AgentGrant> {
-        (bearer == self.options.agent_token).then(|| AgentGrant {
+        super::same_token(bearer, &self.options.agent_token).then(|| AgentGrant {
             agent_id: self.options.agent_id.clone(),
             project_id: self.options.project_id.clone(),
             keys: Keyring::new(self.options.secret.clone()),
@@ -135,11 +135,12 @@ async fn react(
     let transcript = &shared.transcript;
     match event {
         BrainEvent::EventBatch { batch_id, events } => {
+            let agent_id = session.binding().map_or("", |b| b.agent_id.as_str());
             let new = shared
                 .stored_batches
                 .lock()
                 .expect("not poisoned")
-                .insert(batch_id.clone());
+                .insert(agent_id, &batch_id);
             let accepted = if new { events.len() as u64 } else { 0 };
             let counter = if new {
                 &shared.options.stats.stored_events

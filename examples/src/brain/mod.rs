@@ -10,11 +10,11 @@
 //! project channels.
 
 mod agents;
+mod batch_log;
 mod channels;
 mod feed;
 mod run_stream;
 
-use std::collections::HashSet;
 use std::sync::atomic::{AtomicU64, AtomicUsize, Ordering};
 use std::sync::{Arc, Mutex};
 use std::time::Duration;
@@ -44,6 +44,9 @@ pub struct BrainOptions {
     pub secret: Secret,
     /// The token dashboards pass as `?token=` on the channel endpoint.
     pub dashboard_token: String,
+    /// When set, the run stream (`/ws`) and its status document require this token, as
+    /// `?token=` or `Authorization: Bearer`.
+    pub run_stream_token: Option<String>,
     /// The agent's id, bound into every MAC.
     pub agent_id: String,
     /// The project's id, bound into every MAC.
@@ -85,6 +88,7 @@ impl BrainOptions {
             agent_token: agent_token.into(),
             secret,
             dashboard_token: uuid::Uuid::new_v4().simple().to_string(),
+            run_stream_token: None,
             agent_id: uuid::Uuid::new_v4().to_string(),
             project_id: uuid::Uuid::new_v4().to_string(),
             send_command: true,
@@ -98,9 +102,10 @@ impl BrainOptions {
 struct Shared {
     options: BrainOptions,
     transcript: Transcript,
-    /// Batch ids already stored: an agent re-sends unacknowledged batches after a
-    /// reconnect with the same ids, so these are acknowledged again but not stored twice.
-    stored_batches: Mutex<HashSet<String>>,
+    /// Batch ids already stored, per agent: an agent re-sends unacknowledged batches
+    /// after a reconnect with the same ids, so these are acknowledged again but not
+    /// stored twice.
+    stored_batches: Mutex<batch_log::BatchLog>,
     /// Whether the agent acknowledged the one demo command. Until it does, each new
     /// session sends it again: a command in flight on a lost connection is not lost.
     command_acked: Mutex<bool>,
@@ -155,26 +160,31 @@ pub async fn serve(
     let shared = Arc::new(Shared {
         options,
         transcript,
-        stored_batches: Mutex::new(HashSet::new()),
+        stored_batches: Mutex::new(batch_log::BatchLog::default()),
         command_acked: Mutex::new(false),
         feed: Mutex::new(feed::Feed::default()),
         run_stream: Mutex::new(run_stream::RunStream::new()),
         channels: Mutex::new(channels::Channels::new(scope)),
         next_connection: AtomicU64::new(1),
     });
-    loop {
-        let (stream, peer) = listener.accept().await?;
+    // Accept errors (EMFILE, ...) are waited out, never fatal.
+    let never = brainwire_tokio::serve(listener, MAX_CONNECTIONS, move |stream, peer| {
         let shared = shared.clone();
-        tokio::spawn(async move {
+        async move {
             if let Err(e) = route(stream, &shared).await {
                 shared
                     .transcript
                     .note(Side::Brain, format!("connection from {peer} ended: {e}"))
                     .await;
             }
-        });
-    }
+        }
+    })
+    .await;
+    match never {}
 }
+
+/// Most connections served at once, all endpoints together.
+const MAX_CONNECTIONS: usize = 10_000;
 
 /// Reads the request head and hands the connection to its endpoint.
 async fn route(mut stream: TcpStream, shared: &Arc<Shared>) -> anyhow::Result<()> {
@@ -193,6 +203,9 @@ async fn route(mut stream: TcpStream, shared: &Arc<Shared>) -> anyhow::Result<()
     }
     match head.path.as_str() {
         AGENT_PATH => agents::connection(stream, read, head.bearer, shared).await,
+        RUN_PATH | STATUS_PATH if !run_stream_allowed(&head, &shared.options) => {
+            Ok(respond(stream, "401 Unauthorized", None).await?)
+        }
         RUN_PATH => run_stream::connection(stream, read, shared).await,
         CHANNEL_PATH => match dashboard_user(&head, &shared.options) {
             Some(user) => channels::connection(stream, read, user, shared).await,
@@ -214,5 +227,59 @@ async fn route(mut stream: TcpStream, shared: &Arc<Shared>) -> anyhow::Result<()
 /// The user a channel connection acts for: the dashboard token names the one user of this
 /// example (a real server would take it from a verified JWT).
 fn dashboard_user(head: &RequestHead, options: &BrainOptions) -> Option<&'static str> {
-    (head.query_param("token") == Some(options.dashboard_token.as_str())).then_some("dashboard")
+    let token = head.query_param("token")?;
+    same_token(&token, &options.dashboard_token).then_some("dashboard")
+}
+
+/// Whether the run stream and its status document may be read: always without a
+/// `run_stream_token`, else with it as `?token=` or a bearer token.
+fn run_stream_allowed(head: &RequestHead, options: &BrainOptions) -> bool {
+    let Some(expected) = &options.run_stream_token else {
+        return true;
+    };
+    let by_bearer = head
+        .bearer
+        .as_deref()
+        .is_some_and(|token| same_token(token, expected));
+    let by_query = head
+        .query_param("token")
+        .is_some_and(|token| same_token(&token, expected));
+    by_bearer || by_query
+}
+
+/// Token equality in constant time (for tokens of the same length).
+pub(crate) fn same_token(given: &str, expected: &str) -> bool {
+    subtle::ConstantTimeEq::ct_eq(given.as_bytes(), expected.as_bytes()).into()
+}
+
+/// A fresh project secret: 32 bytes from the operating system's randomness.
+///
+/// # Errors
+///
+/// When the operating system gives no randomness.
+pub fn random_secret() -> anyhow::Result<Secret> {
+    let mut bytes = vec![0u8; 32];
+    getrandom::getrandom(&mut bytes).map_err(|e| anyhow::anyhow!("no randomness: {e}"))?;
+    Ok(Secret::new(bytes)?)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn a_generated_secret_is_32_random_bytes() {
+        let (one, two) = (random_secret().unwrap(), random_secret().unwrap());
+        assert_eq!(one.expose().len(), 32);
+        assert_ne!(one, two);
+        // Not a 16-byte value written twice (a UUID's 122 bits).
+        assert_ne!(one.expose()[..16], one.expose()[16..]);
+    }
+
+    #[test]
+    fn tokens_compare_by_value() {
+        assert!(same_token("a-token", "a-token"));
+        assert!(!same_token("a-token", "a-tokem"));
+        assert!(!same_token("a-token", "a-token-longer"));
+    }
 }
