@@ -82,12 +82,21 @@ impl HeadError {
 pub(crate) async fn read_head(stream: &mut TcpStream) -> Result<(RequestHead, Vec<u8>), HeadError> {
     let mut buffer = Vec::with_capacity(1024);
     let read = async {
+        // Bytes already searched for the blank line that ends the head: each byte is
+        // looked at once, however the client splits its writes (a head dripped a byte at
+        // a time costs what it costs in one piece), and the head is parsed once.
+        let mut searched = 0;
         loop {
-            let mut headers = [httparse::EMPTY_HEADER; MAX_HEADERS];
-            let mut request = httparse::Request::new(&mut headers);
-            if request.parse(&buffer)?.is_complete() {
-                return Ok(head_of(&request));
+            if let Some(end) = head_end(&buffer, searched) {
+                let mut headers = [httparse::EMPTY_HEADER; MAX_HEADERS];
+                let mut request = httparse::Request::new(&mut headers);
+                count_parse();
+                return match request.parse(&buffer[..end])? {
+                    httparse::Status::Complete(_) => Ok(head_of(&request)),
+                    httparse::Status::Partial => Err(HeadError::Malformed(httparse::Error::Token)),
+                };
             }
+            searched = buffer.len().saturating_sub(3);
             if buffer.len() >= MAX_HEAD_BYTES {
                 return Err(HeadError::TooLarge);
             }
@@ -104,6 +113,25 @@ pub(crate) async fn read_head(stream: &mut TcpStream) -> Result<(RequestHead, Ve
         .await
         .map_err(|_| HeadError::Slow)??;
     Ok((head, buffer))
+}
+
+/// Where the head ends (just past its blank line), looking from `from` on.
+fn head_end(buffer: &[u8], from: usize) -> Option<usize> {
+    buffer[from..]
+        .windows(4)
+        .position(|w| w == b"\r\n\r\n")
+        .map(|at| from + at + 4)
+}
+
+#[cfg(test)]
+thread_local! {
+    static PARSES: std::cell::Cell<usize> = const { std::cell::Cell::new(0) };
+}
+
+/// Counts parses on this thread, for the test that a dripped head is parsed once.
+fn count_parse() {
+    #[cfg(test)]
+    PARSES.set(PARSES.get() + 1);
 }
 
 fn head_of(request: &httparse::Request<'_, '_>) -> RequestHead {
@@ -164,11 +192,48 @@ pub(crate) async fn upgrade(
     stream: TcpStream,
     read: Vec<u8>,
     max_message_bytes: usize,
+    buffer_bytes: usize,
 ) -> Result<WebSocketStream<Upgraded>, tokio_tungstenite::tungstenite::Error> {
     let (reader, writer) = stream.into_split();
     let io = tokio::io::join(io::Cursor::new(read).chain(reader), writer);
+    // Small buffers: tungstenite's default 128 KiB read buffer made 1,000 idle
+    // dashboards cost 137 MB.
     let config = WebSocketConfig::default()
         .max_message_size(Some(max_message_bytes))
-        .max_frame_size(Some(max_message_bytes));
+        .max_frame_size(Some(max_message_bytes))
+        .read_buffer_size(buffer_bytes)
+        .write_buffer_size(buffer_bytes)
+        .max_write_buffer_size(max_message_bytes.saturating_mul(2).max(buffer_bytes * 2));
     tokio_tungstenite::accept_async_with_config(io, Some(config)).await
+}
+
+#[cfg(test)]
+mod tests {
+    use tokio::io::AsyncWriteExt;
+
+    use super::*;
+
+    /// A 12 KB head written one byte at a time is searched once and parsed once.
+    #[tokio::test]
+    async fn a_dripped_head_is_parsed_once() {
+        let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
+        let addr = listener.local_addr().unwrap();
+        let padding = "x".repeat(12 * 1024);
+        let head = format!("GET /ws?token=a%2Bb HTTP/1.1\r\nHost: h\r\nX-Pad: {padding}\r\n\r\n");
+        let client = tokio::spawn(async move {
+            let mut stream = TcpStream::connect(addr).await.unwrap();
+            stream.set_nodelay(true).unwrap();
+            for byte in head.as_bytes() {
+                stream.write_all(&[*byte]).await.unwrap();
+            }
+            stream
+        });
+        let (mut stream, _) = listener.accept().await.unwrap();
+        PARSES.set(0);
+        let (head, _) = read_head(&mut stream).await.unwrap();
+        assert_eq!(PARSES.get(), 1);
+        assert_eq!(head.path, "/ws");
+        assert_eq!(head.query_param("token").as_deref(), Some("a+b"));
+        drop(client.await.unwrap());
+    }
 }

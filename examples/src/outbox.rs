@@ -3,6 +3,9 @@
 //! rather than slowing the brain.
 
 use std::collections::HashMap;
+use std::sync::atomic::{AtomicUsize, Ordering};
+use std::sync::Arc;
+use std::time::Duration;
 
 use brainwire_close::{CloseFrame, StandardCode};
 use bytes::Bytes;
@@ -14,19 +17,37 @@ use tokio_tungstenite::WebSocketStream;
 use crate::http::Upgraded;
 use crate::ws::{close_message, next_incoming, Incoming};
 
-/// Messages a client may have waiting before it counts as too slow.
-pub(crate) const QUEUE_DEPTH: usize = 256;
+/// Bytes a client may have waiting before it counts as too slow. Counted in bytes, not
+/// messages: one agent batch of 500 events fans out into 500 to 1,000 messages at once,
+/// which a prompt reader drains, but which a cap of a few hundred messages would take for
+/// slowness.
+pub(crate) const QUEUE_BYTES: usize = 8 * 1024 * 1024;
+
+/// How long one write to a dashboard may wait: a client that stops reading is dropped,
+/// it does not keep its task (and socket) waiting for ever.
+pub(crate) const WRITE_TIMEOUT: Duration = Duration::from_secs(10);
+
+/// One client's queue: the messages, and how many bytes they hold.
+#[derive(Debug)]
+pub(crate) struct Outbox {
+    messages: mpsc::UnboundedReceiver<Bytes>,
+    queued_bytes: Arc<AtomicUsize>,
+}
 
 /// Each connected client's queue, by connection id.
 #[derive(Debug, Default)]
-pub(crate) struct Outboxes(HashMap<u64, mpsc::Sender<Bytes>>);
+pub(crate) struct Outboxes(HashMap<u64, (mpsc::UnboundedSender<Bytes>, Arc<AtomicUsize>)>);
 
 impl Outboxes {
-    /// Opens the queue of connection `id`; its task sends what arrives on the receiver.
-    pub fn open(&mut self, id: u64) -> mpsc::Receiver<Bytes> {
-        let (sender, receiver) = mpsc::channel(QUEUE_DEPTH);
-        self.0.insert(id, sender);
-        receiver
+    /// Opens the queue of connection `id`; its task sends what arrives in it.
+    pub fn open(&mut self, id: u64) -> Outbox {
+        let (sender, messages) = mpsc::unbounded_channel();
+        let queued_bytes = Arc::new(AtomicUsize::new(0));
+        self.0.insert(id, (sender, Arc::clone(&queued_bytes)));
+        Outbox {
+            messages,
+            queued_bytes,
+        }
     }
 
     /// Closes the queue of connection `id`.
@@ -34,15 +55,16 @@ impl Outboxes {
         self.0.remove(&id);
     }
 
-    /// Queues `bytes` for each recipient; returns those dropped because their queue was
-    /// full or gone. A dropped client's receiver ends, and its task closes the connection.
+    /// Queues `bytes` for each recipient; returns those dropped because their queue held
+    /// [`QUEUE_BYTES`] already or was gone. A dropped client's queue ends, and its task
+    /// closes the connection.
     pub fn deliver(&mut self, recipients: &[u64], bytes: &Bytes) -> Vec<u64> {
         let mut dropped = Vec::new();
         for id in recipients {
-            let queued = self
-                .0
-                .get(id)
-                .is_some_and(|q| q.try_send(bytes.clone()).is_ok());
+            let queued = self.0.get(id).is_some_and(|(sender, queued_bytes)| {
+                let before = queued_bytes.fetch_add(bytes.len(), Ordering::Relaxed);
+                before + bytes.len() <= QUEUE_BYTES && sender.send(bytes.clone()).is_ok()
+            });
             if !queued {
                 self.0.remove(id);
                 dropped.push(*id);
@@ -52,27 +74,31 @@ impl Outboxes {
     }
 }
 
-/// Runs a dashboard connection: sends it what arrives in `queue` and answers each of its
-/// messages with what `answer` returns, until either side ends. A closed queue means the
-/// client was dropped as too slow, and it is told so (1013).
+/// Runs a dashboard connection: sends it what arrives in `outbox` and answers each of
+/// its messages with what `answer` returns, until either side ends. A closed queue means
+/// the client was dropped as too slow, and it is told so (1013). Every write waits at
+/// most [`WRITE_TIMEOUT`].
 pub(crate) async fn pump(
     socket: &mut WebSocketStream<Upgraded>,
-    queue: &mut mpsc::Receiver<Bytes>,
+    outbox: &mut Outbox,
     mut answer: impl FnMut(&[u8]) -> Option<Bytes>,
 ) -> anyhow::Result<()> {
     loop {
         tokio::select! {
-            queued = queue.recv() => match queued {
-                Some(bytes) => socket.send(text(bytes)?).await?,
+            queued = outbox.messages.recv() => match queued {
+                Some(bytes) => {
+                    outbox.queued_bytes.fetch_sub(bytes.len(), Ordering::Relaxed);
+                    send(socket, text(bytes)?).await?;
+                }
                 None => {
                     let close = CloseFrame::new(StandardCode::TryAgainLater, "too slow to keep up");
-                    return Ok(socket.send(close_message(&close)).await?);
+                    return send(socket, close_message(&close)).await;
                 }
             },
             message = socket.next() => match next_incoming(message) {
                 Some(Ok(Incoming::Frame(bytes))) => {
                     if let Some(reply) = answer(&bytes) {
-                        socket.send(text(reply)?).await?;
+                        send(socket, text(reply)?).await?;
                     }
                 }
                 Some(Ok(Incoming::Ignore)) => {}
@@ -80,6 +106,17 @@ pub(crate) async fn pump(
             },
         }
     }
+}
+
+/// Sends `message`, giving up after [`WRITE_TIMEOUT`].
+pub(crate) async fn send(
+    socket: &mut WebSocketStream<Upgraded>,
+    message: Message,
+) -> anyhow::Result<()> {
+    tokio::time::timeout(WRITE_TIMEOUT, socket.send(message))
+        .await
+        .map_err(|_| anyhow::anyhow!("write timed out: the client stopped reading"))??;
+    Ok(())
 }
 
 /// JSON bytes as a text message (browsers hand binary messages over as blobs).

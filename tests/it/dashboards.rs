@@ -400,3 +400,53 @@ async fn the_dashboard_token_is_percent_decoded() {
     };
     assert!(reply.contains(r#""type":"subscribed""#), "{reply}");
 }
+
+/// Three batches of 2,500 events fan out into thousands of channel messages at once: a
+/// dashboard that reads promptly keeps up and is never closed as too slow (the outbox
+/// is counted in bytes; a cap of a few hundred messages closed it with 1013).
+#[tokio::test]
+async fn a_prompt_dashboard_survives_a_burst_of_7500_events() {
+    const EVENTS: usize = 7_500;
+    let brain = start_brain().await;
+    let project: ChannelId = format!("project:{}", brain.options.project_id)
+        .parse()
+        .unwrap();
+    // Every event changes a task's status; three kinds in four also give an agent event.
+    let agent_events = (0..EVENTS)
+        .filter(|i| KINDS[i % KINDS.len()] != "task.retried")
+        .count();
+    let expected = EVENTS + agent_events;
+    let (channel_in, mut channel_messages) = mpsc::unbounded_channel();
+    let mut options = DashboardOptions::new(
+        format!("ws://{}/api/ws", brain.addr),
+        brain.options.dashboard_token.clone(),
+        vec![project],
+    );
+    options.stop_after_events = Some(expected);
+    let dashboard = tokio::spawn(dashboard::run(options, channel_in));
+    match tokio::time::timeout(TIMEOUT, channel_messages.recv()).await {
+        Ok(Some(ServerMessage::Subscribed(_))) => {}
+        other => panic!("expected a subscription, got {other:?}"),
+    }
+    let mut agent_options = AgentOptions::new(
+        format!("ws://{}/ws/agent", brain.addr),
+        "the-token",
+        Secret::new(vec![7; 32]).unwrap(),
+        EVENTS,
+    );
+    agent_options.events_per_batch = 2_500;
+    let report = tokio::time::timeout(
+        Duration::from_secs(120),
+        agent::run(agent_options, Transcript::none()),
+    )
+    .await
+    .expect("the agent finishes")
+    .unwrap();
+    assert_eq!(report.acked_events, EVENTS);
+    let connections = tokio::time::timeout(Duration::from_secs(120), dashboard)
+        .await
+        .expect("the dashboard sees every event")
+        .unwrap()
+        .unwrap();
+    assert_eq!(connections, 1, "never dropped as too slow");
+}

@@ -8,13 +8,14 @@ use brainwire_sign::Keyring;
 use brainwire_v2::{
     AgentAuthority, AgentGrant, BrainConfig, BrainEvent, BrainSession, Command, Sources,
 };
-use futures_util::{SinkExt, StreamExt};
+use futures_util::StreamExt;
 use tokio::net::TcpStream;
 use tokio_tungstenite::tungstenite::Message;
 
 use super::feed::Reporter;
 use super::Shared;
 use crate::http::upgrade;
+use crate::outbox::send;
 use crate::transcript::Side;
 use crate::ws::{close_message, next_incoming, Incoming};
 
@@ -45,7 +46,7 @@ pub(super) async fn connection(
     bearer: Option<String>,
     shared: &Shared,
 ) -> anyhow::Result<()> {
-    let mut socket = upgrade(stream, read, MAX_AGENT_MESSAGE).await?;
+    let mut socket = upgrade(stream, read, MAX_AGENT_MESSAGE, 16 * 1024).await?;
     // Whether this session sent the demo command already, and who reports on it.
     let mut command_sent = false;
     let mut reporter = None;
@@ -69,7 +70,7 @@ pub(super) async fn connection(
         while let Some(frame) = session.poll_transmit() {
             transcript.frame(Side::Brain, &frame).await;
             // The deployed brain sends binary messages only; so does this one.
-            socket.send(Message::Binary(frame)).await?;
+            send(&mut socket, Message::Binary(frame)).await?;
         }
         let mut reacted = false;
         while let Some(event) = session.poll_event() {
@@ -93,7 +94,7 @@ pub(super) async fn connection(
                     format!("closing: {} {}", closing.frame.code(), closing.error),
                 )
                 .await;
-            socket.send(close_message(&closing.frame)).await?;
+            send(&mut socket, close_message(&closing.frame)).await?;
             return Ok(());
         }
         let timeout = session

@@ -3,12 +3,11 @@
 
 use brainwire_channel::{ChannelHub, ChannelId, ChannelKind, Event, SubscriptionPolicy};
 use brainwire_close::NamesCloseCode;
-use futures_util::SinkExt;
 use tokio::net::TcpStream;
 
 use super::Shared;
 use crate::http::upgrade;
-use crate::outbox::{pump, Outboxes};
+use crate::outbox::{pump, send, Outboxes};
 use crate::ws::close_message;
 
 /// Largest message a channel client may send (the hub reads at most 4 KiB).
@@ -73,7 +72,7 @@ pub(super) async fn connection(
     user: &str,
     shared: &Shared,
 ) -> anyhow::Result<()> {
-    let mut socket = upgrade(stream, read, MAX_CLIENT_MESSAGE).await?;
+    let mut socket = upgrade(stream, read, MAX_CLIENT_MESSAGE, 4 * 1024).await?;
     let id = shared.connection_id();
     let joined = {
         let mut channels = shared.channels.lock().expect("not poisoned");
@@ -84,7 +83,7 @@ pub(super) async fn connection(
     };
     let mut queue = match joined {
         Ok(queue) => queue,
-        Err(e) => return Ok(socket.send(close_message(&e.close_frame())).await?),
+        Err(e) => return send(&mut socket, close_message(&e.close_frame())).await,
     };
     let result = pump(&mut socket, &mut queue, |received| {
         let mut channels = shared.channels.lock().expect("not poisoned");

@@ -4,12 +4,11 @@
 use brainwire_close::NamesCloseCode;
 use brainwire_core::WallClock;
 use brainwire_run::{Body, Broadcaster};
-use futures_util::SinkExt;
 use tokio::net::TcpStream;
 
 use super::{Shared, RUN_PATH};
 use crate::http::upgrade;
-use crate::outbox::{pump, text, Outboxes};
+use crate::outbox::{pump, send, text, Outboxes};
 use crate::ws::close_message;
 
 /// Largest message a run stream client may send (the broadcaster echoes at most 64 KiB).
@@ -54,7 +53,7 @@ pub(super) async fn connection(
     read: Vec<u8>,
     shared: &Shared,
 ) -> anyhow::Result<()> {
-    let mut socket = upgrade(stream, read, MAX_CLIENT_MESSAGE).await?;
+    let mut socket = upgrade(stream, read, MAX_CLIENT_MESSAGE, 4 * 1024).await?;
     let id = shared.connection_id();
     let joined = {
         let mut run = shared.run_stream.lock().expect("not poisoned");
@@ -64,10 +63,10 @@ pub(super) async fn connection(
     };
     let (greeting, mut queue) = match joined {
         Ok(joined) => joined,
-        Err(full) => return Ok(socket.send(close_message(&full.close_frame())).await?),
+        Err(full) => return send(&mut socket, close_message(&full.close_frame())).await,
     };
     let result = async {
-        socket.send(text(greeting)?).await?;
+        send(&mut socket, text(greeting)?).await?;
         pump(&mut socket, &mut queue, |received| {
             let mut run = shared.run_stream.lock().expect("not poisoned");
             // A message that is not JSON within limits gets no echo, as in document 003.
