@@ -15,7 +15,10 @@ fuzz_target!(|data: &[u8]| {
     let tree = Value::parse(data, &Limits::default()).expect("the same parser accepts it");
     let mut from_tree = Vec::new();
     tree.write_canonical(&mut from_tree);
-    assert_eq!(once, from_tree, "the tape and the tree write the same bytes");
+    assert_eq!(
+        once, from_tree,
+        "the tape and the tree write the same bytes"
+    );
     // Where serde_json also reads the input (within its own depth limit), both texts mean
     // the same value. serde_json keeps the last duplicate key, but those never get here.
     if let Ok(input) = serde_json::from_slice::<serde_json::Value>(data) {

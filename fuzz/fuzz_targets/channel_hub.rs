@@ -4,8 +4,8 @@
 #![no_main]
 
 use brainwire_channel::{
-    decode_client_with, decode_server_with, encode_client, encode_server, ChannelHub, ChannelId, ChannelKind,
-    SubscriptionPolicy,
+    decode_client_with, decode_server_with, encode_client, encode_server, ChannelHub, ChannelId,
+    ChannelKind, SubscriptionPolicy,
 };
 use brainwire_core::Limits;
 use libfuzzer_sys::fuzz_target;

@@ -6,8 +6,8 @@
 use std::time::Duration;
 
 use brainwire_close::{
-    dashboard, v1, v2, Backoff, CloseClass, FamilyCode, Reconnect, ReconnectPolicy,
-    StandardCode, StopReason,
+    dashboard, v1, v2, Backoff, CloseClass, FamilyCode, Reconnect, ReconnectPolicy, StandardCode,
+    StopReason,
 };
 use libfuzzer_sys::fuzz_target;
 
@@ -24,7 +24,9 @@ fuzz_target!(|data: &[u8]| {
             .with_full_jitter()
             .with_max_attempts(MAX_ATTEMPTS),
         move || {
-            random = random.wrapping_mul(6364136223846793005).wrapping_add(1442695040888963407);
+            random = random
+                .wrapping_mul(6364136223846793005)
+                .wrapping_add(1442695040888963407);
             random
         },
     );

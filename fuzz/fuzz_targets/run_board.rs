@@ -20,7 +20,10 @@ fuzz_target!(|data: &[u8]| {
         let [op, which] = *pair else { return };
         let mut run = match which % 9 {
             8 => RunData::default(),
-            id => RunData::new(format!("t{id}"), RunStatus::from(STATUSES[usize::from(op % 5)])),
+            id => RunData::new(
+                format!("t{id}"),
+                RunStatus::from(STATUSES[usize::from(op % 5)]),
+            ),
         };
         if op & 0x80 != 0 {
             run.status = None;

@@ -3,8 +3,7 @@
 #![no_main]
 
 use brainwire_v1::{
-    decode_agent, decode_brain, encode_agent, encode_brain, sniff, AgentFrame,
-    ProtocolVersion,
+    decode_agent, decode_brain, encode_agent, encode_brain, sniff, AgentFrame, ProtocolVersion,
 };
 use libfuzzer_sys::fuzz_target;
 

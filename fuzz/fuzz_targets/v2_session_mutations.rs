@@ -30,7 +30,11 @@ enum Step {
     Complete,
     Advance(u8),
     /// Changes the next signed frame going the chosen way.
-    Mutate { to_brain: bool, member: u8, change: Change },
+    Mutate {
+        to_brain: bool,
+        member: u8,
+        change: Change,
+    },
 }
 
 #[derive(Arbitrary, Debug, Clone, Copy)]
@@ -104,10 +108,35 @@ fn mutate(wire: &[u8], member: u8, change: Change) -> Option<Vec<u8>> {
             members.remove(&key);
         }
         Change::Add(value) => {
-            members.insert("zz".to_owned(), RawValue::from_string(value.json().to_owned()).ok()?);
+            members.insert(
+                "zz".to_owned(),
+                RawValue::from_string(value.json().to_owned()).ok()?,
+            );
         }
     }
     serde_json::to_vec(&members).ok()
+}
+
+/// `wire`, changed by the armed mutation if it goes this way (`to_brain`) and is signed;
+/// and whether the change touched what the MAC covers.
+fn apply_armed(
+    wire: Vec<u8>,
+    armed: &mut Option<(bool, u8, Change)>,
+    to_brain: bool,
+) -> (Vec<u8>, bool) {
+    match *armed {
+        Some((direction, member, change)) if direction == to_brain && is_signed(&wire) => {
+            *armed = None;
+            match mutate(&wire, member, change) {
+                Some(mutated) => {
+                    let changed = covered(&mutated) != covered(&wire);
+                    (mutated, changed)
+                }
+                None => (wire, false),
+            }
+        }
+        _ => (wire, false),
+    }
 }
 
 fn is_signed(wire: &[u8]) -> bool {
@@ -123,8 +152,14 @@ fuzz_target!(|steps: Vec<Step>| {
         *b = nonce.to_be_bytes();
     });
     let sources = Sources::new("f", WallClock::new(move || wall), nonces);
-    let mut brain =
-        BrainSession::accept(start, Some("t"), &Registry, "s", BrainConfig::new("b"), sources.clone());
+    let mut brain = BrainSession::accept(
+        start,
+        Some("t"),
+        &Registry,
+        "s",
+        BrainConfig::new("b"),
+        sources.clone(),
+    );
     let mut agent = AgentSession::new(
         AgentConfig::new(Hello::new("1", "bare")),
         Secret::new(vec![7; 32]).unwrap(),
@@ -140,7 +175,10 @@ fuzz_target!(|steps: Vec<Step>| {
         match step {
             Step::Queue(tag) => {
                 let event = format!(r#"{{"task_id":"t-{tag}","event_type":"task_succeeded"}}"#);
-                if agent.queue_event(now, JsonObject::from_text(event.clone()).unwrap()).is_ok() {
+                if agent
+                    .queue_event(now, JsonObject::from_text(event.clone()).unwrap())
+                    .is_ok()
+                {
                     queued.insert(event);
                 }
             }
@@ -159,28 +197,25 @@ fuzz_target!(|steps: Vec<Step>| {
                 agent.handle_timeout(now);
                 brain.handle_timeout(now);
             }
-            Step::Mutate { to_brain, member, change } => armed = Some((to_brain, member, change)),
+            Step::Mutate {
+                to_brain,
+                member,
+                change,
+            } => armed = Some((to_brain, member, change)),
         }
         // Move frames both ways until nothing moves.
         loop {
             let mut moved = false;
             while let Some(frame) = agent.poll_transmit() {
                 moved = true;
-                let mut wire = frame.to_vec();
-                let mut changed = false;
-                if let Some((true, member, change)) = armed {
-                    if is_signed(&wire) {
-                        armed = None;
-                        if let Some(mutated) = mutate(&wire, member, change) {
-                            changed = covered(&mutated) != covered(&wire);
-                            wire = mutated;
-                        }
-                    }
-                }
+                let (wire, changed) = apply_armed(frame.to_vec(), &mut armed, true);
                 brain.handle_message(now, wall, &wire);
                 if changed {
                     let closing = brain.poll_close().expect("a changed frame is refused");
-                    assert!(matches!(closing.frame.code(), 4400 | 4403 | 4426), "{closing:?}");
+                    assert!(
+                        matches!(closing.frame.code(), 4400 | 4403 | 4426),
+                        "{closing:?}"
+                    );
                     assert!(brain.poll_event().is_none(), "nothing from a refused frame");
                     return;
                 }
@@ -189,28 +224,24 @@ fuzz_target!(|steps: Vec<Step>| {
                 moved = true;
                 if let BrainEvent::EventBatch { batch_id, events } = &event {
                     for e in events {
-                        assert!(queued.contains(e.as_str()), "the brain reports only what was queued");
+                        assert!(
+                            queued.contains(e.as_str()),
+                            "the brain reports only what was queued"
+                        );
                     }
                     let _ = brain.ack_batch(batch_id, events.len() as u64, events.len() as u64, 0);
                 }
             }
             while let Some(frame) = brain.poll_transmit() {
                 moved = true;
-                let mut wire = frame.to_vec();
-                let mut changed = false;
-                if let Some((false, member, change)) = armed {
-                    if is_signed(&wire) {
-                        armed = None;
-                        if let Some(mutated) = mutate(&wire, member, change) {
-                            changed = covered(&mutated) != covered(&wire);
-                            wire = mutated;
-                        }
-                    }
-                }
+                let (wire, changed) = apply_armed(frame.to_vec(), &mut armed, false);
                 agent.handle_message(now, wall, &wire);
                 if changed {
                     let closing = agent.poll_close().expect("a changed frame is refused");
-                    assert!(matches!(closing.frame.code(), 4400 | 4403 | 4426), "{closing:?}");
+                    assert!(
+                        matches!(closing.frame.code(), 4400 | 4403 | 4426),
+                        "{closing:?}"
+                    );
                     return;
                 }
             }
@@ -220,10 +251,20 @@ fuzz_target!(|steps: Vec<Step>| {
                     open_commands.push(command_id);
                 }
             }
-            for closing in [agent.poll_close(), brain.poll_close()].into_iter().flatten() {
+            for closing in [agent.poll_close(), brain.poll_close()]
+                .into_iter()
+                .flatten()
+            {
                 let code = brainwire_close::v2::CloseCode::from(closing.frame.code());
-                assert!(!matches!(code, brainwire_close::v2::CloseCode::Other(_)), "{closing:?}");
-                assert_eq!(code, closing.error.close_code(), "the frame carries the error's code");
+                assert!(
+                    !matches!(code, brainwire_close::v2::CloseCode::Other(_)),
+                    "{closing:?}"
+                );
+                assert_eq!(
+                    code,
+                    closing.error.close_code(),
+                    "the frame carries the error's code"
+                );
                 return;
             }
             if !moved {

@@ -88,7 +88,10 @@ fuzz_target!(|data: &[u8]| {
         {
             let code = closing.frame.code();
             assert_eq!(code, closing.error.close_code().code());
-            assert!(matches!(code, 1001 | 1011 | 4400..=4429), "close code {code}");
+            assert!(
+                matches!(code, 1001 | 1011 | 4400..=4429),
+                "close code {code}"
+            );
         }
         while brain.poll_transmit().is_some() {}
         while agent.poll_transmit().is_some() {}

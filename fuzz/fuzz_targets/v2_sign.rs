@@ -46,7 +46,9 @@ fuzz_target!(|data: &[u8]| {
         return;
     };
     let mut verifier = FrameVerifier::<Any>::new(secret.clone(), binding.clone());
-    verifier.verify(&wire, now).expect("what the signer signs verifies");
+    verifier
+        .verify(&wire, now)
+        .expect("what the signer signs verifies");
     assert!(verifier.verify(&wire, now).is_err(), "and only once");
 
     let members: BTreeMap<String, Box<RawValue>> =
@@ -66,7 +68,10 @@ fuzz_target!(|data: &[u8]| {
         ("project_id", &binding.project_id),
         ("session_id", &binding.session_id),
     ] {
-        envelope.insert(key.to_owned(), serde_json::value::to_raw_value(value).unwrap());
+        envelope.insert(
+            key.to_owned(),
+            serde_json::value::to_raw_value(value).unwrap(),
+        );
     }
     let text = serde_json::to_vec(&envelope).unwrap();
     let canonical = canonicalize(&text, &limits).expect("the envelope canonicalizes");

@@ -116,6 +116,17 @@ fn a_steady_verify_allocates_what_the_typed_result_owns_and_little_else() {
     }
 }
 
+/// How many task events make a signed batch just under the default 1 MiB limit.
+fn events_under_the_limit() -> usize {
+    let limit = Limits::default().max_bytes;
+    // The envelope adds under 400 bytes to the payload.
+    let mut events = 1000;
+    while workloads::payload(events + 25).to_json().len() + 400 < limit {
+        events += 25;
+    }
+    events
+}
+
 /// Peak memory of verifying a frame at the default 1 MiB limit: a batch of task events
 /// just under 1 MiB, on a fresh verifier (its tape and buffers grown for this frame) and
 /// on a warm one. The input itself is not counted.
@@ -123,12 +134,7 @@ fn a_steady_verify_allocates_what_the_typed_result_owns_and_little_else() {
 fn verifying_a_one_mebibyte_batch_peaks_under_four_times_its_size() {
     let now = Timestamp::now_utc();
     let (secret, binding) = workloads::session();
-    let limit = Limits::default().max_bytes;
-    // The envelope adds under 400 bytes to the payload.
-    let mut events = 1000;
-    while workloads::payload(events + 25).to_json().len() + 400 < limit {
-        events += 25;
-    }
+    let events = events_under_the_limit();
     let first = workloads::signed(events, now, 1);
     let wire = workloads::signed(events, now, 2);
     let mut verifier = FrameVerifier::new(secret.clone(), binding.clone());
@@ -160,12 +166,7 @@ fn verifying_a_one_mebibyte_batch_peaks_under_four_times_its_size() {
 fn a_verifier_shrinks_back_after_one_large_frame() {
     let now = Timestamp::now_utc();
     let (secret, binding) = workloads::session();
-    let limit = Limits::default().max_bytes;
-    let mut events = 1000;
-    while workloads::payload(events + 25).to_json().len() + 400 < limit {
-        events += 25;
-    }
-    let large = workloads::signed(events, now, 1);
+    let large = workloads::signed(events_under_the_limit(), now, 1);
     let small = workloads::signed(1, now, 2);
     let (verifier, _) = count(|| {
         let mut verifier = FrameVerifier::new(secret.clone(), binding.clone());
