@@ -533,10 +533,16 @@ impl Driver {
                 Some((id, result)) = self.replies.recv() => self.answer(id, result),
                 event = self.events.recv(), if room && self.events_open => match event {
                     Some(event) => {
-                        if let Err(error) = self.session.queue_event(Instant::now(), event) {
-                            let reason = error.to_string();
-                            if let Some(event) = refused_event(error) {
-                                self.notify(Update::Refused { event, reason });
+                        self.queue(event);
+                        // Take what else is waiting (up to a batch) in this turn rather
+                        // than one event per turn of the loop.
+                        for _ in 1..self.options.config.max_events_per_batch {
+                            if self.session.held_events() >= self.options.config.max_buffered_events {
+                                break;
+                            }
+                            match self.events.try_recv() {
+                                Ok(event) => self.queue(event),
+                                Err(_) => break,
                             }
                         }
                         if self.grace_until.is_some() {
@@ -549,6 +555,16 @@ impl Driver {
                     self.begin_shutdown(grace.unwrap_or_default());
                     self.session.flush(Instant::now());
                 }
+            }
+        }
+    }
+
+    /// Queues `event` in the session; a refused one goes back to the application.
+    fn queue(&mut self, event: JsonObject) {
+        if let Err(error) = self.session.queue_event(Instant::now(), event) {
+            let reason = error.to_string();
+            if let Some(event) = refused_event(error) {
+                self.notify(Update::Refused { event, reason });
             }
         }
     }

@@ -210,6 +210,8 @@ pub struct AgentSession {
     queued: VecDeque<JsonObject>,
     queued_bytes: usize,
     oldest_queued_at: Option<Instant>,
+    /// The parse buffer of `queue_event`'s check, kept between events.
+    check: Tape,
     in_flight: VecDeque<InFlight>,
     resend: VecDeque<InFlight>,
     /// Delivery tokens of commands received and not yet answered, by command id.
@@ -240,6 +242,7 @@ impl AgentSession {
             queued: VecDeque::new(),
             queued_bytes: 0,
             oldest_queued_at: None,
+            check: Tape::new(),
             in_flight: VecDeque::new(),
             resend: VecDeque::new(),
             open_commands: VecDeque::new(),
@@ -303,7 +306,7 @@ impl AgentSession {
         }
         // Checked here, once, under the signer's limits: a refused event would otherwise
         // make its whole batch unsignable later, with nobody to hand it back to.
-        if let Err(error) = Tape::new().parse(event.as_str().as_bytes(), &Limits::default()) {
+        if let Err(error) = self.check.parse(event.as_str().as_bytes(), &Limits::default()) {
             return Err(QueueError::Unsignable { event, error });
         }
         self.queued_bytes += size + 1;
