@@ -1,6 +1,7 @@
 //! A v2 brain on one port: the agent endpoint `/ws/agent` (bearer auth, signed traffic),
 //! the run status stream `/ws` with `GET /api/brain/status/ws`, and the channel endpoint
-//! `/api/ws?token=`, both fed by what agents report.
+//! `/api/ws?token=`, both fed by what agents report; its counters at `GET /metrics`
+//! (Prometheus text format).
 //!
 //! ```text
 //! cargo run -p brainwire-examples --example brain -- --listen 127.0.0.1:7400
@@ -19,7 +20,7 @@ use std::time::Duration;
 
 use anyhow::{bail, Context};
 use brainwire_examples::brain::{
-    serve, BrainOptions, AGENT_PATH, CHANNEL_PATH, RUN_PATH, STATUS_PATH,
+    serve, BrainOptions, AGENT_PATH, CHANNEL_PATH, METRICS_PATH, RUN_PATH, STATUS_PATH,
 };
 use brainwire_examples::transcript::Transcript;
 use brainwire_sign::decode_agent_hmac_secret;
@@ -73,6 +74,7 @@ async fn main() -> anyhow::Result<()> {
     let addr = listener.local_addr()?;
     println!("listening on ws://{addr}{AGENT_PATH}");
     println!("run stream on ws://{addr}{RUN_PATH}, status at http://{addr}{STATUS_PATH}");
+    println!("metrics at http://{addr}{METRICS_PATH}");
     println!(
         "channels on ws://{addr}{CHANNEL_PATH}?token={} (project:{}, agent:{})",
         options.dashboard_token, options.project_id, options.agent_id

@@ -160,15 +160,22 @@ fn head_of(request: &httparse::Request<'_, '_>) -> RequestHead {
 
 /// Answers a plain request and closes: `status` (`"200 OK"`), with a JSON body if any.
 pub(crate) async fn respond(
-    mut stream: TcpStream,
+    stream: TcpStream,
     status: &str,
     json: Option<&[u8]>,
 ) -> io::Result<()> {
-    let body = json.unwrap_or_default();
-    let content_type = if json.is_some() {
-        "Content-Type: application/json\r\n"
-    } else {
-        ""
+    respond_with(stream, status, json.map(|body| ("application/json", body))).await
+}
+
+/// Writes a response with `body` of its content type, then closes.
+pub(crate) async fn respond_with(
+    mut stream: TcpStream,
+    status: &str,
+    body: Option<(&str, &[u8])>,
+) -> io::Result<()> {
+    let (content_type, body) = match body {
+        Some((content_type, body)) => (format!("Content-Type: {content_type}\r\n"), body),
+        None => (String::new(), &[][..]),
     };
     let head = format!(
         "HTTP/1.1 {status}\r\n{content_type}Content-Length: {}\r\nConnection: close\r\n\r\n",

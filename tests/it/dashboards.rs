@@ -364,6 +364,8 @@ async fn the_run_stream_token_guards_the_stream_and_the_status_document() {
     )
     .await;
     assert!(status.contains("200"), "{status}");
+    let (status, _) = http(brain.addr, "GET", "/metrics").await;
+    assert!(status.contains("401"), "{status}");
 
     let refused = tokio_tungstenite::connect_async(format!("ws://{}/ws", brain.addr)).await;
     let Err(tokio_tungstenite::tungstenite::Error::Http(response)) = refused else {
@@ -449,4 +451,36 @@ async fn a_prompt_dashboard_survives_a_burst_of_7500_events() {
         .unwrap()
         .unwrap();
     assert_eq!(connections, 1, "never dropped as too slow");
+}
+
+/// `GET /metrics` gives the brain's counters in the Prometheus text format.
+#[tokio::test]
+async fn metrics_count_what_the_agent_reported() {
+    let brain = start_brain().await;
+    let options = AgentOptions::new(
+        format!("ws://{}/ws/agent", brain.addr),
+        "the-token",
+        Secret::new(vec![7; 32]).unwrap(),
+        6,
+    );
+    let report = tokio::time::timeout(TIMEOUT, agent::run(options, Transcript::none()))
+        .await
+        .expect("the agent finishes")
+        .unwrap();
+    assert_eq!(report.acked_events, 6);
+    let (status, body) = http(brain.addr, "GET", "/metrics").await;
+    assert!(status.contains("200"), "{status}");
+    let text = String::from_utf8(body).unwrap();
+    assert!(
+        text.contains("# TYPE brainwire_stored_events_total counter"),
+        "{text}"
+    );
+    assert!(
+        text.lines().any(|l| l == "brainwire_stored_events_total 6"),
+        "{text}"
+    );
+    assert!(
+        text.lines().any(|l| l == "brainwire_sessions_total 1"),
+        "{text}"
+    );
 }

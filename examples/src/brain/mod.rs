@@ -22,7 +22,7 @@ use std::time::Duration;
 use brainwire_sign::Secret;
 use tokio::net::{TcpListener, TcpStream};
 
-use crate::http::{read_head, respond, RequestHead};
+use crate::http::{read_head, respond, respond_with, RequestHead};
 use crate::transcript::{Side, Transcript};
 
 /// The path of the agent endpoint, as on the deployed brain.
@@ -33,6 +33,8 @@ pub const RUN_PATH: &str = "/ws";
 pub const STATUS_PATH: &str = "/api/brain/status/ws";
 /// The path of the channel endpoint (document 004).
 pub const CHANNEL_PATH: &str = "/api/ws";
+/// The path of the brain's counters, in the Prometheus text format.
+pub const METRICS_PATH: &str = "/metrics";
 
 /// What the brain program is told on its command line.
 #[derive(Debug, Clone)]
@@ -220,8 +222,73 @@ async fn route(mut stream: TcpStream, shared: &Arc<Shared>) -> anyhow::Result<()
             Ok(respond(stream, "200 OK", Some(&status)).await?)
         }
         STATUS_PATH => Ok(respond(stream, "405 Method Not Allowed", None).await?),
+        METRICS_PATH if !run_stream_allowed(&head, &shared.options) => {
+            Ok(respond(stream, "401 Unauthorized", None).await?)
+        }
+        METRICS_PATH if head.method == "GET" => {
+            let text = metrics_text(&shared.options.stats);
+            let body = ("text/plain; version=0.0.4", text.as_bytes());
+            Ok(respond_with(stream, "200 OK", Some(body)).await?)
+        }
+        METRICS_PATH => Ok(respond(stream, "405 Method Not Allowed", None).await?),
         _ => Ok(respond(stream, "404 Not Found", None).await?),
     }
+}
+
+/// The brain's counters in the Prometheus text format (`brainwire_*_total`), read when
+/// asked; guarded by `run_stream_token` like the status document.
+fn metrics_text(stats: &BrainStats) -> String {
+    use prometheus_client::metrics::counter::ConstCounter;
+    let mut registry = prometheus_client::registry::Registry::with_prefix("brainwire");
+    let counters = [
+        (
+            "stored_events",
+            "Events stored (each batch id once)",
+            &stats.stored_events,
+        ),
+        (
+            "duplicate_events",
+            "Events of re-sent batches, acknowledged, not stored",
+            &stats.duplicate_events,
+        ),
+        (
+            "command_results",
+            "Command results received",
+            &stats.command_results,
+        ),
+        ("sessions", "Agent handshakes completed", &stats.sessions),
+        (
+            "heartbeats",
+            "Signed heartbeats verified",
+            &stats.heartbeats,
+        ),
+        (
+            "agent_statuses",
+            "Signed agent_status reports verified",
+            &stats.agent_statuses,
+        ),
+        (
+            "run_messages",
+            "run_* messages published on the run stream",
+            &stats.run_messages,
+        ),
+        (
+            "channel_events",
+            "Channel events published",
+            &stats.channel_events,
+        ),
+    ];
+    for (name, help, value) in counters {
+        registry.register(
+            name,
+            help,
+            ConstCounter::new(value.load(Ordering::Relaxed) as u64),
+        );
+    }
+    let mut text = String::new();
+    // Writing into a String cannot fail.
+    let _ = prometheus_client::encoding::prometheus_text::encode(&mut text, &registry);
+    text
 }
 
 /// The user a channel connection acts for: the dashboard token names the one user of this

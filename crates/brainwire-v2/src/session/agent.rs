@@ -306,7 +306,10 @@ impl AgentSession {
         }
         // Checked here, once, under the signer's limits: a refused event would otherwise
         // make its whole batch unsignable later, with nobody to hand it back to.
-        if let Err(error) = self.check.parse(event.as_str().as_bytes(), &Limits::default()) {
+        if let Err(error) = self
+            .check
+            .parse(event.as_str().as_bytes(), &Limits::default())
+        {
             return Err(QueueError::Unsignable { event, error });
         }
         self.queued_bytes += size + 1;
