@@ -201,6 +201,9 @@ pub enum AgentError {
     /// The driver task panicked or was cancelled.
     #[error("the agent task failed")]
     Task(#[source] tokio::task::JoinError),
+    /// [`AgentOptions::urls`] is empty: there is no brain to connect to.
+    #[error("no brain URL to connect to")]
+    NoUrl,
 }
 
 /// What an agent did, when it stopped.
@@ -371,9 +374,12 @@ struct Driver {
 
 impl Driver {
     async fn run(mut self) -> Result<AgentReport, AgentError> {
+        if self.options.urls.is_empty() {
+            return Err(AgentError::NoUrl);
+        }
         let mut attempt = 0usize;
         loop {
-            let url = self.options.urls[attempt % self.options.urls.len().max(1)].clone();
+            let url = self.options.urls[attempt % self.options.urls.len()].clone();
             let ended = self.connection(&url).await;
             self.session.handle_disconnect();
             let code = match ended {

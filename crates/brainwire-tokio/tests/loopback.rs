@@ -454,3 +454,14 @@ async fn shutdown_while_connecting_keeps_its_deadline() {
     assert_eq!((report.stats.connections, report.unacked_events), (0, 3));
     drop(listener);
 }
+
+#[tokio::test]
+async fn an_agent_without_a_url_stops_with_a_typed_error() {
+    let mut options = agent_options("ws://127.0.0.1:1/ws/agent".into(), "good-token");
+    options.urls.clear();
+    let error = timeout(WAIT, Agent::spawn(options).stopped())
+        .await
+        .unwrap()
+        .unwrap_err();
+    assert!(matches!(error, AgentError::NoUrl), "{error:?}");
+}
