@@ -1,6 +1,7 @@
 //! The agent client: one [`AgentSession`] driven over WebSocket connections to a brain,
 //! reconnecting per [`ReconnectPolicy`] and failing over between the brain's URLs.
 
+use std::collections::VecDeque;
 use std::fmt;
 use std::sync::Arc;
 use std::time::{Duration, Instant};
@@ -281,7 +282,7 @@ impl Agent {
             updates,
             replies,
             replies_tx,
-            unsent_replies: Vec::new(),
+            unsent_replies: VecDeque::new(),
             shutdown,
             grace_until: None,
         };
@@ -363,7 +364,7 @@ struct Driver {
     /// For answering commands the application cannot take.
     replies_tx: mpsc::Sender<(String, CommandResult)>,
     /// Answers given while no session was established, sent after the next handshake.
-    unsent_replies: Vec<(String, CommandResult)>,
+    unsent_replies: VecDeque<(String, CommandResult)>,
     shutdown: oneshot::Receiver<Duration>,
     grace_until: Option<Instant>,
     stats: Arc<Stats>,
@@ -625,13 +626,17 @@ impl Driver {
         any
     }
 
+    /// Sends the answer to command `id` now, or keeps it for the next session.
     fn answer(&mut self, id: String, result: CommandResult) {
-        if self.session.complete_command(&id, result.clone()).is_err() {
+        if !self.session.is_established() {
             if self.unsent_replies.len() >= MAX_UNSENT_REPLIES {
                 warn_event!("too many answers wait for a connection; dropping the oldest");
-                self.unsent_replies.remove(0);
+                self.unsent_replies.pop_front();
             }
-            self.unsent_replies.push((id, result));
+            self.unsent_replies.push_back((id, result));
+        } else if let Err(error) = self.session.complete_command(&id, result) {
+            // The session signs its own frames; only a bug gets here.
+            warn_event!(%error, "a command result could not be sent");
         }
     }
 }
