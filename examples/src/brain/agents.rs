@@ -5,9 +5,8 @@ use std::time::{Duration, Instant};
 
 use brainwire_core::{JsonObject, Timestamp};
 use brainwire_sign::Keyring;
-use brainwire_v2::{
-    AgentAuthority, AgentGrant, BrainConfig, BrainEvent, BrainSession, Command, Sources,
-};
+use brainwire_tokio::AgentTokens;
+use brainwire_v2::{AgentGrant, BrainConfig, BrainEvent, BrainSession, Command, Sources};
 use futures_util::StreamExt;
 use tokio::net::TcpStream;
 use tokio_tungstenite::tungstenite::Message;
@@ -29,14 +28,16 @@ const MAX_AGENT_MESSAGE: usize = 2 * 1024 * 1024;
 /// example speaks, with brainwire as semver build metadata.
 const BRAIN_VERSION: &str = "1.13.0+brainwire-example";
 
-impl AgentAuthority for Shared {
-    fn authorize(&self, bearer: &str) -> Option<AgentGrant> {
-        super::same_token(bearer, &self.options.agent_token).then(|| AgentGrant {
-            agent_id: self.options.agent_id.clone(),
-            project_id: self.options.project_id.clone(),
-            keys: Keyring::new(self.options.secret.clone()),
-        })
-    }
+/// The one agent token of `options` and its grant, compared in constant time.
+pub(super) fn agent_tokens(options: &super::BrainOptions) -> AgentTokens {
+    AgentTokens::new().with(
+        options.agent_token.clone(),
+        AgentGrant {
+            agent_id: options.agent_id.clone(),
+            project_id: options.project_id.clone(),
+            keys: Keyring::new(options.secret.clone()),
+        },
+    )
 }
 
 /// Runs one agent connection whose request head (`read`, with its bearer token) was read.
@@ -58,7 +59,7 @@ pub(super) async fn connection(
     let mut session = BrainSession::accept(
         Instant::now(),
         bearer.as_deref(),
-        shared,
+        &shared.agents,
         session_id,
         config,
         sources,

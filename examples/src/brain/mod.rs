@@ -103,6 +103,8 @@ impl BrainOptions {
 /// What every connection of the brain shares.
 struct Shared {
     options: BrainOptions,
+    /// Who may connect as an agent.
+    agents: brainwire_tokio::AgentTokens,
     transcript: Transcript,
     /// Batch ids already stored, per agent: an agent re-sends unacknowledged batches
     /// after a reconnect with the same ids, so these are acknowledged again but not
@@ -160,6 +162,7 @@ pub async fn serve(
 ) -> anyhow::Result<()> {
     let scope = channels::ProjectScope::new(&options.project_id);
     let shared = Arc::new(Shared {
+        agents: agents::agent_tokens(&options),
         options,
         transcript,
         stored_batches: Mutex::new(batch_log::BatchLog::default()),
