@@ -13,9 +13,10 @@ use std::time::{Duration, Instant};
 
 use brainwire_core::Timestamp;
 use brainwire_sign::{FrameSigner, Keyring};
+use brainwire_test_support::brain::acknowledge_every_batch;
 use brainwire_test_support::workloads::{payload, session, task_event};
 use brainwire_tokio::{accept_agent, serve, Agent, AgentOptions, AgentTokens, BrainOptions};
-use brainwire_v2::{sign, AgentGrant, BrainConfig, BrainEvent, FrameVerifier, Hello};
+use brainwire_v2::{sign, AgentGrant, BrainConfig, FrameVerifier, Hello};
 use criterion::{criterion_group, criterion_main, Criterion, Throughput};
 
 /// Events per measured run: 20 batches of 500.
@@ -44,15 +45,10 @@ fn delivery(c: &mut Criterion) {
             let tokens = tokens.clone();
             async move {
                 let options = BrainOptions::new(BrainConfig::new("bench"));
-                let Ok(mut agent) = accept_agent(stream, &tokens, &options).await else {
+                let Ok(agent) = accept_agent(stream, &tokens, &options).await else {
                     return;
                 };
-                while let Some(event) = agent.next_event().await {
-                    if let BrainEvent::EventBatch { batch_id, events } = event {
-                        let n = events.len() as u64;
-                        let _ = agent.ack_batch(batch_id, n, n, 0).await;
-                    }
-                }
+                acknowledge_every_batch(agent).await;
             }
         }));
         url

@@ -7,12 +7,13 @@ use std::time::Duration;
 use brainwire_close::Backoff;
 use brainwire_core::JsonObject;
 use brainwire_sign::{Keyring, Secret};
+use brainwire_test_support::brain::acknowledge_every_batch;
 use brainwire_tokio::rustls::pki_types::{CertificateDer, PrivatePkcs8KeyDer};
 use brainwire_tokio::rustls::{ClientConfig, RootCertStore, ServerConfig};
 use brainwire_tokio::{
     accept_agent_tls, serve, Agent, AgentOptions, AgentTokens, BrainOptions, TlsAcceptor,
 };
-use brainwire_v2::{AgentGrant, BrainConfig, BrainEvent, Hello};
+use brainwire_v2::{AgentGrant, BrainConfig, Hello};
 use tokio::net::TcpListener;
 use tokio::time::timeout;
 
@@ -50,16 +51,11 @@ async fn start_brain() -> (String, CertificateDer<'static>) {
         let (acceptor, tokens) = (acceptor.clone(), tokens.clone());
         async move {
             let options = BrainOptions::new(BrainConfig::new("tls-brain"));
-            let Ok(mut connection) = accept_agent_tls(stream, &acceptor, &tokens, &options).await
+            let Ok(connection) = accept_agent_tls(stream, &acceptor, &tokens, &options).await
             else {
                 return;
             };
-            while let Some(event) = connection.next_event().await {
-                if let BrainEvent::EventBatch { batch_id, events } = event {
-                    let n = events.len() as u64;
-                    connection.ack_batch(batch_id, n, n, 0).await.unwrap();
-                }
-            }
+            acknowledge_every_batch(connection).await;
         }
     }));
     (url, cert)

@@ -8,8 +8,9 @@ use std::time::Duration;
 
 use brainwire_core::JsonObject;
 use brainwire_sign::{Keyring, Secret};
+use brainwire_test_support::brain::acknowledge_every_batch;
 use brainwire_tokio::{accept_agent, serve, Agent, AgentOptions, AgentTokens, BrainOptions};
-use brainwire_v2::{AgentGrant, BrainConfig, BrainEvent, Hello};
+use brainwire_v2::{AgentGrant, BrainConfig, Hello};
 use tokio::net::TcpListener;
 use tracing::field::{Field, Visit};
 use tracing::span::{Attributes, Id, Record};
@@ -76,15 +77,10 @@ async fn spans_carry_the_session_ids_and_never_the_token() {
         let tokens = tokens.clone();
         async move {
             let options = BrainOptions::new(BrainConfig::new("b"));
-            let Ok(mut connection) = accept_agent(stream, &tokens, &options).await else {
+            let Ok(connection) = accept_agent(stream, &tokens, &options).await else {
                 return;
             };
-            while let Some(event) = connection.next_event().await {
-                if let BrainEvent::EventBatch { batch_id, events } = event {
-                    let n = events.len() as u64;
-                    let _ = connection.ack_batch(batch_id, n, n, 0).await;
-                }
-            }
+            acknowledge_every_batch(connection).await;
         }
     }));
     let agent = Agent::spawn(AgentOptions::new(

@@ -9,6 +9,7 @@
 use std::time::Duration;
 
 use brainwire_sign::Keyring;
+use brainwire_test_support::brain::acknowledge_every_batch;
 use brainwire_test_support::workloads::session;
 use brainwire_tokio::{accept_agent, serve, AgentTokens, BrainOptions};
 use brainwire_v2::{encode, AgentGrant, BrainConfig, Frame, Hello, Payload};
@@ -64,8 +65,8 @@ async fn main() {
     tokio::spawn(serve(listener, count + 16, move |stream, _| {
         let (tokens, options) = (tokens.clone(), options.clone());
         async move {
-            if let Ok(mut agent) = accept_agent(stream, &tokens, &options).await {
-                while agent.next_event().await.is_some() {}
+            if let Ok(agent) = accept_agent(stream, &tokens, &options).await {
+                acknowledge_every_batch(agent).await;
             }
         }
     }));
