@@ -19,9 +19,8 @@ use tokio_rustls::rustls::ClientConfig;
 use tokio_tungstenite::tungstenite::client::IntoClientRequest;
 use tokio_tungstenite::tungstenite::http::HeaderValue;
 use tokio_tungstenite::Connector;
-use tracing::Instrument;
 
-use crate::log::{debug, warn_event};
+use crate::log::{debug, warn_event, ConnectionSpan};
 use crate::stats::{Stats, StatsSnapshot};
 use crate::ws::{close_message, config, send_within, text, Incoming};
 
@@ -273,7 +272,7 @@ impl Agent {
         let driver = Driver {
             stats: Arc::clone(&stats),
             acked_events: 0,
-            span: tracing::Span::none(),
+            span: ConnectionSpan::none(),
             session,
             policy,
             options,
@@ -291,7 +290,7 @@ impl Agent {
             events: events_tx,
             updates: updates_rx,
             shutdown: Some(shutdown_tx),
-            driver: tokio::spawn(driver.run().instrument(tracing::info_span!("agent"))),
+            driver: tokio::spawn(ConnectionSpan::agent().instrument(driver.run())),
         }
     }
 
@@ -370,7 +369,7 @@ struct Driver {
     stats: Arc<Stats>,
     acked_events: u64,
     /// The span of the current connection.
-    span: tracing::Span,
+    span: ConnectionSpan,
 }
 
 impl Driver {
@@ -463,15 +462,9 @@ impl Driver {
         };
         self.stats.opened();
         // The session's ids join the span once `hello_ack` arrives.
-        self.span = tracing::info_span!(
-            "brain_connection",
-            url = %url,
-            session_id = tracing::field::Empty,
-            agent_id = tracing::field::Empty,
-            project_id = tracing::field::Empty,
-        );
+        self.span = ConnectionSpan::brain_connection(url);
         let span = self.span.clone();
-        let ended = self.drive(socket, url).instrument(span).await;
+        let ended = span.instrument(self.drive(socket, url)).await;
         self.stats.closed(match ended {
             Ended::Finished => Some(1000),
             Ended::Lost(code) => code,
@@ -584,9 +577,7 @@ impl Driver {
             match event {
                 AgentEvent::Connected { binding, .. } => {
                     self.policy.on_connected();
-                    self.span.record("session_id", binding.session_id.as_str());
-                    self.span.record("agent_id", binding.agent_id.as_str());
-                    self.span.record("project_id", binding.project_id.as_str());
+                    self.span.record_binding(&binding);
                     debug!("session established");
                     for (id, result) in std::mem::take(&mut self.unsent_replies) {
                         self.answer(id, result);
@@ -627,6 +618,7 @@ impl Driver {
     }
 
     /// Sends the answer to command `id` now, or keeps it for the next session.
+    #[cfg_attr(not(feature = "tracing"), allow(unused_variables))]
     fn answer(&mut self, id: String, result: CommandResult) {
         if !self.session.is_established() {
             if self.unsent_replies.len() >= MAX_UNSENT_REPLIES {
@@ -652,6 +644,7 @@ fn refused_event(error: brainwire_v2::QueueError) -> Option<JsonObject> {
 }
 
 /// Connects to `url` (TCP, TLS, upgrade) within the connect timeout.
+#[cfg_attr(not(feature = "tracing"), allow(unused_variables))]
 async fn connect(options: AgentOptions, url: String) -> Option<Socket> {
     let Ok(mut request) = url.as_str().into_client_request() else {
         warn_event!(url = %url, "not a WebSocket URL");

@@ -22,9 +22,8 @@ use tokio_tungstenite::tungstenite::handshake::server::{
     ErrorResponse, Request as Upgrade, Response,
 };
 use tokio_tungstenite::tungstenite::Error as WsError;
-use tracing::Instrument;
 
-use crate::log::{debug, warn_event};
+use crate::log::{debug, warn_event, ConnectionSpan};
 use crate::stats::Stats;
 use crate::ws::{close_message, config, send_within, text, Incoming};
 
@@ -215,12 +214,7 @@ where
     options.stats.opened();
     let driver = ConnectionDriver {
         // The agent's ids join the span once its `hello` is accepted.
-        span: tracing::info_span!(
-            "agent_connection",
-            session_id = %session_id,
-            agent_id = tracing::field::Empty,
-            project_id = tracing::field::Empty,
-        ),
+        span: ConnectionSpan::agent_connection(&session_id),
         stats: Arc::clone(&options.stats),
         session,
         events: events_tx,
@@ -229,7 +223,7 @@ where
         report: ConnectionReport::default(),
     };
     let span = driver.span.clone();
-    let driver = tokio::spawn(driver.run(socket).instrument(span));
+    let driver = tokio::spawn(span.instrument(driver.run(socket)));
     Ok(AgentConnection {
         session_id,
         events,
@@ -365,7 +359,7 @@ impl AgentConnection {
 
 /// The task behind an [`AgentConnection`].
 struct ConnectionDriver {
-    span: tracing::Span,
+    span: ConnectionSpan,
     stats: Arc<Stats>,
     session: BrainSession,
     events: mpsc::Sender<BrainEvent>,
@@ -407,8 +401,7 @@ impl ConnectionDriver {
             }
             while let Some(event) = self.session.poll_event() {
                 if let BrainEvent::Hello { binding, .. } = &event {
-                    self.span.record("agent_id", binding.agent_id.as_str());
-                    self.span.record("project_id", binding.project_id.as_str());
+                    self.span.record_binding(binding);
                     debug!("agent session established");
                     self.report.binding = Some(binding.clone());
                 }

@@ -32,13 +32,17 @@
 //!
 //! # Logging
 //!
-//! Connection events go through `tracing`, with agent, project and session ids; never
-//! tokens or secrets.
+//! With the `tracing` feature (default), each connection runs in a span
+//! (`agent_connection` on the brain, `brain_connection` on the agent) carrying the agent,
+//! project and session ids, and its events (reconnects, refusals, timeouts) go through
+//! `tracing`; never tokens or secrets.
 //!
 //! # Crate features
 //!
 //! - `run` (default): `RunStream`, the run status stream client.
 //! - `channel` (default): `ChannelClient`, the channel events client.
+//! - `tracing` (default): spans and events through `tracing`; without it, nothing is
+//!   logged and `tracing` is not built.
 
 #![forbid(unsafe_code)]
 #![deny(missing_docs)]

@@ -21,6 +21,7 @@ const MAX_ACCEPT_BACKOFF: Duration = Duration::from_secs(1);
 /// each, at most `max_connections` at once (past that, new connections wait in the
 /// listen backlog). A failed accept is logged and retried after a pause that doubles from
 /// 10 ms to 1 s while failures repeat; it never ends the loop.
+#[cfg_attr(not(feature = "tracing"), allow(unused_variables))]
 pub async fn serve<H, F>(listener: TcpListener, max_connections: usize, handle: H) -> Infallible
 where
     H: Fn(TcpStream, SocketAddr) -> F,
