@@ -20,6 +20,8 @@ use tokio_tungstenite::tungstenite::client::IntoClientRequest;
 use tokio_tungstenite::tungstenite::http::HeaderValue;
 use tokio_tungstenite::Connector;
 
+use zeroize::Zeroizing;
+
 use crate::log::{debug, warn_event, ConnectionSpan};
 use crate::stats::{Stats, StatsSnapshot};
 use crate::ws::{close_message, config, send_within, text, Incoming};
@@ -35,8 +37,9 @@ pub struct AgentOptions {
     /// The brain's agent endpoints (`wss://HOST/ws/agent`), tried in turn: after a
     /// connection fails or is lost, the next one is tried.
     pub urls: Vec<String>,
-    /// The bearer token (never logged nor printed by `Debug`).
-    pub token: String,
+    /// The bearer token: never logged nor printed by `Debug`, zeroized when dropped (the
+    /// header built from it is marked sensitive).
+    pub token: Zeroizing<String>,
     /// The project secret frames are signed with.
     pub secret: Secret,
     /// The session: `hello`, batching, buffers ([`AgentConfig`]).
@@ -69,7 +72,7 @@ impl AgentOptions {
     ) -> Self {
         Self {
             urls: vec![url.into()],
-            token: token.into(),
+            token: Zeroizing::new(token.into()),
             secret,
             config: AgentConfig::new(hello),
             backoff: Backoff::default().with_full_jitter(),
@@ -650,10 +653,12 @@ async fn connect(options: AgentOptions, url: String) -> Option<Socket> {
         warn_event!(url = %url, "not a WebSocket URL");
         return None;
     };
-    let Ok(bearer) = HeaderValue::from_str(&format!("Bearer {}", options.token)) else {
+    let header = Zeroizing::new(format!("Bearer {}", options.token.as_str()));
+    let Ok(mut bearer) = HeaderValue::from_str(&header) else {
         warn_event!("the token cannot travel in a header");
         return None;
     };
+    bearer.set_sensitive(true);
     request.headers_mut().insert("authorization", bearer);
     let limits = config(options.max_message_bytes, 16 * 1024);
     let tls = options.tls.clone().map(Connector::Rustls);
