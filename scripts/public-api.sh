@@ -7,7 +7,7 @@ cd "$(dirname "$0")/.."
 mkdir -p api
 for crate in brainwire brainwire-core brainwire-close brainwire-sign brainwire-v1 brainwire-v2 brainwire-auth brainwire-run brainwire-channel brainwire-tokio; do
   features=()
-  [ "$crate" = brainwire ] && features=(--all-features)
+  case "$crate" in brainwire | brainwire-tokio) features=(--all-features) ;; esac
   cargo public-api --simplified -p "$crate" "${features[@]}" > "api/$crate.txt" 2>/dev/null
 done
 if [ "${1:-}" = --check ]; then

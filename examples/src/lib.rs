@@ -8,8 +8,6 @@
 pub mod agent;
 pub mod brain;
 pub mod dashboard;
-mod http;
-mod outbox;
 pub mod run_watch;
 pub mod transcript;
 mod ws;

@@ -76,24 +76,25 @@ impl Transcript {
 
     /// Records a frame `from` sent, read from its bytes; returns its type.
     pub async fn frame(&self, from: Side, wire: &[u8]) -> String {
-        #[derive(Deserialize)]
-        struct Frame<'a> {
-            #[serde(rename = "type")]
-            frame_type: String,
-            #[serde(borrow, default)]
-            id: std::borrow::Cow<'a, str>,
-        }
-        let (frame_type, detail) = match serde_json::from_slice::<Frame<'_>>(wire) {
-            Ok(f) => (f.frame_type, format!("id={}", f.id)),
-            Err(_) => ("?".to_owned(), String::new()),
+        let line = frame_line(from, wire);
+        let frame_type = match &line {
+            Line::Frame { frame_type, .. } => frame_type.clone(),
+            Line::Note { .. } => String::new(),
         };
-        self.send(Line::Frame {
-            from,
-            frame_type: frame_type.clone(),
-            detail,
-        })
-        .await;
+        self.send(line).await;
         frame_type
+    }
+
+    /// A tap recording each frame a connection of `side` sends. It runs on the
+    /// connection's task and must not wait: a line that finds the reader's queue full
+    /// is lost (the log, never the protocol).
+    pub fn tap(&self, side: Side) -> Option<brainwire_tokio::FrameTap> {
+        let sender = self.0.clone()?;
+        Some(brainwire_tokio::FrameTap::new(move |direction, wire| {
+            if direction == brainwire_tokio::FrameDirection::Sent {
+                let _ = sender.try_send(frame_line(side, wire));
+            }
+        }))
     }
 
     /// Records a note.
@@ -110,5 +111,25 @@ impl Transcript {
             // A reader that went away only loses the log, never the protocol.
             let _ = sender.send(line).await;
         }
+    }
+}
+
+/// The line of a frame `from` sent: its type and id, read from its bytes.
+fn frame_line(from: Side, wire: &[u8]) -> Line {
+    #[derive(Deserialize)]
+    struct Frame<'a> {
+        #[serde(rename = "type")]
+        frame_type: String,
+        #[serde(borrow, default)]
+        id: std::borrow::Cow<'a, str>,
+    }
+    let (frame_type, detail) = match serde_json::from_slice::<Frame<'_>>(wire) {
+        Ok(f) => (f.frame_type, format!("id={}", f.id)),
+        Err(_) => ("?".to_owned(), String::new()),
+    };
+    Line::Frame {
+        from,
+        frame_type,
+        detail,
     }
 }

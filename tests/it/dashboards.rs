@@ -59,7 +59,7 @@ async fn start_brain_with(configure: impl FnOnce(&mut BrainOptions)) -> Brain {
 /// A plain HTTP/1.1 request; returns the status line and the body.
 async fn http(addr: SocketAddr, method: &str, path: &str) -> (String, Vec<u8>) {
     let mut stream = tokio::net::TcpStream::connect(addr).await.unwrap();
-    let request = format!("{method} {path} HTTP/1.1\r\nHost: {addr}\r\n\r\n");
+    let request = format!("{method} {path} HTTP/1.1\r\nHost: {addr}\r\nConnection: close\r\n\r\n");
     stream.write_all(request.as_bytes()).await.unwrap();
     let mut response = Vec::new();
     stream.read_to_end(&mut response).await.unwrap();

@@ -24,6 +24,7 @@ use zeroize::Zeroizing;
 
 use crate::log::{debug, warn_event, ConnectionSpan};
 use crate::stats::{Stats, StatsSnapshot};
+use crate::tap::{FrameDirection, FrameTap};
 use crate::ws::{close_message, config, send_within, text, Incoming};
 
 /// Answers kept while disconnected, to send after the next handshake.
@@ -60,6 +61,8 @@ pub struct AgentOptions {
     /// TLS for `wss://` URLs. `None` (the default) trusts the platform's root
     /// certificates; set a [`ClientConfig`] to trust a private CA.
     pub tls: Option<Arc<ClientConfig>>,
+    /// Shown every frame sent and received (transcripts, debugging). Default none.
+    pub frame_tap: Option<FrameTap>,
 }
 
 impl AgentOptions {
@@ -82,6 +85,7 @@ impl AgentOptions {
             event_queue: 1024,
             update_queue: 1024,
             tls: None,
+            frame_tap: None,
         }
     }
 
@@ -106,6 +110,7 @@ impl fmt::Debug for AgentOptions {
             .field("event_queue", &self.event_queue)
             .field("update_queue", &self.update_queue)
             .field("tls", &self.tls.is_some())
+            .field("frame_tap", &self.frame_tap)
             .finish_non_exhaustive()
     }
 }
@@ -481,6 +486,9 @@ impl Driver {
         loop {
             while let Some(frame) = self.session.poll_transmit() {
                 self.stats.sent(frame.len());
+                if let Some(tap) = &self.options.frame_tap {
+                    tap.see(FrameDirection::Sent, &frame);
+                }
                 if send_within(&mut socket, text(frame), self.options.write_timeout)
                     .await
                     .is_err()
@@ -525,6 +533,9 @@ impl Driver {
                     Some(Ok(message)) => match Incoming::of(message) {
                         Incoming::Frame(bytes) => {
                             self.stats.received(bytes.len());
+                            if let Some(tap) = &self.options.frame_tap {
+                                tap.see(FrameDirection::Received, &bytes);
+                            }
                             self.session.handle_message(Instant::now(), Timestamp::now_utc(), &bytes);
                         }
                         Incoming::Closed(code) => return Ended::Lost(code),

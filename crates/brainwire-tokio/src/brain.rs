@@ -25,7 +25,8 @@ use tokio_tungstenite::tungstenite::Error as WsError;
 
 use crate::log::{debug, warn_event, ConnectionSpan};
 use crate::stats::Stats;
-use crate::ws::{close_message, config, send_within, text, Incoming};
+use crate::tap::{FrameDirection, FrameTap};
+use crate::ws::{close_message, config, send_within, text, Incoming, MessageSocket};
 
 /// Limits and timeouts of the brain's agent connections. Each bounds something a peer
 /// controls.
@@ -47,6 +48,13 @@ pub struct BrainOptions {
     /// Counters every connection accepted with these options adds to: connections,
     /// frames and bytes each way, closes by code.
     pub stats: Arc<Stats>,
+    /// Shown every frame each connection sends and receives (transcripts, debugging).
+    /// Default none.
+    pub frame_tap: Option<FrameTap>,
+    /// Most agent connections `agent_route` (feature `axum`) serves at once; past it,
+    /// upgrades are answered 503. Default 10,000. ([`serve`](crate::serve) takes its own
+    /// cap, over every connection it accepts.)
+    pub max_connections: usize,
 }
 
 impl BrainOptions {
@@ -59,6 +67,8 @@ impl BrainOptions {
             buffer_bytes: 16 * 1024,
             event_queue: 64,
             stats: Arc::new(Stats::default()),
+            frame_tap: None,
+            max_connections: 10_000,
         }
     }
 
@@ -175,25 +185,39 @@ where
             .headers()
             .get("authorization")
             .and_then(|value| value.to_str().ok())
-            .and_then(|value| {
-                let (scheme, token) = value.split_once(' ')?;
-                scheme
-                    .eq_ignore_ascii_case("bearer")
-                    .then(|| token.trim().to_owned())
-            });
+            .and_then(bearer_token);
         Ok(response)
     };
     let limits = config(options.max_message_bytes(), options.buffer_bytes);
     let upgrade = tokio_tungstenite::accept_hdr_async_with_config(stream, capture, Some(limits));
-    let mut socket = match tokio::time::timeout(options.handshake_timeout, upgrade).await {
+    let socket = match tokio::time::timeout(options.handshake_timeout, upgrade).await {
         Ok(Ok(socket)) => socket,
         Ok(Err(error)) => return Err(AcceptError::Handshake(error)),
         Err(_) => return Err(AcceptError::HandshakeTimeout),
     };
+    start_session(socket, bearer.as_deref(), authority, options).await
+}
+
+/// The bearer token of an `Authorization` header.
+fn bearer_token(value: &str) -> Option<String> {
+    let (scheme, token) = value.split_once(' ')?;
+    scheme
+        .eq_ignore_ascii_case("bearer")
+        .then(|| token.trim().to_owned())
+}
+
+/// Starts a [`BrainSession`] on an upgraded `socket` presenting `bearer`: refuses it
+/// (4401) when `authority` does not know the token, else spawns its driver.
+async fn start_session<W: MessageSocket>(
+    mut socket: W,
+    bearer: Option<&str>,
+    authority: &impl AgentAuthority,
+    options: &BrainOptions,
+) -> Result<AgentConnection, AcceptError> {
     let session_id = crate::random_uuid();
     let mut session = BrainSession::accept(
         Instant::now(),
-        bearer.as_deref(),
+        bearer,
         authority,
         session_id.clone(),
         options.config.clone(),
@@ -220,6 +244,7 @@ where
         events: events_tx,
         requests: requests_rx,
         write_timeout: options.write_timeout,
+        tap: options.frame_tap.clone(),
         report: ConnectionReport::default(),
     };
     let span = driver.span.clone();
@@ -230,6 +255,58 @@ where
         requests,
         driver,
     })
+}
+
+/// The v2 agent endpoint as an axum route: `GET` upgrades to a WebSocket with the
+/// options' limits (message size at the session's `max_frame_size_bytes`, small buffers),
+/// checks the `Authorization: Bearer` token with `authority` (4401 when refused, as the
+/// deployed brain does; constant time with [`AgentTokens`]) and hands each connection to
+/// `on_connection`, on the connection's own task. Past
+/// [`BrainOptions::max_connections`] open connections, upgrades are answered 503.
+#[cfg(feature = "axum")]
+#[cfg_attr(docsrs, doc(cfg(feature = "axum")))]
+pub fn agent_route<S, A, H, F>(
+    authority: A,
+    options: BrainOptions,
+    on_connection: H,
+) -> axum::routing::MethodRouter<S>
+where
+    S: Clone + Send + Sync + 'static,
+    A: AgentAuthority + Clone + Send + Sync + 'static,
+    H: Fn(AgentConnection) -> F + Clone + Send + Sync + 'static,
+    F: std::future::Future<Output = ()> + Send + 'static,
+{
+    use axum::response::IntoResponse;
+    let permits = Arc::new(tokio::sync::Semaphore::new(options.max_connections));
+    axum::routing::get(
+        move |upgrade: crate::axum_socket::Upgrade, headers: axum::http::HeaderMap| async move {
+            let upgrade = match crate::axum_socket::upgrade_or_answer(upgrade) {
+                Ok(upgrade) => upgrade,
+                Err(answer) => return answer,
+            };
+            let Ok(permit) = Arc::clone(&permits).try_acquire_owned() else {
+                return axum::http::StatusCode::SERVICE_UNAVAILABLE.into_response();
+            };
+            let bearer = headers
+                .get("authorization")
+                .and_then(|value| value.to_str().ok())
+                .and_then(bearer_token);
+            let upgrade = crate::axum_socket::limits(
+                upgrade,
+                options.max_message_bytes(),
+                options.buffer_bytes,
+            );
+            upgrade.on_upgrade(move |socket| async move {
+                let socket = crate::axum_socket::AxumSocket(socket);
+                if let Ok(connection) =
+                    start_session(socket, bearer.as_deref(), &authority, &options).await
+                {
+                    on_connection(connection).await;
+                }
+                drop(permit);
+            })
+        },
+    )
 }
 
 /// What happened on a connection, once it ended.
@@ -365,32 +442,27 @@ struct ConnectionDriver {
     events: mpsc::Sender<BrainEvent>,
     requests: mpsc::Receiver<Request>,
     write_timeout: Duration,
+    tap: Option<FrameTap>,
     report: ConnectionReport,
 }
 
 impl ConnectionDriver {
-    async fn run<S>(self, socket: tokio_tungstenite::WebSocketStream<S>) -> ConnectionReport
-    where
-        S: AsyncRead + AsyncWrite + Unpin,
-    {
+    async fn run<W: MessageSocket>(self, socket: W) -> ConnectionReport {
         let stats = Arc::clone(&self.stats);
         let report = self.drive(socket).await;
         stats.closed(report.close_code);
         report
     }
 
-    async fn drive<S>(
-        mut self,
-        mut socket: tokio_tungstenite::WebSocketStream<S>,
-    ) -> ConnectionReport
-    where
-        S: AsyncRead + AsyncWrite + Unpin,
-    {
+    async fn drive<W: MessageSocket>(mut self, mut socket: W) -> ConnectionReport {
         loop {
             while let Some(frame) = self.session.poll_transmit() {
                 self.report.frames_out += 1;
                 self.report.bytes_out += frame.len() as u64;
                 self.stats.sent(frame.len());
+                if let Some(tap) = &self.tap {
+                    tap.see(FrameDirection::Sent, &frame);
+                }
                 if send_within(&mut socket, text(frame), self.write_timeout)
                     .await
                     .is_err()
@@ -424,6 +496,9 @@ impl ConnectionDriver {
                             self.report.frames_in += 1;
                             self.report.bytes_in += bytes.len() as u64;
                             self.stats.received(bytes.len());
+                            if let Some(tap) = &self.tap {
+                                tap.see(FrameDirection::Received, &bytes);
+                            }
                             self.session.handle_message(Instant::now(), Timestamp::now_utc(), &bytes);
                         }
                         Incoming::Closed(code) => {
@@ -458,14 +533,11 @@ impl ConnectionDriver {
     }
 
     /// Sends `frame` (within the write timeout) and ends the connection.
-    async fn close<S>(
+    async fn close<W: MessageSocket>(
         mut self,
-        socket: &mut tokio_tungstenite::WebSocketStream<S>,
+        socket: &mut W,
         frame: CloseFrame,
-    ) -> ConnectionReport
-    where
-        S: AsyncRead + AsyncWrite + Unpin,
-    {
+    ) -> ConnectionReport {
         self.report.close_code = Some(frame.code());
         let _ = send_within(socket, close_message(&frame), self.write_timeout).await;
         self.report

@@ -49,14 +49,23 @@
 #![cfg_attr(docsrs, feature(doc_cfg))]
 
 mod agent;
+#[cfg(feature = "axum")]
+mod axum_socket;
 mod brain;
 #[cfg(feature = "channel")]
 mod channel_client;
+#[cfg(feature = "channel")]
+mod channel_server;
+#[cfg(any(feature = "run", feature = "channel"))]
+mod dashboard;
 mod listener;
 mod log;
 #[cfg(feature = "run")]
+mod run_server;
+#[cfg(feature = "run")]
 mod run_stream;
 mod stats;
+mod tap;
 #[cfg(any(feature = "run", feature = "channel"))]
 mod watch;
 mod ws;
@@ -64,18 +73,30 @@ mod ws;
 pub use agent::{
     Agent, AgentClosed, AgentError, AgentOptions, AgentReport, IncomingCommand, Update,
 };
+#[cfg(feature = "axum")]
+#[cfg_attr(docsrs, doc(cfg(feature = "axum")))]
+pub use brain::agent_route;
 pub use brain::{
     accept_agent, accept_agent_tls, AcceptError, AgentConnection, AgentTokens, BrainOptions,
     CommandError, ConnectionClosed, ConnectionReport,
 };
 pub use listener::serve;
 pub use stats::{Stats, StatsSnapshot};
+pub use tap::{FrameDirection, FrameTap};
 #[cfg(any(feature = "run", feature = "channel"))]
 pub use watch::{WatchError, WatchOptions};
 
 #[cfg(feature = "channel")]
 #[cfg_attr(docsrs, doc(cfg(feature = "channel")))]
 pub use channel_client::{ChannelClient, ClientClosed};
+#[cfg(feature = "channel")]
+#[cfg_attr(docsrs, doc(cfg(feature = "channel")))]
+pub use channel_server::ChannelServer;
+#[cfg(any(feature = "run", feature = "channel"))]
+pub use dashboard::DashboardOptions;
+#[cfg(feature = "run")]
+#[cfg_attr(docsrs, doc(cfg(feature = "run")))]
+pub use run_server::RunStreamServer;
 #[cfg(feature = "run")]
 #[cfg_attr(docsrs, doc(cfg(feature = "run")))]
 pub use run_stream::RunStream;
@@ -83,6 +104,9 @@ pub use run_stream::RunStream;
 /// a [`TlsAcceptor`] (brains).
 pub use tokio_rustls::rustls;
 pub use tokio_rustls::TlsAcceptor;
+/// The HTTP types of requests and upgrades (`Uri`, `HeaderMap`): the ones axum and
+/// tungstenite use.
+pub use tokio_tungstenite::tungstenite::http;
 
 /// 16 random bytes as 32 hex digits: frame-id prefixes.
 fn random_id() -> String {

@@ -5,10 +5,26 @@ use std::time::Duration;
 
 use brainwire_close::CloseFrame;
 use bytes::Bytes;
-use futures_util::{Sink, SinkExt};
+use futures_util::{Sink, SinkExt, Stream};
 use tokio_tungstenite::tungstenite::protocol::frame::coding::CloseCode as WsCloseCode;
 use tokio_tungstenite::tungstenite::protocol::{CloseFrame as WsCloseFrame, WebSocketConfig};
 use tokio_tungstenite::tungstenite::{Error as WsError, Message};
+
+/// A WebSocket carrying tungstenite's messages, whoever upgraded it: a tokio-tungstenite
+/// stream, or an axum socket through `AxumSocket` (feature `axum`). The drivers take any.
+pub(crate) trait MessageSocket:
+    Stream<Item = Result<Message, WsError>> + Sink<Message, Error = WsError> + Unpin + Send + 'static
+{
+}
+
+impl<T> MessageSocket for T where
+    T: Stream<Item = Result<Message, WsError>>
+        + Sink<Message, Error = WsError>
+        + Unpin
+        + Send
+        + 'static
+{
+}
 
 /// What a received WebSocket message means to a session.
 pub(crate) enum Incoming {

@@ -1,27 +1,17 @@
 //! The agent endpoint: each connection runs a [`BrainSession`].
 
 use std::sync::atomic::Ordering;
-use std::time::{Duration, Instant};
+use std::sync::Arc;
 
-use brainwire_core::{JsonObject, Timestamp};
+use axum::routing::MethodRouter;
+use brainwire_core::JsonObject;
 use brainwire_sign::Keyring;
-use brainwire_tokio::AgentTokens;
-use brainwire_v2::{AgentGrant, BrainConfig, BrainEvent, BrainSession, Command, Sources};
-use futures_util::StreamExt;
-use tokio::net::TcpStream;
-use tokio_tungstenite::tungstenite::Message;
+use brainwire_tokio::{AgentConnection, AgentTokens};
+use brainwire_v2::{AgentGrant, BrainConfig, BrainEvent, Command};
 
 use super::feed::Reporter;
 use super::Shared;
-use crate::http::upgrade;
-use crate::outbox::send;
 use crate::transcript::Side;
-use crate::ws::{close_message, next_incoming, Incoming};
-
-/// Largest WebSocket message taken from an agent: the session refuses frames over its
-/// `max_frame_size_bytes` (1 MiB) with a close code; past twice that the socket stops
-/// reading.
-const MAX_AGENT_MESSAGE: usize = 2 * 1024 * 1024;
 
 /// The `brain_version` of `hello_ack`. The deployed agent compares its major.minor with
 /// its own and warns on a mismatch, so this names the z4j release whose wire protocol the
@@ -40,95 +30,42 @@ pub(super) fn agent_tokens(options: &super::BrainOptions) -> AgentTokens {
     )
 }
 
-/// Runs one agent connection whose request head (`read`, with its bearer token) was read.
-pub(super) async fn connection(
-    stream: TcpStream,
-    read: Vec<u8>,
-    bearer: Option<String>,
-    shared: &Shared,
-) -> anyhow::Result<()> {
-    let mut socket = upgrade(stream, read, MAX_AGENT_MESSAGE, 16 * 1024).await?;
-    // Whether this session sent the demo command already, and who reports on it.
-    let mut command_sent = false;
-    let mut reporter = None;
+/// The agent endpoint: `brainwire_tokio` runs each session (bearer check, limits,
+/// timeouts); this brain reacts to what the sessions report.
+pub(super) fn route(shared: &Arc<Shared>) -> MethodRouter<Arc<Shared>> {
     let mut config = BrainConfig::new(BRAIN_VERSION);
     config.heartbeat_interval = shared.options.heartbeat_interval;
     config.idle_timeout = shared.options.heartbeat_interval * 3;
-    let session_id = uuid::Uuid::new_v4().to_string();
-    let sources = Sources::system(format!("brain-{}", &session_id[..8]));
-    let mut session = BrainSession::accept(
-        Instant::now(),
-        bearer.as_deref(),
-        &shared.agents,
-        session_id,
-        config,
-        sources,
-    );
-    let transcript = &shared.transcript;
+    let mut options = brainwire_tokio::BrainOptions::new(config);
+    options.frame_tap = shared.transcript.tap(Side::Brain);
+    let shared = Arc::clone(shared);
+    brainwire_tokio::agent_route(agent_tokens(&shared.options), options, move |connection| {
+        let shared = Arc::clone(&shared);
+        async move { connection_loop(connection, &shared).await }
+    })
+}
 
-    loop {
-        // Outputs first: frames, then events (which may queue more frames), then close.
-        while let Some(frame) = session.poll_transmit() {
-            transcript.frame(Side::Brain, &frame).await;
-            // The deployed brain sends binary messages only; so does this one.
-            send(&mut socket, Message::Binary(frame)).await?;
-        }
-        let mut reacted = false;
-        while let Some(event) = session.poll_event() {
-            reacted = true;
-            react(
-                &mut session,
-                shared,
-                event,
-                &mut command_sent,
-                &mut reporter,
-            )
-            .await;
-        }
-        if reacted {
-            continue;
-        }
-        if let Some(closing) = session.poll_close() {
-            transcript
-                .note(
-                    Side::Brain,
-                    format!("closing: {} {}", closing.frame.code(), closing.error),
-                )
-                .await;
-            send(&mut socket, close_message(&closing.frame)).await?;
-            return Ok(());
-        }
-        let timeout = session
-            .poll_timeout()
-            .unwrap_or_else(|| Instant::now() + Duration::from_secs(3600));
-        tokio::select! {
-            message = socket.next() => match next_incoming(message) {
-                Some(Ok(Incoming::Frame(bytes))) => {
-                    // A refused frame leaves its error and close frame in poll_close.
-                    session.handle_message(Instant::now(), Timestamp::now_utc(), &bytes);
-                }
-                Some(Ok(Incoming::Ignore)) => {}
-                Some(Ok(Incoming::Closed(code))) => {
-                    transcript.note(Side::Brain, format!("agent closed ({code:?})")).await;
-                    return Ok(());
-                }
-                Some(Err(e)) => {
-                    transcript.note(Side::Brain, format!("connection lost: {e}")).await;
-                    return Ok(());
-                }
-                None => {
-                    transcript.note(Side::Brain, "connection lost").await;
-                    return Ok(());
-                }
-            },
-            () = tokio::time::sleep_until(timeout.into()) => session.handle_timeout(Instant::now()),
-        }
+/// Reacts to one agent connection's events until it ends.
+async fn connection_loop(mut connection: AgentConnection, shared: &Shared) {
+    // Whether this session sent the demo command already, and who reports on it.
+    let mut command_sent = false;
+    let mut reporter = None;
+    while let Some(event) = connection.next_event().await {
+        react(&connection, shared, event, &mut command_sent, &mut reporter).await;
     }
+    let report = connection.finished().await;
+    let code = report
+        .close_code
+        .map_or("none".to_owned(), |c| c.to_string());
+    shared
+        .transcript
+        .note(Side::Brain, format!("connection ended (close code {code})"))
+        .await;
 }
 
 /// What the brain application does with each session event.
 async fn react(
-    session: &mut BrainSession,
+    connection: &AgentConnection,
     shared: &Shared,
     event: BrainEvent,
     command_sent: &mut bool,
@@ -137,7 +74,7 @@ async fn react(
     let transcript = &shared.transcript;
     match event {
         BrainEvent::EventBatch { batch_id, events } => {
-            let agent_id = session.binding().map_or("", |b| b.agent_id.as_str());
+            let agent_id = reporter.as_ref().map_or("", |r| r.agent_id.as_str());
             let new = shared
                 .stored_batches
                 .lock()
@@ -165,8 +102,10 @@ async fn react(
                     ),
                 )
                 .await;
-            // The session is established while it reports batches, so acking succeeds.
-            let _ = session.ack_batch(&batch_id, events.len() as u64, accepted, 0);
+            // A connection that ended meanwhile is re-sent the batch by its agent.
+            let _ = connection
+                .ack_batch(batch_id, events.len() as u64, accepted, 0)
+                .await;
             let first_task = events.first().and_then(task_id);
             let acked = *shared.command_acked.lock().expect("not poisoned");
             let send = shared.options.send_command && !acked && !*command_sent;
@@ -174,7 +113,10 @@ async fn react(
                 *command_sent = true;
                 let target = JsonObject::from_serialize(&serde_json::json!({ "task_id": task }))
                     .expect("an object");
-                match session.send_command(Command::new("cancel_task", target)) {
+                match connection
+                    .send_command(Command::new("cancel_task", target))
+                    .await
+                {
                     Ok(id) => {
                         transcript
                             .note(Side::Brain, format!("sent cancel_task for {task} as {id}"))

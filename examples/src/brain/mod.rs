@@ -13,17 +13,27 @@ mod agents;
 mod batch_log;
 mod channels;
 mod feed;
-mod run_stream;
+mod http1;
 
-use std::sync::atomic::{AtomicU64, AtomicUsize, Ordering};
+use std::sync::atomic::{AtomicUsize, Ordering};
 use std::sync::{Arc, Mutex};
 use std::time::Duration;
 
+use axum::extract::{Request, State};
+use axum::http::header::{AUTHORIZATION, CONTENT_TYPE};
+use axum::http::{HeaderMap, StatusCode, Uri};
+use axum::middleware::{self, Next};
+use axum::response::{IntoResponse, Response};
+use axum::routing::get;
+use axum::Router;
+use brainwire_channel::ChannelHub;
+use brainwire_core::WallClock;
+use brainwire_run::Broadcaster;
 use brainwire_sign::Secret;
-use tokio::net::{TcpListener, TcpStream};
+use brainwire_tokio::{ChannelServer, DashboardOptions, RunStreamServer};
+use tokio::net::TcpListener;
 
-use crate::http::{read_head, respond, respond_with, RequestHead};
-use crate::transcript::{Side, Transcript};
+use crate::transcript::Transcript;
 
 /// The path of the agent endpoint, as on the deployed brain.
 pub const AGENT_PATH: &str = "/ws/agent";
@@ -103,8 +113,6 @@ impl BrainOptions {
 /// What every connection of the brain shares.
 struct Shared {
     options: BrainOptions,
-    /// Who may connect as an agent.
-    agents: brainwire_tokio::AgentTokens,
     transcript: Transcript,
     /// Batch ids already stored, per agent: an agent re-sends unacknowledged batches
     /// after a reconnect with the same ids, so these are acknowledged again but not
@@ -115,17 +123,11 @@ struct Shared {
     command_acked: Mutex<bool>,
     /// Turns reported task events into run messages and channel events.
     feed: Mutex<feed::Feed>,
-    run_stream: Mutex<run_stream::RunStream>,
-    channels: Mutex<channels::Channels>,
-    /// Ids for dashboard connections.
-    next_connection: AtomicU64,
+    run_stream: RunStreamServer,
+    channels: ChannelServer,
 }
 
 impl Shared {
-    fn connection_id(&self) -> u64 {
-        self.next_connection.fetch_add(1, Ordering::Relaxed)
-    }
-
     /// Publishes what one newly stored task event means to the run stream and channels.
     fn publish(&self, agent: &feed::Reporter, event: &brainwire_core::JsonObject) {
         let Some(update) = self
@@ -137,14 +139,10 @@ impl Shared {
             return;
         };
         let stats = &self.options.stats;
-        self.run_stream
-            .lock()
-            .expect("not poisoned")
-            .publish(update.run);
+        self.run_stream.publish(update.run);
         stats.run_messages.fetch_add(1, Ordering::Relaxed);
-        let mut channels = self.channels.lock().expect("not poisoned");
         for (event, channel) in &update.channel_events {
-            channels.publish(event, channel);
+            self.channels.publish(event, channel);
             stats.channel_events.fetch_add(1, Ordering::Relaxed);
         }
     }
@@ -154,35 +152,32 @@ impl Shared {
 ///
 /// # Errors
 ///
-/// When accepting connections fails.
+/// Never: accept errors (EMFILE, ...) are waited out.
 pub async fn serve(
     listener: TcpListener,
     options: BrainOptions,
     transcript: Transcript,
 ) -> anyhow::Result<()> {
-    let scope = channels::ProjectScope::new(&options.project_id);
+    let dashboards = DashboardOptions::default();
+    let broadcaster = Broadcaster::new("Connected to brainwire example brain", WallClock::system());
+    let hub = ChannelHub::new(
+        channels::ProjectScope::new(&options.project_id),
+        channels::MAX_SUBSCRIPTIONS,
+    );
     let shared = Arc::new(Shared {
-        agents: agents::agent_tokens(&options),
         options,
         transcript,
         stored_batches: Mutex::new(batch_log::BatchLog::default()),
         command_acked: Mutex::new(false),
         feed: Mutex::new(feed::Feed::default()),
-        run_stream: Mutex::new(run_stream::RunStream::new()),
-        channels: Mutex::new(channels::Channels::new(scope)),
-        next_connection: AtomicU64::new(1),
+        run_stream: RunStreamServer::new(broadcaster, dashboards.clone()),
+        channels: ChannelServer::new(hub, dashboards),
     });
-    // Accept errors (EMFILE, ...) are waited out, never fatal.
-    let never = brainwire_tokio::serve(listener, MAX_CONNECTIONS, move |stream, peer| {
-        let shared = shared.clone();
-        async move {
-            if let Err(e) = route(stream, &shared).await {
-                shared
-                    .transcript
-                    .note(Side::Brain, format!("connection from {peer} ended: {e}"))
-                    .await;
-            }
-        }
+    let router = router(&shared);
+    // Accept errors (EMFILE, ...) are waited out, never fatal; each connection gets
+    // HTTP/1.1 with a deadline on its request head.
+    let never = brainwire_tokio::serve(listener, MAX_CONNECTIONS, move |stream, _peer| {
+        http1::serve_connection(stream, router.clone())
     })
     .await;
     match never {}
@@ -191,51 +186,46 @@ pub async fn serve(
 /// Most connections served at once, all endpoints together.
 const MAX_CONNECTIONS: usize = 10_000;
 
-/// Reads the request head and hands the connection to its endpoint.
-async fn route(mut stream: TcpStream, shared: &Arc<Shared>) -> anyhow::Result<()> {
-    let (head, read) = match read_head(&mut stream).await {
-        Ok(head) => head,
-        Err(e) => {
-            if let Some(status) = e.status() {
-                respond(stream, status, None).await?;
-            }
-            return Err(e.into());
-        }
-    };
-    let websocket = matches!(head.path.as_str(), AGENT_PATH | RUN_PATH | CHANNEL_PATH);
-    if websocket && !head.upgrade {
-        return Ok(respond(stream, "426 Upgrade Required", None).await?);
+/// The brain's endpoints.
+fn router(shared: &Arc<Shared>) -> Router {
+    let agents = agents::route(shared);
+    let for_channels = Arc::clone(shared);
+    let channels = shared
+        .channels
+        .route(move |uri: &Uri, _: &HeaderMap| dashboard_user(uri, &for_channels.options));
+    let guarded = Router::new()
+        .route(RUN_PATH, shared.run_stream.route())
+        .route(STATUS_PATH, shared.run_stream.status_route(RUN_PATH))
+        .route(METRICS_PATH, get(metrics))
+        .route_layer(middleware::from_fn_with_state(
+            Arc::clone(shared),
+            run_stream_guard,
+        ));
+    Router::new()
+        .route(AGENT_PATH, agents)
+        .route(CHANNEL_PATH, channels)
+        .merge(guarded)
+        .with_state(Arc::clone(shared))
+}
+
+/// Lets a request to the run stream, its status document or the metrics through only
+/// with the `run_stream_token` (when one is set), else answers 401.
+async fn run_stream_guard(
+    State(shared): State<Arc<Shared>>,
+    request: Request,
+    next: Next,
+) -> Response {
+    if run_stream_allowed(request.uri(), request.headers(), &shared.options) {
+        next.run(request).await
+    } else {
+        StatusCode::UNAUTHORIZED.into_response()
     }
-    match head.path.as_str() {
-        AGENT_PATH => agents::connection(stream, read, head.bearer, shared).await,
-        RUN_PATH | STATUS_PATH if !run_stream_allowed(&head, &shared.options) => {
-            Ok(respond(stream, "401 Unauthorized", None).await?)
-        }
-        RUN_PATH => run_stream::connection(stream, read, shared).await,
-        CHANNEL_PATH => match dashboard_user(&head, &shared.options) {
-            Some(user) => channels::connection(stream, read, user, shared).await,
-            None => Ok(respond(stream, "401 Unauthorized", None).await?),
-        },
-        STATUS_PATH if head.method == "GET" => {
-            let status = shared
-                .run_stream
-                .lock()
-                .expect("not poisoned")
-                .status_json();
-            Ok(respond(stream, "200 OK", Some(&status)).await?)
-        }
-        STATUS_PATH => Ok(respond(stream, "405 Method Not Allowed", None).await?),
-        METRICS_PATH if !run_stream_allowed(&head, &shared.options) => {
-            Ok(respond(stream, "401 Unauthorized", None).await?)
-        }
-        METRICS_PATH if head.method == "GET" => {
-            let text = metrics_text(&shared.options.stats);
-            let body = ("text/plain; version=0.0.4", text.as_bytes());
-            Ok(respond_with(stream, "200 OK", Some(body)).await?)
-        }
-        METRICS_PATH => Ok(respond(stream, "405 Method Not Allowed", None).await?),
-        _ => Ok(respond(stream, "404 Not Found", None).await?),
-    }
+}
+
+/// `GET /metrics`.
+async fn metrics(State(shared): State<Arc<Shared>>) -> Response {
+    let text = metrics_text(&shared.options.stats);
+    ([(CONTENT_TYPE, "text/plain; version=0.0.4")], text).into_response()
 }
 
 /// The brain's counters in the Prometheus text format (`brainwire_*_total`), read when
@@ -296,25 +286,42 @@ fn metrics_text(stats: &BrainStats) -> String {
 
 /// The user a channel connection acts for: the dashboard token names the one user of this
 /// example (a real server would take it from a verified JWT).
-fn dashboard_user(head: &RequestHead, options: &BrainOptions) -> Option<&'static str> {
-    let token = head.query_param("token")?;
-    same_token(&token, &options.dashboard_token).then_some("dashboard")
+fn dashboard_user(uri: &Uri, options: &BrainOptions) -> Option<String> {
+    let token = query_param(uri, "token")?;
+    same_token(&token, &options.dashboard_token).then(|| "dashboard".to_owned())
 }
 
 /// Whether the run stream and its status document may be read: always without a
 /// `run_stream_token`, else with it as `?token=` or a bearer token.
-fn run_stream_allowed(head: &RequestHead, options: &BrainOptions) -> bool {
+fn run_stream_allowed(uri: &Uri, headers: &HeaderMap, options: &BrainOptions) -> bool {
     let Some(expected) = &options.run_stream_token else {
         return true;
     };
-    let by_bearer = head
-        .bearer
-        .as_deref()
-        .is_some_and(|token| same_token(token, expected));
-    let by_query = head
-        .query_param("token")
-        .is_some_and(|token| same_token(&token, expected));
+    let by_bearer = bearer(headers).is_some_and(|token| same_token(token, expected));
+    let by_query = query_param(uri, "token").is_some_and(|token| same_token(&token, expected));
     by_bearer || by_query
+}
+
+/// The `Authorization: Bearer` token.
+fn bearer(headers: &HeaderMap) -> Option<&str> {
+    let value = headers.get(AUTHORIZATION)?.to_str().ok()?;
+    let (scheme, token) = value.split_once(' ')?;
+    scheme.eq_ignore_ascii_case("bearer").then(|| token.trim())
+}
+
+/// The value of `name` in the query, percent-decoded (a token holding `+`, `/` or `=`
+/// arrives encoded).
+fn query_param<'a>(uri: &'a Uri, name: &str) -> Option<std::borrow::Cow<'a, str>> {
+    uri.query()?.split('&').find_map(|pair| {
+        let (key, value) = pair.split_once('=')?;
+        (key == name)
+            .then(|| {
+                percent_encoding::percent_decode_str(value)
+                    .decode_utf8()
+                    .ok()
+            })
+            .flatten()
+    })
 }
 
 /// Token equality in constant time (for tokens of the same length).
