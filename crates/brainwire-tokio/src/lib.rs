@@ -27,6 +27,12 @@
 //! - Dashboard clients: `RunStream` (document 003) and `ChannelClient` (document 004,
 //!   subscriptions replayed after every reconnect), each reconnecting per policy and
 //!   reading into a bounded queue.
+//! - Dashboard servers: `RunStreamServer` (document 003) and `ChannelServer` (document
+//!   004): publications encoded once, an outbox per client counted in bytes, a ping to
+//!   clients that fall quiet and a drop of those that do not answer ([`DashboardOptions`]).
+//! - axum routes (feature `axum`): `agent_route`, `RunStreamServer::route` and
+//!   `status_route`, `ChannelServer::route`, with the same limits.
+//! - [`FrameTap`]: every frame a connection sends and receives, for transcripts.
 //! - [`serve`]: an accept loop with a connection cap that survives accept errors
 //!   (EMFILE, ENFILE, ECONNABORTED).
 //!
@@ -39,8 +45,11 @@
 //!
 //! # Crate features
 //!
-//! - `run` (default): `RunStream`, the run status stream client.
-//! - `channel` (default): `ChannelClient`, the channel events client.
+//! - `run` (default): `RunStream` and `RunStreamServer`, the run status stream's client
+//!   and server.
+//! - `channel` (default): `ChannelClient` and `ChannelServer`, the channel endpoint's
+//!   client and server.
+//! - `axum`: axum routes for the agent, run stream and channel endpoints.
 //! - `tracing` (default): spans and events through `tracing`; without it, nothing is
 //!   logged and `tracing` is not built.
 
