@@ -1,19 +1,19 @@
-//! The agent program: a WebSocket client running an [`AgentSession`], reconnecting per
-//! [`ReconnectPolicy`].
+//! The agent program on [`brainwire_tokio::Agent`]: it sends task events, answers
+//! commands, and lets the driver reconnect per [`ReconnectPolicy`] and re-send what was
+//! not acknowledged.
+//!
+//! [`ReconnectPolicy`]: brainwire_close::ReconnectPolicy
 
-use std::time::{Duration, Instant};
+use std::time::Duration;
 
-use anyhow::Context;
-use brainwire_close::{v2::CloseCode, Backoff, Reconnect, ReconnectPolicy};
+use brainwire_close::Backoff;
 use brainwire_core::{JsonObject, Timestamp};
 use brainwire_sign::Secret;
-use brainwire_v2::{AgentConfig, AgentEvent, AgentSession, CommandResult, Hello, Sources};
-use futures_util::{SinkExt, StreamExt};
-use tokio_tungstenite::tungstenite::client::IntoClientRequest;
-use tokio_tungstenite::tungstenite::Message;
+use brainwire_tokio::{Agent, FrameDirection, FrameTap, Update};
+use brainwire_v2::{CommandResult, Hello};
+use tokio::sync::watch;
 
 use crate::transcript::{Side, Transcript};
-use crate::ws::{close_message, next_incoming, Incoming};
 
 /// What the agent program is told on its command line.
 #[derive(Debug, Clone)]
@@ -31,8 +31,9 @@ pub struct AgentOptions {
     pub events_per_batch: usize,
     /// Commands to answer before finishing (the demo brain sends one).
     pub expect_commands: usize,
-    /// Drop the first connection, without a close frame, once this many batches are sent:
-    /// shows that a lost connection loses nothing.
+    /// Close the first connection once this many batches are sent (`Agent::reconnect`):
+    /// shows that a lost connection loses nothing. The run waits until that many were
+    /// sent.
     pub drop_after_batches: Option<usize>,
     /// Backoff between connection attempts.
     pub backoff: Backoff,
@@ -84,15 +85,8 @@ pub struct AgentReport {
     pub commands_answered: usize,
 }
 
-/// How one connection ended.
-enum Ended {
-    /// Every event acknowledged and every expected command answered.
-    Done,
-    /// Closed or lost, with the close code if there was one.
-    Lost(Option<u16>),
-}
-
-/// Runs the agent until every event is acknowledged.
+/// Runs the agent until every event is acknowledged and the expected commands are
+/// answered, then shuts it down.
 ///
 /// # Errors
 ///
@@ -106,63 +100,93 @@ pub async fn run(options: AgentOptions, transcript: Transcript) -> anyhow::Resul
     hello
         .capabilities
         .insert("celery".into(), vec!["cancel_task".into()]);
-    let mut config = AgentConfig::new(hello);
-    config.max_events_per_batch = options.events_per_batch;
-    let prefix = uuid::Uuid::new_v4().simple().to_string();
-    let mut session = AgentSession::new(
-        config,
+    let mut driver = brainwire_tokio::AgentOptions::new(
+        &options.url,
+        options.token.as_str(),
         options.secret.clone(),
-        Sources::system(&prefix[..12]),
+        hello,
     );
-    for i in 0..options.events {
-        let event = task_event(&options.task_prefix, i);
-        session
-            .queue_event(Instant::now(), event)
-            .map_err(|e| anyhow::anyhow!("event {i}: {e}"))?;
-    }
-    let mut policy = ReconnectPolicy::new(options.backoff.clone());
-    let mut report = AgentReport::default();
-    loop {
-        let ended = match connection(
-            &mut session,
-            &options,
-            &transcript,
-            &mut report,
-            &mut policy,
-        )
-        .await
-        {
-            Ok(ended) => ended,
-            Err(e) => {
-                transcript
-                    .note(Side::Agent, format!("connect failed: {e}"))
-                    .await;
-                Ended::Lost(None)
+    driver.config.max_events_per_batch = options.events_per_batch;
+    driver.backoff = options.backoff.clone();
+    // Every frame sent goes to the transcript; `event_batch` frames are counted.
+    let (count_batch, mut batches_sent) = watch::channel(0usize);
+    let log = transcript.clone();
+    driver.frame_tap = Some(FrameTap::new(move |direction, wire| {
+        if direction == FrameDirection::Sent && log.frame_now(Side::Agent, wire) == "event_batch" {
+            count_batch.send_modify(|sent| *sent += 1);
+        }
+    }));
+    let mut agent = Agent::spawn(driver);
+    let events = agent.event_sender();
+    let (mut queued, mut connections, mut answered) = (0, 0, 0);
+    let mut drop_after = options.drop_after_batches;
+    // Until every event is queued, every expected command answered, and the connection
+    // to drop (if any) dropped.
+    while queued < options.events || answered < options.expect_commands || drop_after.is_some() {
+        tokio::select! {
+            sent = events.send_event(task_event(&options.task_prefix, queued)), if queued < options.events => {
+                sent?;
+                queued += 1;
             }
-        };
-        session.handle_disconnect();
-        let code = match ended {
-            Ended::Done => return Ok(report),
-            Ended::Lost(code) => code,
-        };
-        let decision = match code {
-            Some(code) => policy.on_close(CloseCode::from(code)),
-            None => policy.on_connection_lost(),
-        };
-        match decision {
-            Reconnect::RetryAfter(delay) => {
-                transcript
-                    .note(
-                        Side::Agent,
-                        format!("reconnecting in {} ms", delay.as_millis()),
-                    )
-                    .await;
-                tokio::time::sleep(delay).await;
+            update = agent.next_update() => match update {
+                Some(Update::Connected { binding, .. }) => {
+                    connections += 1;
+                    let text = format!("connected (connection {connections})");
+                    transcript.note(Side::Agent, text).await;
+                    let text = format!("session {}", binding.session_id);
+                    transcript.note(Side::Agent, text).await;
+                }
+                Some(Update::Disconnected { code }) => {
+                    transcript.note(Side::Agent, format!("disconnected ({code:?})")).await;
+                }
+                Some(Update::Command(command)) => {
+                    let result = JsonObject::from_serialize(&serde_json::json!({
+                        "action": command.command.action,
+                        "target": command.command.target,
+                        "cancelled": true,
+                    }))?;
+                    command.complete(CommandResult::success(Some(result))).await?;
+                    answered += 1;
+                }
+                Some(Update::BrainError(report)) => {
+                    let text = format!("brain error {}: {}", report.code, report.message);
+                    transcript.note(Side::Agent, text).await;
+                }
+                Some(_) => {}
+                // The driver stopped: its error says why.
+                None => break,
+            },
+            Ok(()) = batches_sent.changed(), if drop_after.is_some() => {
+                if drop_after.is_some_and(|n| *batches_sent.borrow() >= n) {
+                    transcript.note(Side::Agent, "dropping the connection on purpose").await;
+                    agent.reconnect();
+                    drop_after = None;
+                }
             }
-            Reconnect::Stop(reason) => anyhow::bail!("stopped: {reason:?}"),
         }
     }
+    // Heartbeats while staying connected; then every event acknowledged before closing.
+    tokio::time::sleep(options.stay_connected).await;
+    let stopped = agent.shutdown(SHUTDOWN_GRACE).await;
+    let report = stopped.map_err(|e| anyhow::anyhow!("stopped: {e:?}"))?;
+    anyhow::ensure!(
+        report.unacked_events == 0,
+        "{} events unacknowledged after {SHUTDOWN_GRACE:?}",
+        report.unacked_events
+    );
+    transcript
+        .note(Side::Agent, "all events acknowledged; closed")
+        .await;
+    Ok(AgentReport {
+        acked_events: report.acked_events as usize,
+        accepted_events: report.accepted_events,
+        connections: report.stats.connections as usize,
+        commands_answered: answered,
+    })
 }
+
+/// How long shutting down waits for the brain to acknowledge what is left.
+const SHUTDOWN_GRACE: Duration = Duration::from_secs(30);
 
 /// A task event in the shape the deployed brain ingests (`z4j_core.models.Event`): a
 /// fresh event id, the engine, the task, a `kind`, when it happened, and its data. The
@@ -187,120 +211,4 @@ fn task_event(prefix: &str, i: usize) -> JsonObject {
         "data": { "name": "app.tasks.add", "args": [i, i + 1], "runtime": 0.25 },
     }))
     .expect("an object")
-}
-
-async fn connection(
-    session: &mut AgentSession,
-    options: &AgentOptions,
-    transcript: &Transcript,
-    report: &mut AgentReport,
-    policy: &mut ReconnectPolicy,
-) -> anyhow::Result<Ended> {
-    let mut request = options.url.as_str().into_client_request()?;
-    request.headers_mut().insert(
-        "authorization",
-        format!("Bearer {}", options.token).parse()?,
-    );
-    let (mut socket, _) = tokio_tungstenite::connect_async(request)
-        .await
-        .context("connecting")?;
-    report.connections += 1;
-    transcript
-        .note(
-            Side::Agent,
-            format!("connected (connection {})", report.connections),
-        )
-        .await;
-    session.connect(Instant::now(), Timestamp::now_utc());
-    let mut batches_sent = 0;
-    let mut done_at: Option<Instant> = None;
-
-    loop {
-        let mut reacted = false;
-        while let Some(event) = session.poll_event() {
-            reacted = true;
-            match event {
-                AgentEvent::Connected { binding, .. } => {
-                    policy.on_connected();
-                    transcript
-                        .note(Side::Agent, format!("session {}", binding.session_id))
-                        .await;
-                }
-                AgentEvent::BatchAcked {
-                    events, accepted, ..
-                } => {
-                    report.acked_events += events;
-                    report.accepted_events += accepted;
-                }
-                AgentEvent::Command {
-                    command_id,
-                    command,
-                } => {
-                    let result = JsonObject::from_serialize(&serde_json::json!({
-                        "action": command.action, "target": command.target, "cancelled": true,
-                    }))?;
-                    session.complete_command(&command_id, CommandResult::success(Some(result)))?;
-                    report.commands_answered += 1;
-                }
-                AgentEvent::PeerError(report) => {
-                    transcript
-                        .note(
-                            Side::Agent,
-                            format!("brain error {}: {}", report.code, report.message),
-                        )
-                        .await;
-                }
-                _ => {}
-            }
-        }
-        if reacted {
-            continue;
-        }
-        while let Some(frame) = session.poll_transmit() {
-            let frame_type = transcript.frame(Side::Agent, &frame).await;
-            socket.send(Message::Text(frame.try_into()?)).await?;
-            if frame_type == "event_batch" {
-                batches_sent += 1;
-                if report.connections == 1 && options.drop_after_batches == Some(batches_sent) {
-                    transcript
-                        .note(Side::Agent, "dropping the connection on purpose")
-                        .await;
-                    return Ok(Ended::Lost(None));
-                }
-            }
-        }
-        if let Some(closing) = session.poll_close() {
-            socket.send(close_message(&closing.frame)).await?;
-            return Ok(Ended::Lost(Some(closing.frame.code())));
-        }
-        if session.held_events() == 0 && report.commands_answered >= options.expect_commands {
-            let done = *done_at.get_or_insert_with(|| Instant::now() + options.stay_connected);
-            if Instant::now() >= done {
-                transcript
-                    .note(Side::Agent, "all events acknowledged; closing")
-                    .await;
-                socket.send(Message::Close(None)).await?;
-                return Ok(Ended::Done);
-            }
-        }
-        let timeout = session
-            .poll_timeout()
-            .unwrap_or_else(|| Instant::now() + Duration::from_secs(3600));
-        let timeout = done_at.map_or(timeout, |d| timeout.min(d));
-        tokio::select! {
-            message = socket.next() => match next_incoming(message) {
-                Some(Ok(Incoming::Frame(bytes))) => {
-                    // A refused frame leaves its error and close frame in poll_close.
-                    session.handle_message(Instant::now(), Timestamp::now_utc(), &bytes);
-                }
-                Some(Ok(Incoming::Ignore)) => {}
-                Some(Ok(Incoming::Closed(code))) => {
-                    transcript.note(Side::Agent, format!("brain closed ({code:?})")).await;
-                    return Ok(Ended::Lost(code));
-                }
-                Some(Err(_)) | None => return Ok(Ended::Lost(None)),
-            },
-            () = tokio::time::sleep_until(timeout.into()) => session.handle_timeout(Instant::now()),
-        }
-    }
 }

@@ -10,4 +10,3 @@ pub mod brain;
 pub mod dashboard;
 pub mod run_watch;
 pub mod transcript;
-mod ws;

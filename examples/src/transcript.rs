@@ -74,27 +74,33 @@ impl Transcript {
         Self(None)
     }
 
-    /// Records a frame `from` sent, read from its bytes; returns its type.
-    pub async fn frame(&self, from: Side, wire: &[u8]) -> String {
+    /// A tap recording each frame a connection of `side` sends. It runs on the
+    /// connection's task and must not wait: a line that finds the reader's queue full
+    /// is lost (the log, never the protocol).
+    pub fn tap(&self, side: Side) -> Option<brainwire_tokio::FrameTap> {
+        self.0.as_ref()?;
+        let transcript = self.clone();
+        Some(brainwire_tokio::FrameTap::new(move |direction, wire| {
+            if direction == brainwire_tokio::FrameDirection::Sent {
+                transcript.frame_now(side, wire);
+            }
+        }))
+    }
+
+    /// Records a frame `from` sent without waiting (from a [`FrameTap`]); a line that
+    /// finds the reader's queue full is lost. Returns the frame's type.
+    ///
+    /// [`FrameTap`]: brainwire_tokio::FrameTap
+    pub fn frame_now(&self, from: Side, wire: &[u8]) -> String {
         let line = frame_line(from, wire);
         let frame_type = match &line {
             Line::Frame { frame_type, .. } => frame_type.clone(),
             Line::Note { .. } => String::new(),
         };
-        self.send(line).await;
+        if let Some(sender) = &self.0 {
+            let _ = sender.try_send(line);
+        }
         frame_type
-    }
-
-    /// A tap recording each frame a connection of `side` sends. It runs on the
-    /// connection's task and must not wait: a line that finds the reader's queue full
-    /// is lost (the log, never the protocol).
-    pub fn tap(&self, side: Side) -> Option<brainwire_tokio::FrameTap> {
-        let sender = self.0.clone()?;
-        Some(brainwire_tokio::FrameTap::new(move |direction, wire| {
-            if direction == brainwire_tokio::FrameDirection::Sent {
-                let _ = sender.try_send(frame_line(side, wire));
-            }
-        }))
     }
 
     /// Records a note.

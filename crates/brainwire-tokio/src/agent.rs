@@ -220,6 +220,9 @@ pub enum AgentError {
 pub struct AgentReport {
     /// Events the brain acknowledged.
     pub acked_events: u64,
+    /// Of those, events the brain reported accepted (stored). A brain acknowledges a
+    /// re-sent batch again without storing it twice, so this can be lower.
+    pub accepted_events: u64,
     /// Events still held (not acknowledged) when it stopped.
     pub unacked_events: usize,
     /// Connections, frames, bytes, closes by code, and updates dropped because the
@@ -258,6 +261,7 @@ pub struct Agent {
     events: mpsc::Sender<JsonObject>,
     updates: mpsc::Receiver<Update>,
     shutdown: Option<oneshot::Sender<Duration>>,
+    reconnect: mpsc::Sender<()>,
     driver: JoinHandle<Result<AgentReport, AgentError>>,
 }
 
@@ -269,6 +273,7 @@ impl Agent {
         let (updates, updates_rx) = mpsc::channel(options.update_queue.max(1));
         let (replies_tx, replies) = mpsc::channel(1024);
         let (shutdown_tx, shutdown) = oneshot::channel();
+        let (reconnect_tx, reconnect) = mpsc::channel(1);
         let prefix = crate::random_id();
         let session = AgentSession::new(
             options.config.clone(),
@@ -280,6 +285,8 @@ impl Agent {
         let driver = Driver {
             stats: Arc::clone(&stats),
             acked_events: 0,
+            accepted_events: 0,
+            reconnect,
             span: ConnectionSpan::none(),
             session,
             policy,
@@ -298,6 +305,7 @@ impl Agent {
             events: events_tx,
             updates: updates_rx,
             shutdown: Some(shutdown_tx),
+            reconnect: reconnect_tx,
             driver: tokio::spawn(ConnectionSpan::agent().instrument(driver.run())),
         }
     }
@@ -311,6 +319,21 @@ impl Agent {
     /// [`AgentClosed`] once the agent has stopped or is shutting down.
     pub async fn send_event(&self, event: JsonObject) -> Result<(), AgentClosed> {
         self.events.send(event).await.map_err(|_| AgentClosed)
+    }
+
+    /// A handle that sends events to this agent from anywhere (another task, or a
+    /// `select!` that also waits on [`next_update`](Self::next_update)), with the same
+    /// backpressure as [`send_event`](Self::send_event).
+    pub fn event_sender(&self) -> EventSender {
+        EventSender(self.events.clone())
+    }
+
+    /// Closes the current connection (1001) and connects again at once, to the next URL
+    /// of [`AgentOptions::urls`]; what was not acknowledged is re-sent. For moving an
+    /// agent to another brain, and for showing that a lost connection loses nothing.
+    /// Requests made while one is pending count once.
+    pub fn reconnect(&self) {
+        let _ = self.reconnect.try_send(());
     }
 
     /// The agent's counters now: connections, frames and bytes each way, closes by code.
@@ -347,6 +370,21 @@ impl Agent {
     }
 }
 
+/// Sends events to an [`Agent`] ([`Agent::event_sender`]); clones send to the same agent.
+#[derive(Debug, Clone)]
+pub struct EventSender(mpsc::Sender<JsonObject>);
+
+impl EventSender {
+    /// As [`Agent::send_event`]: waits while the agent's buffers are full.
+    ///
+    /// # Errors
+    ///
+    /// [`AgentClosed`] once the agent has stopped or is shutting down.
+    pub async fn send_event(&self, event: JsonObject) -> Result<(), AgentClosed> {
+        self.0.send(event).await.map_err(|_| AgentClosed)
+    }
+}
+
 /// A WebSocket to a brain, over TCP or TLS.
 type Socket =
     tokio_tungstenite::WebSocketStream<tokio_tungstenite::MaybeTlsStream<tokio::net::TcpStream>>;
@@ -355,9 +393,14 @@ type Socket =
 enum Ended {
     /// Shut down as asked.
     Finished,
+    /// Closed for [`Agent::reconnect`].
+    Reconnect,
     /// Closed or lost, with the close code if there was one.
     Lost(Option<u16>),
 }
+
+/// The close code of a connection closed by [`Agent::reconnect`] (going away).
+const RECONNECT_CODE: u16 = 1001;
 
 /// The task behind an [`Agent`].
 struct Driver {
@@ -376,6 +419,9 @@ struct Driver {
     grace_until: Option<Instant>,
     stats: Arc<Stats>,
     acked_events: u64,
+    accepted_events: u64,
+    /// Requests from [`Agent::reconnect`].
+    reconnect: mpsc::Receiver<()>,
     /// The span of the current connection.
     span: ConnectionSpan,
 }
@@ -393,6 +439,13 @@ impl Driver {
             let code = match ended {
                 Ended::Finished => return Ok(self.finish()),
                 Ended::Lost(code) => code,
+                Ended::Reconnect => {
+                    self.notify(Update::Disconnected {
+                        code: Some(RECONNECT_CODE),
+                    });
+                    attempt += 1;
+                    continue;
+                }
             };
             self.notify(Update::Disconnected { code });
             if self.grace_until.is_some_and(|t| Instant::now() >= t) {
@@ -437,6 +490,7 @@ impl Driver {
     fn finish(&mut self) -> AgentReport {
         AgentReport {
             acked_events: self.acked_events,
+            accepted_events: self.accepted_events,
             unacked_events: self.session.held_events() + self.events.len(),
             stats: self.stats.snapshot(),
         }
@@ -475,6 +529,7 @@ impl Driver {
         let ended = span.instrument(self.drive(socket, url)).await;
         self.stats.closed(match ended {
             Ended::Finished => Some(1000),
+            Ended::Reconnect => Some(RECONNECT_CODE),
             Ended::Lost(code) => code,
         });
         ended
@@ -569,6 +624,14 @@ impl Driver {
                     self.begin_shutdown(grace.unwrap_or_default());
                     self.session.flush(Instant::now());
                 }
+                Some(()) = self.reconnect.recv() => {
+                    let bye = brainwire_close::CloseFrame::new(
+                        brainwire_close::StandardCode::GoingAway,
+                        "agent reconnecting",
+                    );
+                    let _ = send_within(&mut socket, close_message(&bye), self.options.write_timeout).await;
+                    return Ended::Reconnect;
+                }
             }
         }
     }
@@ -601,7 +664,12 @@ impl Driver {
                         binding,
                     });
                 }
-                AgentEvent::BatchAcked { events, .. } => self.acked_events += events as u64,
+                AgentEvent::BatchAcked {
+                    events, accepted, ..
+                } => {
+                    self.acked_events += events as u64;
+                    self.accepted_events += accepted;
+                }
                 AgentEvent::Command {
                     command_id,
                     command,

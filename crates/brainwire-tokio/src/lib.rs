@@ -80,7 +80,7 @@ mod watch;
 mod ws;
 
 pub use agent::{
-    Agent, AgentClosed, AgentError, AgentOptions, AgentReport, IncomingCommand, Update,
+    Agent, AgentClosed, AgentError, AgentOptions, AgentReport, EventSender, IncomingCommand, Update,
 };
 #[cfg(feature = "axum")]
 #[cfg_attr(docsrs, doc(cfg(feature = "axum")))]

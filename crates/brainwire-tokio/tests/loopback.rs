@@ -465,3 +465,37 @@ async fn an_agent_without_a_url_stops_with_a_typed_error() {
         .unwrap_err();
     assert!(matches!(error, AgentError::NoUrl), "{error:?}");
 }
+
+#[tokio::test]
+async fn reconnect_closes_with_1001_and_re_sends_what_was_not_acknowledged() {
+    let (url, mut seen) = start_brain(ACKING, brain_options()).await;
+    let mut agent = Agent::spawn(agent_options(url, "good-token"));
+    for i in 0..50 {
+        agent.send_event(event(i)).await.unwrap();
+    }
+    let connected = |update: &Update| matches!(update, Update::Connected { .. });
+    while !connected(&timeout(WAIT, agent.next_update()).await.unwrap().unwrap()) {}
+    agent.reconnect();
+    let mut disconnected = None;
+    loop {
+        match timeout(WAIT, agent.next_update()).await.unwrap().unwrap() {
+            Update::Disconnected { code } => disconnected = Some(code),
+            Update::Connected { .. } if disconnected.is_some() => break,
+            _ => {}
+        }
+    }
+    assert_eq!(disconnected, Some(Some(1001)));
+    for i in 50..100 {
+        agent.send_event(event(i)).await.unwrap();
+    }
+    let report = timeout(WAIT, agent.shutdown(Duration::from_secs(10)))
+        .await
+        .unwrap()
+        .unwrap();
+    assert_eq!((report.acked_events, report.unacked_events), (100, 0));
+    assert_eq!(report.stats.connections, 2);
+    assert_eq!(report.stats.closes.get(&1001), Some(&1));
+    let (events, _, ends) = drain(&mut seen);
+    assert_eq!(events.len(), 100);
+    assert_eq!(ends.first(), Some(&Some(1001)), "{ends:?}");
+}
