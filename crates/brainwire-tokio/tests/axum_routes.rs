@@ -277,3 +277,39 @@ async fn the_channel_route_answers_401_unless_the_request_names_a_user() {
         1
     );
 }
+
+#[tokio::test]
+async fn a_run_stream_client_that_stops_reading_frees_its_connection_after_the_write_timeout() {
+    let mut options = DashboardOptions::default();
+    options.queue_bytes = 256 * 1024 * 1024;
+    options.write_timeout = Duration::from_millis(200);
+    let stats = Arc::clone(&options.stats);
+    let server = run_stream(options);
+    let addr = serve(run_router(&server)).await;
+    let (mut client, _) = tokio_tungstenite::connect_async(format!("ws://{addr}/ws"))
+        .await
+        .unwrap();
+    assert!(matches!(
+        client.next().await.unwrap().unwrap(),
+        Message::Text(_)
+    ));
+    // 64 MiB for a client that reads nothing more: far past what the socket buffers
+    // hold, well within its queue, so only the write timeout can end the connection.
+    let text = "x".repeat(64 * 1024);
+    for _ in 0..1024 {
+        assert_eq!(
+            server.publish(Body::RunUpdate(RunData::system_message(text.clone()))),
+            1
+        );
+    }
+    let deadline = tokio::time::Instant::now() + WAIT;
+    while stats.snapshot().open_connections != 0 {
+        assert!(
+            tokio::time::Instant::now() < deadline,
+            "the connection is still held"
+        );
+        tokio::time::sleep(Duration::from_millis(20)).await;
+    }
+    assert_eq!(server.connected(), 0);
+    drop(client);
+}
