@@ -484,3 +484,50 @@ async fn metrics_count_what_the_agent_reported() {
         "{text}"
     );
 }
+
+/// A request head dripped a few bytes at a time is cut off at the brain's head deadline,
+/// and one larger than the cap is refused: a slow or huge head cannot hold a connection.
+#[tokio::test]
+async fn a_dripped_request_head_is_cut_off_at_the_deadline() {
+    let brain =
+        start_brain_with(|options| options.head_deadline = Duration::from_millis(300)).await;
+    let mut stream = tokio::net::TcpStream::connect(brain.addr).await.unwrap();
+    stream.write_all(b"GET /ws HTTP/1.1\r\n").await.unwrap();
+    let started = tokio::time::Instant::now();
+    let mut closed = false;
+    while started.elapsed() < Duration::from_secs(5) {
+        if stream.write_all(b"X-Drip: a\r\n").await.is_err() {
+            closed = true;
+            break;
+        }
+        let mut answer = [0u8; 256];
+        match tokio::time::timeout(Duration::from_millis(50), stream.read(&mut answer)).await {
+            Ok(Ok(0) | Err(_)) => {
+                closed = true;
+                break;
+            }
+            // 408, then the close.
+            Ok(Ok(_)) => {}
+            Err(_) => {}
+        }
+    }
+    assert!(
+        closed,
+        "a dripping client still held its connection after 5 s"
+    );
+    assert!(started.elapsed() < Duration::from_secs(3));
+
+    let mut stream = tokio::net::TcpStream::connect(brain.addr).await.unwrap();
+    let huge = format!(
+        "GET /ws HTTP/1.1\r\nX-Big: {}\r\n\r\n",
+        "a".repeat(32 * 1024)
+    );
+    let _ = stream.write_all(huge.as_bytes()).await;
+    let mut answer = Vec::new();
+    let _ = tokio::time::timeout(TIMEOUT, stream.read_to_end(&mut answer)).await;
+    let answer = String::from_utf8_lossy(&answer);
+    assert!(
+        answer.starts_with("HTTP/1.1 431"),
+        "a 32 KiB head was answered {answer:?}"
+    );
+}

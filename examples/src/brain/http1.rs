@@ -9,19 +9,16 @@ use hyper_util::rt::{TokioIo, TokioTimer};
 use hyper_util::service::TowerToHyperService;
 use tokio::net::TcpStream;
 
-/// How long a client may take to send its request head (a head dripped a byte at a time
-/// is cut off here).
-pub(crate) const HEAD_DEADLINE: Duration = Duration::from_secs(10);
-
 /// Most bytes buffered for a request head (hyper's minimum; it answers 431 past it).
 pub(crate) const MAX_HEAD_BYTES: usize = 8 * 1024;
 
-/// Serves `stream` with `router` until the client or an upgraded WebSocket ends it.
-pub(crate) async fn serve_connection(stream: TcpStream, router: Router) {
+/// Serves `stream` with `router` until the client or an upgraded WebSocket ends it; each
+/// request head must arrive within `head_deadline`.
+pub(crate) async fn serve_connection(stream: TcpStream, router: Router, head_deadline: Duration) {
     let service = TowerToHyperService::new(router);
     let connection = hyper::server::conn::http1::Builder::new()
         .timer(TokioTimer::new())
-        .header_read_timeout(HEAD_DEADLINE)
+        .header_read_timeout(head_deadline)
         .max_buf_size(MAX_HEAD_BYTES)
         .serve_connection(TokioIo::new(stream), service)
         .with_upgrades();

@@ -67,6 +67,9 @@ pub struct BrainOptions {
     pub send_command: bool,
     /// Heartbeat cadence asked of agents.
     pub heartbeat_interval: Duration,
+    /// How long a client may take to send its request head (default 10 s): a head
+    /// dripped a byte at a time is cut off here.
+    pub head_deadline: Duration,
     /// Counters the brain keeps, for whoever started it.
     pub stats: Arc<BrainStats>,
 }
@@ -105,6 +108,7 @@ impl BrainOptions {
             project_id: uuid::Uuid::new_v4().to_string(),
             send_command: true,
             heartbeat_interval: Duration::from_secs(10),
+            head_deadline: Duration::from_secs(10),
             stats: Arc::default(),
         }
     }
@@ -174,10 +178,11 @@ pub async fn serve(
         channels: ChannelServer::new(hub, dashboards),
     });
     let router = router(&shared);
+    let head_deadline = shared.options.head_deadline;
     // Accept errors (EMFILE, ...) are waited out, never fatal; each connection gets
     // HTTP/1.1 with a deadline on its request head.
     let never = brainwire_tokio::serve(listener, MAX_CONNECTIONS, move |stream, _peer| {
-        http1::serve_connection(stream, router.clone())
+        http1::serve_connection(stream, router.clone(), head_deadline)
     })
     .await;
     match never {}
