@@ -7,7 +7,7 @@
 
 mod families;
 
-use std::io::{self, BufRead, Write};
+use std::io::{self, BufRead as _, Write};
 use std::process::ExitCode;
 
 use brainwire_core::{canonicalize, Limits, Timestamp};
@@ -25,7 +25,6 @@ fn main() -> ExitCode {
     let mode = std::env::args().nth(1).unwrap_or_default();
     let value_mode: Option<fn(&str) -> Value> = match mode.as_str() {
         "canonical" => Some(canonical),
-        "verify" => Some(verify),
         "sign" => Some(sign),
         "secret" => Some(secret),
         "sniff" => Some(families::sniff),
@@ -34,8 +33,12 @@ fn main() -> ExitCode {
         "backoff" => Some(families::backoff),
         _ => None,
     };
-    let handle: Box<dyn Fn(&str) -> String> = match (value_mode, mode.as_str()) {
+    let mut handle: Box<dyn FnMut(&str) -> String> = match (value_mode, mode.as_str()) {
         (Some(mode), _) => Box::new(move |line| mode(line).to_string()),
+        (None, "verify") => {
+            let mut verifiers = Verifiers::default();
+            Box::new(move |line| verifiers.verify(line).to_string())
+        }
         // decode writes the re-encoded frame as exact text, so it builds its own line.
         (None, "decode") => Box::new(families::decode),
         _ => {
@@ -43,21 +46,36 @@ fn main() -> ExitCode {
             return ExitCode::from(2);
         }
     };
-    let stdin = io::stdin().lock();
-    let mut stdout = io::BufWriter::new(io::stdout().lock());
-    for line in stdin.lines() {
-        let answer = match line {
-            Ok(line) => handle(&line),
+    match answer_lines(&mut handle) {
+        Ok(()) => ExitCode::SUCCESS,
+        Err(_) => ExitCode::FAILURE,
+    }
+}
+
+/// Answers each stdin line with `handle`. Answers are buffered and written whenever no
+/// more input is waiting (before a read that could block, and at the end): a peer that
+/// pipes a file gets large writes, one that sends a line and waits for its answer gets
+/// it at once.
+fn answer_lines(handle: &mut dyn FnMut(&str) -> String) -> io::Result<()> {
+    let mut stdin = io::BufReader::with_capacity(64 * 1024, io::stdin().lock());
+    let mut stdout = io::BufWriter::with_capacity(64 * 1024, io::stdout().lock());
+    let mut line = Vec::new();
+    loop {
+        if stdin.buffer().is_empty() {
+            stdout.flush()?;
+        }
+        line.clear();
+        if stdin.read_until(b'\n', &mut line)? == 0 {
+            return stdout.flush();
+        }
+        let text = line.strip_suffix(b"\n").unwrap_or(&line);
+        let text = text.strip_suffix(b"\r").unwrap_or(text);
+        let answer = match std::str::from_utf8(text) {
+            Ok(text) => handle(text),
             Err(_) => json!({"error": "not_utf8"}).to_string(),
         };
-        if writeln!(stdout, "{answer}")
-            .and_then(|()| stdout.flush())
-            .is_err()
-        {
-            return ExitCode::FAILURE;
-        }
+        writeln!(stdout, "{answer}")?;
     }
-    ExitCode::SUCCESS
 }
 
 /// A request line that is not the JSON object the mode expects.
@@ -85,7 +103,7 @@ fn canonical(line: &str) -> Value {
     }
 }
 
-#[derive(Deserialize)]
+#[derive(Deserialize, Clone, PartialEq, Eq)]
 struct Session {
     secret_b64: String,
     agent_id: String,
@@ -111,18 +129,34 @@ struct VerifyRequest {
     session: Session,
 }
 
-fn verify(line: &str) -> Value {
-    let request: VerifyRequest = match parse(line) {
-        Ok(r) => r,
-        Err(e) => return e,
-    };
-    let (secret, binding) = match request.session.open() {
-        Ok(s) => s,
-        Err(e) => return e,
-    };
-    match FrameVerifier::new(secret, binding).authenticate(request.wire.as_bytes()) {
-        Ok(_) => json!({"verdict": "ok"}),
-        Err(e) => json!({"verdict": e.kind()}),
+/// The verifier of the last session seen: consecutive lines of one session (the usual
+/// input) share it. `authenticate` keeps no replay state, so sharing changes no answer.
+#[derive(Default)]
+struct Verifiers {
+    last: Option<(Session, FrameVerifier)>,
+}
+
+impl Verifiers {
+    fn verify(&mut self, line: &str) -> Value {
+        let request: VerifyRequest = match parse(line) {
+            Ok(r) => r,
+            Err(e) => return e,
+        };
+        let verifier = match &mut self.last {
+            Some((session, verifier)) if *session == request.session => verifier,
+            _ => {
+                let (secret, binding) = match request.session.clone().open() {
+                    Ok(s) => s,
+                    Err(e) => return e,
+                };
+                let verifier = FrameVerifier::new(secret, binding);
+                &mut self.last.insert((request.session, verifier)).1
+            }
+        };
+        match verifier.authenticate(request.wire.as_bytes()) {
+            Ok(_) => json!({"verdict": "ok"}),
+            Err(e) => json!({"verdict": e.kind()}),
+        }
     }
 }
 

@@ -372,3 +372,61 @@ fn sniff_close_channel_id_and_backoff_modes() {
         ],
     );
 }
+
+/// Lines of alternating sessions: the verifier kept for one session must not answer for
+/// another (a frame of session A checked as session B fails, A again passes).
+#[test]
+fn verify_mode_answers_alternating_sessions_as_fresh_verifiers_would() {
+    let rows = vector_rows("signed.jsonl");
+    // Every row verifies under its own session (the test above).
+    let a = &rows[0];
+    let b = rows
+        .iter()
+        .find(|r| r["secret_b64"] != a["secret_b64"] || r["session_id"] != a["session_id"])
+        .expect("vectors of two sessions");
+    let line = |row: &Value, session: &Value| {
+        json!({"wire": row["wire"], "secret_b64": session["secret_b64"], "agent_id": session["agent_id"],
+               "project_id": session["project_id"], "session_id": session["session_id"]})
+        .to_string()
+    };
+    let lines = [line(a, a), line(a, b), line(a, a), line(b, b), line(b, a)];
+    let verdicts: Vec<Value> = conformance("verify", &lines)
+        .into_iter()
+        .map(|answer| answer["verdict"].clone())
+        .collect();
+    assert_eq!(
+        verdicts,
+        ["ok", "bad_signature", "ok", "ok", "bad_signature"].map(Value::from)
+    );
+}
+
+/// A peer that sends one line and waits gets its answer while stdin stays open: answers
+/// are buffered only while more input is already waiting.
+#[test]
+fn an_answer_comes_before_the_next_line_is_sent() {
+    use std::io::{BufRead, BufReader};
+    let mut child = Command::new(env!("CARGO_BIN_EXE_brainwire-conformance"))
+        .arg("canonical")
+        .stdin(Stdio::piped())
+        .stdout(Stdio::piped())
+        .spawn()
+        .unwrap();
+    let mut stdin = child.stdin.take().unwrap();
+    let (answers, answer) = std::sync::mpsc::channel();
+    let stdout = child.stdout.take().unwrap();
+    std::thread::spawn(move || {
+        for line in BufReader::new(stdout).lines() {
+            let _ = answers.send(line.unwrap());
+        }
+    });
+    for (wire, canonical) in [(r#"{"b":1,"a":2}"#, r#"{"a":2,"b":1}"#), ("[ 1 ]", "[1]")] {
+        writeln!(stdin, "{}", json!({ "wire": wire })).unwrap();
+        stdin.flush().unwrap();
+        let got = answer
+            .recv_timeout(std::time::Duration::from_secs(10))
+            .expect("an answer while stdin is still open");
+        assert_eq!(got, json!({ "canonical": canonical }).to_string());
+    }
+    drop(stdin);
+    assert!(child.wait().unwrap().success());
+}
