@@ -41,6 +41,8 @@ pub(crate) enum Member<'a> {
     Int(&'a str),
     /// A value of a parsed document.
     Node(Node<'a>),
+    /// A value already in canonical form, written as it is.
+    Canonical(&'a [u8]),
 }
 
 /// The keys that never reach the MAC from the wire: the tag itself, and the binding,
@@ -81,6 +83,12 @@ pub(crate) fn write_envelope<'a>(
             Member::Str(s) => write_string(s, out),
             Member::Int(digits) => out.extend_from_slice(digits.as_bytes()),
             Member::Node(node) => node.write_canonical_chunked(out, CHUNK_BYTES, sink),
+            Member::Canonical(bytes) => {
+                // Large values go to the sink directly, not through the buffer.
+                sink(out);
+                out.clear();
+                sink(bytes);
+            }
         }
     };
     buffer.clear();

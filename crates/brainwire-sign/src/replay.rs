@@ -101,8 +101,51 @@ pub struct ReplayFields<'a> {
 #[must_use = "a checked frame changes no state until it is committed"]
 pub struct ReplayTicket {
     seq: u64,
-    nonce: Box<str>,
+    nonce: Nonce,
     ts: Timestamp,
+}
+
+/// Nonce bytes kept inline: the reference's nonces are 22 characters of base64.
+const INLINE_NONCE_BYTES: usize = 32;
+
+/// A nonce as the guard keeps it: inline up to [`INLINE_NONCE_BYTES`] (no allocation per
+/// frame), on the heap beyond (a peer's configuration may allow longer ones).
+#[derive(Debug, Clone, PartialEq, Eq)]
+enum Nonce {
+    /// The bytes, zero-padded, and how many there are.
+    Inline(u8, [u8; INLINE_NONCE_BYTES]),
+    /// A longer nonce.
+    Heap(Box<str>),
+}
+
+impl Nonce {
+    fn as_bytes(&self) -> &[u8] {
+        match self {
+            Self::Inline(len, bytes) => &bytes[..usize::from(*len)],
+            Self::Heap(text) => text.as_bytes(),
+        }
+    }
+}
+
+/// By the nonce's bytes only (not the inline padding): equal nonces hash equally, as
+/// `Eq` requires, since one text always takes the same form.
+impl std::hash::Hash for Nonce {
+    fn hash<H: std::hash::Hasher>(&self, state: &mut H) {
+        self.as_bytes().hash(state);
+    }
+}
+
+impl From<&str> for Nonce {
+    fn from(text: &str) -> Self {
+        if text.len() <= INLINE_NONCE_BYTES {
+            let mut bytes = [0; INLINE_NONCE_BYTES];
+            bytes[..text.len()].copy_from_slice(text.as_bytes());
+            // At most 32, so it fits.
+            Self::Inline(text.len() as u8, bytes)
+        } else {
+            Self::Heap(text.into())
+        }
+    }
 }
 
 impl ReplayTicket {
@@ -127,9 +170,9 @@ pub struct ReplayGuard {
     config: ReplayConfig,
     last_seq: u64,
     /// Nonces in insertion order, with the time they were accepted.
-    order: VecDeque<(Box<str>, Timestamp)>,
+    order: VecDeque<(Nonce, Timestamp)>,
     /// Nonce -> when it was accepted, for lookup.
-    seen: HashMap<Box<str>, Timestamp>,
+    seen: HashMap<Nonce, Timestamp>,
 }
 
 impl Default for ReplayGuard {
@@ -193,16 +236,13 @@ impl ReplayGuard {
                 last: self.last_seq,
             });
         }
-        if let Some(&accepted_at) = self.seen.get(nonce) {
+        let nonce = Nonce::from(nonce);
+        if let Some(&accepted_at) = self.seen.get(&nonce) {
             if now.duration_since(accepted_at) <= self.config.nonce_ttl {
                 return Err(ReplayError::NonceReused);
             }
         }
-        Ok(ReplayTicket {
-            seq,
-            nonce: nonce.into(),
-            ts,
-        })
+        Ok(ReplayTicket { seq, nonce, ts })
     }
 
     /// Records an accepted frame: its seq becomes the floor, its nonce is remembered.
@@ -323,6 +363,27 @@ mod tests {
             ),
             Err(ReplayError::MissingTimestamp)
         );
+    }
+
+    #[test]
+    fn nonces_kept_inline_and_on_the_heap_are_both_remembered() {
+        let mut guard = ReplayGuard::default();
+        let short = "5BAhLjspe4bvaF2cB_BAOw";
+        // 32 characters but 64 bytes: past the inline size.
+        let long = "é".repeat(32);
+        accept(&mut guard, fields("2027-01-15T08:00:00Z", short, 1), at(0));
+        accept(&mut guard, fields("2027-01-15T08:00:00Z", &long, 2), at(0));
+        for (nonce, seq) in [(short, 3), (long.as_str(), 4)] {
+            assert_eq!(
+                guard.check(fields("2027-01-15T08:00:00Z", nonce, seq), at(1)),
+                Err(ReplayError::NonceReused)
+            );
+        }
+        // A nonce sharing the short one's bytes but longer is another nonce.
+        let longer = format!("{short}x");
+        assert!(guard
+            .check(fields("2027-01-15T08:00:00Z", &longer, 3), at(1))
+            .is_ok());
     }
 
     #[test]

@@ -17,8 +17,37 @@ const PROJECT_SECRET_LABEL: &[u8] = b"z4j-project-secret-v1:";
 /// An HMAC key of at least 32 bytes.
 ///
 /// Zeroized on drop, printed as `[REDACTED]`, compared in constant time.
-#[derive(Clone, Zeroize, ZeroizeOnDrop)]
-pub struct Secret(Vec<u8>);
+///
+/// It also holds its HMAC state keyed once (the inner and outer pads absorbed), so that a
+/// MAC per frame clones that state instead of keying again; the state is zeroized like
+/// the bytes.
+#[derive(Clone)]
+pub struct Secret {
+    bytes: Vec<u8>,
+    keyed: Hmac<Sha256>,
+}
+
+impl Zeroize for Secret {
+    fn zeroize(&mut self) {
+        self.bytes.zeroize();
+        // The replaced state zeroizes itself as it is dropped (`hmac`'s `zeroize`).
+        self.keyed = keyed(&[]);
+    }
+}
+
+impl Drop for Secret {
+    fn drop(&mut self) {
+        // The keyed state zeroizes itself when dropped after this.
+        self.bytes.zeroize();
+    }
+}
+
+impl ZeroizeOnDrop for Secret {}
+
+/// HMAC-SHA256 keyed with `key`.
+fn keyed(key: &[u8]) -> Hmac<Sha256> {
+    Hmac::<Sha256>::new_from_slice(key).expect("HMAC takes a key of any length")
+}
 
 /// Why a secret was refused.
 #[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
@@ -63,23 +92,24 @@ impl Secret {
             bytes.zeroize();
             return Err(SecretError::TooShort { len });
         }
-        Ok(Self(bytes))
+        let keyed = keyed(&bytes);
+        Ok(Self { bytes, keyed })
     }
 
     /// The secret's bytes; keep the borrow short.
     pub fn expose(&self) -> &[u8] {
-        &self.0
+        &self.bytes
     }
 
     /// A MAC keyed with this secret. Its state (the key's inner and outer pads, as good
     /// as the key for forging) is zeroized when it is dropped (`sha2`'s `zeroize`).
     pub(crate) fn mac(&self) -> Hmac<Sha256> {
-        Hmac::<Sha256>::new_from_slice(&self.0).expect("HMAC takes a key of any length")
+        self.keyed.clone()
     }
 
     /// The secret as urlsafe base64 with padding: the form the brain hands out.
     pub fn to_urlsafe_base64(&self) -> String {
-        base64::engine::general_purpose::URL_SAFE.encode(&self.0)
+        base64::engine::general_purpose::URL_SAFE.encode(&self.bytes)
     }
 }
 
@@ -91,7 +121,7 @@ impl fmt::Debug for Secret {
 
 impl PartialEq for Secret {
     fn eq(&self, other: &Self) -> bool {
-        self.0.ct_eq(&other.0).into()
+        self.bytes.ct_eq(&other.bytes).into()
     }
 }
 

@@ -35,6 +35,18 @@ fn benches(c: &mut Criterion) {
         group.bench_function(BenchmarkId::new("sign", name), |b| {
             b.iter(|| sign(&mut signer, "frame-1", &payload).expect("valid"))
         });
+        // What an agent session does: events canonicalized once when queued, the batch
+        // signed without parsing them again.
+        let canonical_payload =
+            canonicalize(&payload.to_json(), &Limits::default()).expect("valid");
+        let frame_type = payload.frame_type().as_str();
+        group.bench_function(BenchmarkId::new("sign_canonical", name), |b| {
+            b.iter(|| {
+                signer
+                    .sign_canonical(frame_type, "frame-1", &canonical_payload)
+                    .expect("valid")
+            })
+        });
         group.bench_function(BenchmarkId::new("decode", name), |b| {
             b.iter(|| decode(&wire).expect("valid"))
         });
@@ -62,6 +74,17 @@ fn benches(c: &mut Criterion) {
             b.iter(|| {
                 let mut mac = hmac::Hmac::<sha2::Sha256>::new_from_slice(secret.expose())
                     .expect("any key length");
+                mac.update(&canonical);
+                mac.finalize()
+            })
+        });
+        // The same MAC from a state keyed once and cloned: what a verifier that keeps
+        // its keyed state pays.
+        let keyed =
+            hmac::Hmac::<sha2::Sha256>::new_from_slice(secret.expose()).expect("any key length");
+        group.bench_function(BenchmarkId::new("floor_mac_keyed_once", name), |b| {
+            b.iter(|| {
+                let mut mac = keyed.clone();
                 mac.update(&canonical);
                 mac.finalize()
             })

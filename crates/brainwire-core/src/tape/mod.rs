@@ -45,7 +45,15 @@ pub struct Tape {
     entries: Vec<Entry>,
     decoded: String,
     order: Vec<u32>,
+    /// For each member of the last small object sorted, its position in wire order
+    /// (at most [`MAX_REMEMBERED_ORDER`]).
+    last_order: Vec<u32>,
+    /// The keys of the object being sorted, in wire order.
+    wire_order: Vec<u32>,
 }
+
+/// Most members of an object whose sorting order a tape remembers.
+pub(crate) const MAX_REMEMBERED_ORDER: usize = 64;
 
 impl Tape {
     /// An empty tape.
