@@ -778,29 +778,3 @@ fn a_reflected_brain_frame_passes_the_mac_and_is_refused_by_its_type() {
     );
     assert_eq!(closing.frame.code(), 4400);
 }
-
-/// Events are signed in their canonical form, written once when queued: the brain
-/// verifies the batch and receives the same JSON values, in the reference's canonical
-/// text (sorted members, no whitespace, Python's number spellings), whatever text the
-/// application gave.
-#[test]
-fn events_travel_in_canonical_form_and_verify() {
-    let mut pair = Pair::new();
-    let given = [
-        r#"{ "task_id" : "t-1", "b": 1E2, "a": [1e-5, -0, "\u00e9"] }"#,
-        r#"{"z":{"y":2,"x":1},"task_id":"t-2","big":123456789012345678901234567890}"#,
-    ];
-    for text in given {
-        let event = JsonObject::from_text(text).unwrap();
-        pair.agent.queue_event(pair.clock.now(), event).unwrap();
-    }
-    pair.run_for(Duration::from_millis(150));
-    assert_eq!(
-        pair.delivered_events,
-        [
-            r#"{"a":[1e-05,0,"é"],"b":100.0,"task_id":"t-1"}"#,
-            r#"{"big":123456789012345678901234567890,"task_id":"t-2","z":{"x":1,"y":2}}"#,
-        ]
-    );
-    assert_eq!(pair.agent.held_events(), 0);
-}

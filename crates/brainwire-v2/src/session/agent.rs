@@ -11,7 +11,7 @@ use bytes::Bytes;
 use super::link::{Core, Link};
 use super::{SendError, SessionError, Sources};
 use crate::{
-    Command, CommandAck, CommandResult, ErrorReport, Frame, FrameType, Heartbeat, Hello,
+    Command, CommandAck, CommandResult, ErrorReport, EventBatch, Frame, Heartbeat, Hello,
     JsonObject, Payload, MAX_EVENTS_PER_BATCH,
 };
 
@@ -148,28 +148,7 @@ pub enum QueueError {
 #[derive(Debug, Clone)]
 struct InFlight {
     id: String,
-    events: Vec<CanonicalEvent>,
-}
-
-/// A queued event in the canonical form its MAC will cover (written once, when it is
-/// queued): a batch of them is signed without parsing any event again, and the same
-/// bytes go on the wire. The same JSON value as the event given; only its text may
-/// differ (member order, whitespace, number spelling), as the reference reads it.
-#[derive(Debug, Clone)]
-struct CanonicalEvent(Box<str>);
-
-impl CanonicalEvent {
-    /// Bytes it takes in a batch, with its separating comma.
-    fn batch_bytes(&self) -> usize {
-        self.0.len() + 1
-    }
-
-    /// The event as a [`JsonObject`] again, for handing it back to the application.
-    fn into_object(self) -> JsonObject {
-        // Canonical text of an object is a JSON object, so this cannot fail; were it to,
-        // an empty object is handed back rather than a panic in the session.
-        JsonObject::from_text(String::from(self.0)).unwrap_or_default()
-    }
+    events: Vec<JsonObject>,
 }
 
 #[derive(Debug)]
@@ -228,13 +207,11 @@ pub struct AgentSession {
     secret: Secret,
     core: Core<AgentEvent>,
     state: State,
-    queued: VecDeque<CanonicalEvent>,
+    queued: VecDeque<JsonObject>,
     queued_bytes: usize,
     oldest_queued_at: Option<Instant>,
-    /// The parse buffer of `queue_event`'s canonicalization, kept between events.
+    /// The parse buffer of `queue_event`'s check, kept between events.
     check: Tape,
-    /// Where an event's canonical text is written.
-    canonical: Vec<u8>,
     in_flight: VecDeque<InFlight>,
     resend: VecDeque<InFlight>,
     /// Delivery tokens of commands received and not yet answered, by command id.
@@ -266,7 +243,6 @@ impl AgentSession {
             queued_bytes: 0,
             oldest_queued_at: None,
             check: Tape::new(),
-            canonical: Vec::new(),
             in_flight: VecDeque::new(),
             resend: VecDeque::new(),
             open_commands: VecDeque::new(),
@@ -328,34 +304,16 @@ impl AgentSession {
         if (size + BATCH_OVERHEAD_BYTES) as u64 > max {
             return Err(QueueError::TooLarge { event, size, max });
         }
-        // Checked here, once, under the signer's limits (a refused event would otherwise
-        // make its whole batch unsignable later, with nobody to hand it back to), and
-        // written in the canonical form the batch is signed in.
-        let root = match self
+        // Checked here, once, under the signer's limits: a refused event would otherwise
+        // make its whole batch unsignable later, with nobody to hand it back to.
+        if let Err(error) = self
             .check
             .parse(event.as_str().as_bytes(), &Limits::default())
         {
-            Ok(document) => document.root(),
-            Err(error) => return Err(QueueError::Unsignable { event, error }),
-        };
-        self.canonical.clear();
-        root.write_canonical(&mut self.canonical);
-        let size = self.canonical.len();
-        if (size + BATCH_OVERHEAD_BYTES) as u64 > max {
-            return Err(QueueError::TooLarge { event, size, max });
+            return Err(QueueError::Unsignable { event, error });
         }
-        // Canonical JSON of valid UTF-8 is valid UTF-8.
-        let Ok(text) = std::str::from_utf8(&self.canonical) else {
-            return Err(QueueError::Unsignable {
-                event,
-                error: JsonError::NotUtf8 { valid_up_to: 0 },
-            });
-        };
-        let canonical = CanonicalEvent(text.into());
-        // The application's copy is no longer needed.
-        drop(event);
-        self.queued_bytes += canonical.batch_bytes();
-        self.queued.push_back(canonical);
+        self.queued_bytes += size + 1;
+        self.queued.push_back(event);
         self.oldest_queued_at.get_or_insert(now);
         self.send_batches(now, false);
         Ok(())
@@ -609,7 +567,7 @@ impl AgentSession {
 
     /// Puts `events` back at the front of the queue, in order (they leave with the next
     /// batch once the linger has passed, like any queued event).
-    fn requeue_front(&mut self, now: Instant, events: Vec<CanonicalEvent>) {
+    fn requeue_front(&mut self, now: Instant, events: Vec<JsonObject>) {
         self.queued_bytes += batch_bytes(&events);
         self.oldest_queued_at.get_or_insert(now);
         for event in events.into_iter().rev() {
@@ -624,11 +582,11 @@ impl AgentSession {
     }
 
     /// Takes the queued events that fit in one batch.
-    fn cut_batch(&mut self, budget: usize) -> Vec<CanonicalEvent> {
+    fn cut_batch(&mut self, budget: usize) -> Vec<JsonObject> {
         let mut events = Vec::new();
         let mut bytes = 0;
         while let Some(event) = self.queued.front() {
-            let size = event.batch_bytes();
+            let size = event.as_str().len() + 1;
             if events.len() == self.batch_limit() || (!events.is_empty() && bytes + size > budget) {
                 break;
             }
@@ -651,29 +609,14 @@ impl AgentSession {
             self.resend.push_front(batch);
             return;
         };
-        // `{"events":[...]}` of canonical events is the canonical payload: one member.
-        let mut payload = Vec::with_capacity(batch_bytes(&batch.events) + 16);
-        payload.extend_from_slice(b"{\"events\":[");
-        for (i, event) in batch.events.iter().enumerate() {
-            if i > 0 {
-                payload.push(b',');
-            }
-            payload.extend_from_slice(event.0.as_bytes());
-        }
-        payload.extend_from_slice(b"]}");
-        match self.core.send_signed_canonical(
-            &mut session.link,
-            FrameType::EventBatch,
-            &batch.id,
-            &payload,
-        ) {
+        let payload = Payload::EventBatch(EventBatch::new(batch.events.clone()));
+        match self
+            .core
+            .send_signed(&mut session.link, &batch.id, &payload)
+        {
             Ok(()) => self.in_flight.push_back(batch),
             Err(error) => self.core.push_event(AgentEvent::Unsent {
-                events: batch
-                    .events
-                    .into_iter()
-                    .map(CanonicalEvent::into_object)
-                    .collect(),
+                events: batch.events,
                 reason: error.to_string(),
             }),
         }
@@ -689,6 +632,6 @@ impl AgentSession {
 }
 
 /// Bytes `events` count for in a batch (each with its separating comma).
-fn batch_bytes(events: &[CanonicalEvent]) -> usize {
-    events.iter().map(CanonicalEvent::batch_bytes).sum()
+fn batch_bytes(events: &[JsonObject]) -> usize {
+    events.iter().map(|e| e.as_str().len() + 1).sum()
 }

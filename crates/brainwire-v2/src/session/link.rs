@@ -9,7 +9,7 @@ use brainwire_sign::{FrameSigner, KeyId, Keyring, SessionBinding, SharedNonces};
 use bytes::Bytes;
 
 use super::{SendError, SessionError, Sources};
-use crate::{encode, sign, EncodeError, Frame, FrameType, FrameVerifier, Payload};
+use crate::{encode, sign, Frame, FrameVerifier, Payload};
 
 /// The keys of an established connection: this side verifies the peer with its keyring
 /// and signs with the key the peer proved.
@@ -145,27 +145,6 @@ impl<E> Core<E> {
             return Ok(());
         };
         let wire = sign(signer, id, payload).map_err(SendError::Encode)?;
-        self.transmit.push_back(wire);
-        Ok(())
-    }
-
-    /// Signs `canonical_payload` (canonical JSON of a `frame_type` payload) as frame
-    /// `id` without parsing it, and queues it. Only for sides with one key, whose signer
-    /// exists from the start: with several, nothing is signed before the peer proves
-    /// its key, and this refuses with [`SendError::NotEstablished`].
-    pub(super) fn send_signed_canonical(
-        &mut self,
-        link: &mut Link,
-        frame_type: FrameType,
-        id: &str,
-        canonical_payload: &[u8],
-    ) -> Result<(), SendError> {
-        let Some(signer) = &mut link.signer else {
-            return Err(SendError::NotEstablished);
-        };
-        let wire = signer
-            .sign_canonical(frame_type.as_str(), id, canonical_payload)
-            .map_err(|e| SendError::Encode(EncodeError::Sign(e)))?;
         self.transmit.push_back(wire);
         Ok(())
     }
