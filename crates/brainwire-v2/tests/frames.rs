@@ -349,3 +349,44 @@ fn regression_sub_microsecond_ts_round_trips() {
     assert_eq!(frame.ts.unwrap().to_string(), "2026-11-23T10:31:25.478658Z");
     assert_eq!(decode(&encode(&frame)).unwrap(), frame);
 }
+
+/// A payload signed from its canonical form verifies, decodes to the same frame as one
+/// signed from any other text of it, and carries the canonical bytes on the wire.
+#[test]
+fn a_canonical_payload_signs_without_parsing_and_verifies() {
+    let events = vec![JsonObject::from_text(
+        r#"{ "task_id" : "t-1", "b": 1E2, "a": [1e-5, -0, "\u00e9"] }"#,
+    )
+    .unwrap()];
+    let payload = Payload::EventBatch(EventBatch::new(events));
+    let canonical =
+        brainwire_core::canonicalize(&payload.to_json(), &brainwire_core::Limits::default())
+            .unwrap();
+    let mut signer = signer();
+    let from_text = sign(&mut signer, "b-1", &payload).unwrap();
+    let from_canonical = signer
+        .sign_canonical("event_batch", "b-2", &canonical)
+        .unwrap();
+    let wire = std::str::from_utf8(&from_canonical).unwrap();
+    assert!(
+        wire.ends_with(r#""payload":{"events":[{"a":[1e-05,0,"é"],"b":100.0,"task_id":"t-1"}]}}"#),
+        "{wire}"
+    );
+    let mut verifier = FrameVerifier::new(secret(), binding());
+    let first = verifier.verify(&from_text, now()).unwrap().frame;
+    let second = verifier.verify(&from_canonical, now()).unwrap().frame;
+    let (Payload::EventBatch(a), Payload::EventBatch(b)) = (first.payload, second.payload) else {
+        panic!("event batches");
+    };
+    // The same value as Python reads it (serde_json would tell `-0` from `0`).
+    let canonical_text = |e: &JsonObject| {
+        brainwire_core::canonicalize(e.as_str().as_bytes(), &brainwire_core::Limits::default())
+            .unwrap()
+    };
+    assert_eq!(canonical_text(&a.events[0]), canonical_text(&b.events[0]));
+    assert_ne!(a.events[0].as_str(), b.events[0].as_str());
+    // A payload that is not an object is refused, and the seq is not used up.
+    let seq = signer.next_seq();
+    assert!(signer.sign_canonical("event_batch", "b-3", b"[]").is_err());
+    assert_eq!(signer.next_seq(), seq);
+}
