@@ -1,0 +1,501 @@
+//! The checks: each opens its own connection, does one thing a conforming brain accepts
+//! or refuses, and compares what the brain did with what document 001 and the deployed
+//! brain (z4j 1.13.0) do.
+
+use std::time::Duration;
+
+use brainwire_core::{JsonObject, Timestamp};
+use brainwire_sign::{FrameSigner, Secret, SessionBinding, Stamp};
+use brainwire_v2::{encode, sign, sign_stamped, EventBatch, Frame, Heartbeat, Hello, Payload};
+use serde_json::{json, Value};
+
+use crate::wire::{Connection, Seen};
+
+/// The brain under test.
+#[derive(Clone)]
+pub struct Target {
+    /// Its agent endpoint, `ws://` or `wss://`.
+    pub url: String,
+    /// An agent's bearer token.
+    pub token: String,
+    /// That agent's project secret.
+    pub secret: Secret,
+    /// How long the brain has to answer each step (a refusal not seen by then fails).
+    pub deadline: Duration,
+}
+
+/// How a check came out.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Verdict {
+    /// The brain did what the rule says.
+    Pass,
+    /// It did something else.
+    Fail,
+    /// The check could not be run (an earlier step failed).
+    Skip,
+}
+
+impl Verdict {
+    fn as_str(self) -> &'static str {
+        match self {
+            Self::Pass => "pass",
+            Self::Fail => "fail",
+            Self::Skip => "skip",
+        }
+    }
+}
+
+/// One check's result.
+#[derive(Debug, Clone)]
+pub struct Outcome {
+    /// The check's name.
+    pub check: &'static str,
+    /// The rule it enforces.
+    pub rule: &'static str,
+    /// Pass, fail or skip.
+    pub verdict: Verdict,
+    /// What the rule expects.
+    pub expected: String,
+    /// What the brain did.
+    pub observed: String,
+    /// Anything else worth knowing.
+    pub detail: String,
+}
+
+impl Outcome {
+    /// The JSON line of this result.
+    pub fn to_json(&self) -> Value {
+        json!({
+            "check": self.check,
+            "result": self.verdict.as_str(),
+            "expected": self.expected,
+            "observed": self.observed,
+            "detail": self.detail,
+            "rule": self.rule,
+        })
+    }
+}
+
+/// A check: its name, the rule it enforces, and what it does.
+pub struct Check {
+    /// Its name in reports.
+    pub name: &'static str,
+    /// The rule, by section of document 001 or the reference's behaviour.
+    pub rule: &'static str,
+    run: fn(&Target) -> std::pin::Pin<Box<dyn std::future::Future<Output = Step> + Send + '_>>,
+}
+
+/// What a check's steps led to: the expectation and what was seen.
+struct Step {
+    expected: String,
+    seen: Result<Seen, String>,
+    pass: fn(&Seen) -> bool,
+    detail: String,
+}
+
+impl Check {
+    /// Runs the check against `target`.
+    pub async fn run(&self, target: &Target) -> Outcome {
+        let step = (self.run)(target).await;
+        let (verdict, observed, detail) = match step.seen {
+            Ok(seen) => {
+                let verdict = if (step.pass)(&seen) {
+                    Verdict::Pass
+                } else {
+                    Verdict::Fail
+                };
+                (verdict, seen.describe(), step.detail)
+            }
+            Err(why) => (Verdict::Skip, String::new(), why),
+        };
+        Outcome {
+            check: self.name,
+            rule: self.rule,
+            verdict,
+            expected: step.expected,
+            observed,
+            detail,
+        }
+    }
+}
+
+/// Every check, in the order they run.
+pub fn all() -> Vec<Check> {
+    macro_rules! check {
+        ($name:literal, $rule:literal, $run:ident) => {
+            Check {
+                name: $name,
+                rule: $rule,
+                run: |target| Box::pin($run(target)),
+            }
+        };
+    }
+    vec![
+        check!(
+            "handshake",
+            "001 §handshake: hello is answered by hello_ack with the session's ids",
+            handshake
+        ),
+        check!(
+            "wrong_token",
+            "001 §auth: a bearer token the brain does not know closes with 4401",
+            wrong_token
+        ),
+        check!(
+            "first_frame_not_hello",
+            "001 §handshake: the first frame must be hello (4400)",
+            first_frame_not_hello
+        ),
+        check!(
+            "unsupported_version",
+            "001 §versioning: an unsupported protocol_version closes with 4426",
+            unsupported_version
+        ),
+        check!(
+            "bad_mac",
+            "001 §signing: a signed frame whose MAC does not match closes with 4403",
+            bad_mac
+        ),
+        check!(
+            "replayed_frame",
+            "001 §replay: a frame sent twice closes with 4403",
+            replayed_frame
+        ),
+        check!(
+            "reused_seq",
+            "001 §replay: a seq not above the last, with a fresh nonce, closes with 4403",
+            reused_seq
+        ),
+        check!(
+            "stale_ts",
+            "001 §replay: a ts more than 60 s in the past closes with 4403",
+            stale_ts
+        ),
+        check!(
+            "future_ts",
+            "001 §replay: a ts more than 60 s in the future closes with 4403",
+            future_ts
+        ),
+        check!(
+            "other_session",
+            "001 §signing: a frame signed for another session closes with 4403",
+            other_session
+        ),
+        check!(
+            "batch_acknowledged",
+            "001 §events: an event_batch is answered by event_batch_ack naming it",
+            batch_acknowledged
+        ),
+        check!(
+            "heartbeat_accepted",
+            "001 §heartbeat: a signed heartbeat keeps the session open",
+            heartbeat_accepted
+        ),
+    ]
+}
+
+fn closes_with(code: u16) -> fn(&Seen) -> bool {
+    match code {
+        4400 => |seen| *seen == Seen::Closed(Some(4400)),
+        4401 => |seen| *seen == Seen::Closed(Some(4401)),
+        4403 => |seen| *seen == Seen::Closed(Some(4403)),
+        4426 => |seen| *seen == Seen::Closed(Some(4426)),
+        _ => |_| false,
+    }
+}
+
+fn step(expected: impl Into<String>, seen: Result<Seen, String>, pass: fn(&Seen) -> bool) -> Step {
+    Step {
+        expected: expected.into(),
+        seen,
+        pass,
+        detail: String::new(),
+    }
+}
+
+/// The `hello` the probe sends: what the reference agent sends, minus what the brain
+/// does not need.
+fn hello() -> Hello {
+    let mut hello = Hello::new(
+        concat!("brainwire-probe/", env!("CARGO_PKG_VERSION")),
+        "bare",
+    );
+    hello.engines = vec!["celery".into()];
+    hello
+}
+
+fn hello_text(hello: Hello) -> String {
+    String::from_utf8_lossy(&encode(&Frame::new("probe-hello", Payload::Hello(hello)))).into_owned()
+}
+
+/// An established session: the connection and the binding its MACs cover.
+struct Session {
+    connection: Connection,
+    binding: SessionBinding,
+}
+
+/// Connects, says hello, and reads `hello_ack`.
+async fn establish(target: &Target) -> Result<Session, String> {
+    let mut connection = Connection::open(&target.url, &target.token, target.deadline)
+        .await
+        .map_err(|seen| format!("could not connect: {}", seen.describe()))?;
+    connection
+        .send_text(hello_text(hello()))
+        .await
+        .map_err(|seen| format!("hello not sent: {}", seen.describe()))?;
+    match connection.next(target.deadline).await {
+        Seen::Frame(text) => match brainwire_v2::decode(text.as_bytes()) {
+            Ok(Frame {
+                payload: Payload::HelloAck(ack),
+                ..
+            }) => Ok(Session {
+                connection,
+                binding: SessionBinding::new(ack.agent_id, ack.project_id, ack.session_id),
+            }),
+            _ => Err(format!("hello answered with {text}")),
+        },
+        other => Err(format!("hello answered with {}", other.describe())),
+    }
+}
+
+fn heartbeat() -> Payload {
+    Payload::Heartbeat(Heartbeat::default())
+}
+
+/// A heartbeat signed for `binding` with `stamp`.
+fn signed_heartbeat(target: &Target, binding: &SessionBinding, stamp: &Stamp) -> String {
+    let signer = FrameSigner::new(target.secret.clone(), binding.clone());
+    let wire = sign_stamped(
+        &signer,
+        stamp,
+        &format!("probe-hb-{}", stamp.seq),
+        &heartbeat(),
+    )
+    .unwrap_or_default();
+    String::from_utf8_lossy(&wire).into_owned()
+}
+
+fn stamp(ts: Timestamp, seq: u64) -> Stamp {
+    Stamp {
+        ts,
+        nonce: uuid::Uuid::new_v4().simple().to_string()[..22].to_owned(),
+        seq,
+    }
+}
+
+/// Sends `frames` on an established session, then sees what the brain does.
+async fn after_handshake(
+    target: &Target,
+    frames: impl FnOnce(&SessionBinding) -> Vec<String>,
+) -> Result<Seen, String> {
+    let mut session = establish(target).await?;
+    for frame in frames(&session.binding) {
+        if let Err(seen) = session.connection.send_text(frame).await {
+            return Ok(seen);
+        }
+    }
+    Ok(session
+        .connection
+        .next_frame_except(&["heartbeat_ack", "command", "hello_ack"])
+        .await)
+}
+
+async fn handshake(target: &Target) -> Step {
+    let seen = match establish(target).await {
+        Ok(session) => Ok(Seen::Frame(format!(
+            r#"{{"type":"hello_ack","session_id":"{}"}}"#,
+            session.binding.session_id
+        ))),
+        Err(why) => Ok(Seen::Failed(why)),
+    };
+    step("frame hello_ack", seen, |seen| {
+        matches!(seen, Seen::Frame(_))
+    })
+}
+
+async fn wrong_token(target: &Target) -> Step {
+    let seen =
+        match Connection::open(&target.url, "brainwire-probe-not-a-token", target.deadline).await {
+            Ok(mut connection) => {
+                // The deployed brain reads the token before any frame; send hello in case
+                // a brain waits for one.
+                let _ = connection.send_text(hello_text(hello())).await;
+                connection.next(target.deadline).await
+            }
+            Err(seen) => seen,
+        };
+    step("close 4401", Ok(seen), closes_with(4401))
+}
+
+async fn first_frame_not_hello(target: &Target) -> Step {
+    let seen = match Connection::open(&target.url, &target.token, target.deadline).await {
+        Ok(mut connection) => {
+            let frame = encode(&Frame::new("probe-hb", heartbeat()));
+            match connection.send_text(String::from_utf8_lossy(&frame)).await {
+                Ok(()) => connection.next(target.deadline).await,
+                Err(seen) => seen,
+            }
+        }
+        Err(seen) => seen,
+    };
+    step("close 4400", Ok(seen), closes_with(4400))
+}
+
+async fn unsupported_version(target: &Target) -> Step {
+    let seen = match Connection::open(&target.url, &target.token, target.deadline).await {
+        Ok(mut connection) => {
+            let mut hello = hello();
+            hello.protocol_version = "99".into();
+            match connection.send_text(hello_text(hello)).await {
+                Ok(()) => connection.next(target.deadline).await,
+                Err(seen) => seen,
+            }
+        }
+        Err(seen) => seen,
+    };
+    step("close 4426", Ok(seen), closes_with(4426))
+}
+
+async fn bad_mac(target: &Target) -> Step {
+    let seen = after_handshake(target, |binding| {
+        let frame = signed_heartbeat(target, binding, &stamp(Timestamp::now_utc(), 1));
+        // Flip one hex digit of the MAC.
+        let flipped = match frame.find(r#""hmac":""#) {
+            Some(at) => {
+                let digit = at + r#""hmac":""#.len();
+                let mut bytes = frame.into_bytes();
+                bytes[digit] = if bytes[digit] == b'0' { b'1' } else { b'0' };
+                String::from_utf8_lossy(&bytes).into_owned()
+            }
+            None => frame,
+        };
+        vec![flipped]
+    })
+    .await;
+    step("close 4403", seen, closes_with(4403))
+}
+
+async fn replayed_frame(target: &Target) -> Step {
+    let seen = after_handshake(target, |binding| {
+        let frame = signed_heartbeat(target, binding, &stamp(Timestamp::now_utc(), 1));
+        vec![frame.clone(), frame]
+    })
+    .await;
+    step("close 4403", seen, closes_with(4403))
+}
+
+async fn reused_seq(target: &Target) -> Step {
+    let seen = after_handshake(target, |binding| {
+        let now = Timestamp::now_utc();
+        vec![
+            signed_heartbeat(target, binding, &stamp(now, 1)),
+            signed_heartbeat(target, binding, &stamp(now, 1)),
+        ]
+    })
+    .await;
+    step("close 4403", seen, closes_with(4403))
+}
+
+/// `now` moved by `seconds`.
+fn shifted(seconds: i64) -> Timestamp {
+    let now = Timestamp::now_utc();
+    i64::try_from(now.unix_micros() + i128::from(seconds) * 1_000_000)
+        .ok()
+        .and_then(|micros| Timestamp::from_unix_micros(micros).ok())
+        .unwrap_or(now)
+}
+
+async fn stale_ts(target: &Target) -> Step {
+    let seen = after_handshake(target, |binding| {
+        vec![signed_heartbeat(target, binding, &stamp(shifted(-300), 1))]
+    })
+    .await;
+    step("close 4403", seen, closes_with(4403))
+}
+
+async fn future_ts(target: &Target) -> Step {
+    let seen = after_handshake(target, |binding| {
+        vec![signed_heartbeat(target, binding, &stamp(shifted(300), 1))]
+    })
+    .await;
+    step("close 4403", seen, closes_with(4403))
+}
+
+async fn other_session(target: &Target) -> Step {
+    let seen = after_handshake(target, |binding| {
+        let mut other = binding.clone();
+        other.session_id = uuid::Uuid::new_v4().to_string();
+        vec![signed_heartbeat(
+            target,
+            &other,
+            &stamp(Timestamp::now_utc(), 1),
+        )]
+    })
+    .await;
+    step("close 4403", seen, closes_with(4403))
+}
+
+async fn batch_acknowledged(target: &Target) -> Step {
+    let mut session = match establish(target).await {
+        Ok(session) => session,
+        Err(why) => return step("frame event_batch_ack", Err(why), |_| false),
+    };
+    let event = JsonObject::from_serialize(&json!({
+        "id": uuid::Uuid::new_v4().to_string(),
+        "engine": "celery",
+        "task_id": format!("probe-{}", uuid::Uuid::new_v4().simple()),
+        "kind": "task.started",
+        "occurred_at": Timestamp::now_utc().to_string(),
+        "data": {"name": "brainwire.probe"},
+    }))
+    .unwrap_or_default();
+    let mut signer = FrameSigner::new(target.secret.clone(), session.binding.clone());
+    let batch_id = "probe-batch-1";
+    let payload = Payload::EventBatch(EventBatch::new(vec![event]));
+    let wire = sign(&mut signer, batch_id, &payload).unwrap_or_default();
+    let seen = match session
+        .connection
+        .send_text(String::from_utf8_lossy(&wire))
+        .await
+    {
+        Ok(()) => {
+            session
+                .connection
+                .next_frame_except(&["heartbeat_ack", "command"])
+                .await
+        }
+        Err(seen) => seen,
+    };
+    let mut outcome = step("frame event_batch_ack", Ok(seen.clone()), |seen| {
+        let Seen::Frame(text) = seen else {
+            return false;
+        };
+        serde_json::from_str::<Value>(text).is_ok_and(|v| {
+            v["type"] == "event_batch_ack" && v["payload"]["acked_id"] == "probe-batch-1"
+        })
+    });
+    if let Seen::Frame(text) = seen {
+        outcome.detail = text;
+    }
+    outcome
+}
+
+async fn heartbeat_accepted(target: &Target) -> Step {
+    let seen = match establish(target).await {
+        Ok(mut session) => {
+            let frame = signed_heartbeat(target, &session.binding, &stamp(Timestamp::now_utc(), 1));
+            match session.connection.send_text(frame).await {
+                // Open a second after: no close (a heartbeat answer is fine too).
+                Ok(()) => match session.connection.next(Duration::from_secs(1)).await {
+                    Seen::Frame(_) | Seen::Silent => Seen::Silent,
+                    other => other,
+                },
+                Err(seen) => seen,
+            }
+        }
+        Err(why) => Seen::Failed(why),
+    };
+    step("nothing (the session stays open)", Ok(seen), |seen| {
+        *seen == Seen::Silent
+    })
+}
