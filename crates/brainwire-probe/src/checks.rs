@@ -182,9 +182,39 @@ pub fn all() -> Vec<Check> {
             other_session
         ),
         check!(
+            "malformed_json",
+            "001 §framing: a message that is not JSON closes the session",
+            malformed_json
+        ),
+        check!(
+            "binary_message",
+            "the deployed brain: a signed frame in a binary message",
+            binary_message
+        ),
+        check!(
+            "oversized_frame",
+            "001 §limits: a frame over hello_ack's max_frame_size_bytes is refused",
+            oversized_frame
+        ),
+        check!(
+            "brain_only_type",
+            "001 §frames: a frame type only the brain sends, sent by the agent, closes",
+            brain_only_type
+        ),
+        check!(
+            "second_connection",
+            "the deployed brain: a second connection of the same agent replaces the first (4002)",
+            second_connection
+        ),
+        check!(
             "batch_acknowledged",
             "001 §events: an event_batch is answered by event_batch_ack naming it",
             batch_acknowledged
+        ),
+        check!(
+            "resent_batch_acknowledged",
+            "001 §events: a batch re-sent with its id after a reconnect is acknowledged again",
+            resent_batch_acknowledged
         ),
         check!(
             "heartbeat_accepted",
@@ -498,4 +528,168 @@ async fn heartbeat_accepted(target: &Target) -> Step {
     step("nothing (the session stays open)", Ok(seen), |seen| {
         *seen == Seen::Silent
     })
+}
+
+async fn malformed_json(target: &Target) -> Step {
+    let seen = after_handshake(target, |_| vec!["{not json".to_owned()]).await;
+    // Document 001 names no code; brainwire closes with 4400 (malformed), the deployed
+    // brain with 1011 (its error path). Either refuses the frame.
+    step("close 4400 (the deployed brain: 1011)", seen, |seen| {
+        matches!(seen, Seen::Closed(Some(4400 | 1011)))
+    })
+}
+
+async fn binary_message(target: &Target) -> Step {
+    let seen = match establish(target).await {
+        Ok(mut session) => {
+            let frame = signed_heartbeat(target, &session.binding, &stamp(Timestamp::now_utc(), 1));
+            match session.connection.send_binary(frame).await {
+                Ok(()) => match session.connection.next(Duration::from_secs(1)).await {
+                    Seen::Frame(_) | Seen::Silent => Seen::Silent,
+                    other => other,
+                },
+                Err(seen) => seen,
+            }
+        }
+        Err(why) => Seen::Failed(why),
+    };
+    step("nothing (the session stays open)", Ok(seen), |seen| {
+        *seen == Seen::Silent
+    })
+}
+
+async fn oversized_frame(target: &Target) -> Step {
+    let mut session = match establish(target).await {
+        Ok(session) => session,
+        Err(why) => return step("close", Err(why), |_| false),
+    };
+    // Past hello_ack's limit (the deployed brain says 1 MiB): 9 events of 128 KiB.
+    let big = "x".repeat(128 * 1024);
+    let events = (0..9)
+        .map(|i| {
+            JsonObject::from_serialize(&json!({"task_id": format!("probe-big-{i}"), "kind": "task.started", "data": {"blob": big}}))
+                .unwrap_or_default()
+        })
+        .collect();
+    let mut signer = FrameSigner::new(target.secret.clone(), session.binding.clone());
+    let payload = Payload::EventBatch(EventBatch::new(events));
+    let wire = sign(&mut signer, "probe-big-batch", &payload).unwrap_or_default();
+    let seen = match session
+        .connection
+        .send_text(String::from_utf8_lossy(&wire))
+        .await
+    {
+        Ok(()) => {
+            session
+                .connection
+                .next_frame_except(&["heartbeat_ack", "command"])
+                .await
+        }
+        Err(seen) => seen,
+    };
+    // 1009 (message too big) or 4400 (malformed) from brainwire, 1011 from the deployed
+    // brain: each refuses the frame.
+    step(
+        "close 1009 or 4400 (the deployed brain: 1011)",
+        Ok(seen),
+        |seen| matches!(seen, Seen::Closed(Some(1009 | 4400 | 1011))),
+    )
+}
+
+async fn brain_only_type(target: &Target) -> Step {
+    let seen = after_handshake(target, |binding| {
+        let mut signer = FrameSigner::new(target.secret.clone(), binding.clone());
+        let ack = brainwire_v2::EventBatchAck::new("probe-batch", 1, 1, 0);
+        let wire = sign(&mut signer, "probe-ack", &Payload::EventBatchAck(ack)).unwrap_or_default();
+        vec![String::from_utf8_lossy(&wire).into_owned()]
+    })
+    .await;
+    // Never acted upon: brainwire closes with 4400, the deployed brain ignores it and
+    // keeps the session (a frame in answer, or another close code, fails).
+    step(
+        "close 4400, or nothing (the deployed brain ignores it)",
+        seen,
+        |seen| matches!(seen, Seen::Closed(Some(4400)) | Seen::Silent),
+    )
+}
+
+async fn second_connection(target: &Target) -> Step {
+    let mut first = match establish(target).await {
+        Ok(session) => session,
+        Err(why) => return step("close 4002", Err(why), |_| false),
+    };
+    let seen = match establish(target).await {
+        Ok(_second) => first.connection.next(target.deadline).await,
+        Err(why) => Seen::Failed(why),
+    };
+    step("close 4002 on the first", Ok(seen), |seen| {
+        *seen == Seen::Closed(Some(4002))
+    })
+}
+
+/// Sends the one-event batch `id` on `session`; gives what the brain answered.
+async fn send_batch(target: &Target, session: &mut Session, id: &str) -> Seen {
+    let event = JsonObject::from_serialize(&json!({
+        "id": uuid::Uuid::new_v4().to_string(),
+        "engine": "celery",
+        "task_id": format!("probe-{id}"),
+        "kind": "task.started",
+        "occurred_at": Timestamp::now_utc().to_string(),
+        "data": {"name": "brainwire.probe"},
+    }))
+    .unwrap_or_default();
+    let mut signer = FrameSigner::new(target.secret.clone(), session.binding.clone());
+    let payload = Payload::EventBatch(EventBatch::new(vec![event]));
+    let wire = sign(&mut signer, id, &payload).unwrap_or_default();
+    match session
+        .connection
+        .send_text(String::from_utf8_lossy(&wire))
+        .await
+    {
+        Ok(()) => {
+            session
+                .connection
+                .next_frame_except(&["heartbeat_ack", "command"])
+                .await
+        }
+        Err(seen) => seen,
+    }
+}
+
+/// Whether `seen` is the `event_batch_ack` of batch `id`.
+fn acks(seen: &Seen, id: &str) -> bool {
+    let Seen::Frame(text) = seen else {
+        return false;
+    };
+    serde_json::from_str::<Value>(text)
+        .is_ok_and(|v| v["type"] == "event_batch_ack" && v["payload"]["acked_id"] == id)
+}
+
+async fn resent_batch_acknowledged(target: &Target) -> Step {
+    let id = format!("probe-resent-{}", uuid::Uuid::new_v4().simple());
+    let first = match establish(target).await {
+        Ok(mut session) => send_batch(target, &mut session, &id).await,
+        Err(why) => return step("frame event_batch_ack", Err(why), |_| false),
+    };
+    if !acks(&first, &id) {
+        return step(
+            "frame event_batch_ack",
+            Err(format!(
+                "the first send was answered with {}",
+                first.describe()
+            )),
+            |_| false,
+        );
+    }
+    let seen = match establish(target).await {
+        Ok(mut session) => send_batch(target, &mut session, &id).await,
+        Err(why) => Seen::Failed(why),
+    };
+    let mut outcome = step("frame event_batch_ack", Ok(seen.clone()), |seen| {
+        matches!(seen, Seen::Frame(_))
+    });
+    if !acks(&seen, &id) {
+        outcome.pass = |_| false;
+    }
+    outcome
 }

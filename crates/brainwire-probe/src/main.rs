@@ -70,7 +70,10 @@ async fn run(args: Vec<String>) -> Result<ExitCode, String> {
     };
     let mut counts = [0usize; 3];
     if table {
-        println!("check                  result expected               observed");
+        println!(
+            "{:<26} {:<6} {:<48} observed",
+            "check", "result", "expected"
+        );
     }
     for check in checks::all() {
         let outcome = check.run(&target).await;
@@ -81,7 +84,7 @@ async fn run(args: Vec<String>) -> Result<ExitCode, String> {
         }] += 1;
         if table {
             println!(
-                "{:<22} {:<6} {:<22} {}",
+                "{:<26} {:<6} {:<48} {}",
                 outcome.check,
                 outcome.to_json()["result"].as_str().unwrap_or_default(),
                 outcome.expected,

@@ -74,6 +74,11 @@ impl Connection {
         self.send(Message::text(text.into())).await
     }
 
+    /// Sends `text` as a binary message.
+    pub async fn send_binary(&mut self, text: String) -> Result<(), Seen> {
+        self.send(Message::Binary(text.into_bytes().into())).await
+    }
+
     async fn send(&mut self, message: Message) -> Result<(), Seen> {
         match tokio::time::timeout(self.deadline, self.socket.send(message)).await {
             Ok(Ok(())) => Ok(()),

@@ -46,7 +46,7 @@ async fn probe(url: String, deadline: &'static str) -> (BTreeMap<String, String>
     (results, output.status.success())
 }
 
-const REFUSALS: [&str; 9] = [
+const REFUSALS: [&str; 12] = [
     "wrong_token",
     "first_frame_not_hello",
     "unsupported_version",
@@ -56,6 +56,9 @@ const REFUSALS: [&str; 9] = [
     "stale_ts",
     "future_ts",
     "other_session",
+    "malformed_json",
+    "oversized_frame",
+    "second_connection",
 ];
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
@@ -66,7 +69,7 @@ async fn every_check_passes_against_the_example_brain() {
     options.send_command = false;
     tokio::spawn(serve(listener, options, Transcript::none()));
     let (results, success) = probe(url, "5").await;
-    assert_eq!(results.len(), 12, "{results:?}");
+    assert_eq!(results.len(), 18, "{results:?}");
     assert!(results.values().all(|r| r == "pass"), "{results:?}");
     assert!(success);
 }

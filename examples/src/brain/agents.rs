@@ -4,10 +4,13 @@ use std::sync::atomic::Ordering;
 use std::sync::Arc;
 
 use axum::routing::MethodRouter;
+use brainwire_close::v2::CloseCode;
+use brainwire_close::CloseFrame;
 use brainwire_core::JsonObject;
 use brainwire_sign::Keyring;
 use brainwire_tokio::{AgentConnection, AgentTokens};
 use brainwire_v2::{AgentGrant, BrainConfig, BrainEvent, Command};
+use tokio::sync::oneshot;
 
 use super::feed::Reporter;
 use super::Shared;
@@ -45,13 +48,51 @@ pub(super) fn route(shared: &Arc<Shared>) -> MethodRouter<Arc<Shared>> {
     })
 }
 
-/// Reacts to one agent connection's events until it ends.
+/// Reacts to one agent connection's events until it ends. A newer connection of the same
+/// agent replaces this one (closed with 4002), as on the deployed brain.
 async fn connection_loop(mut connection: AgentConnection, shared: &Shared) {
     // Whether this session sent the demo command already, and who reports on it.
     let mut command_sent = false;
     let mut reporter = None;
-    while let Some(event) = connection.next_event().await {
-        react(&connection, shared, event, &mut command_sent, &mut reporter).await;
+    let id = shared.next_session.fetch_add(1, Ordering::Relaxed);
+    let (replace, mut replaced) = oneshot::channel();
+    let mut replace = Some(replace);
+    let mut registered_as = None;
+    let mut may_be_replaced = true;
+    loop {
+        tokio::select! {
+            event = connection.next_event() => {
+                let Some(event) = event else { break };
+                if let (BrainEvent::Hello { binding, .. }, Some(replace)) = (&event, replace.take()) {
+                    let older = shared
+                        .live_agents
+                        .lock()
+                        .expect("not poisoned")
+                        .insert(binding.agent_id.clone(), (id, replace));
+                    if let Some((_, older)) = older {
+                        let _ = older.send(());
+                    }
+                    registered_as = Some(binding.agent_id.clone());
+                }
+                react(&connection, shared, event, &mut command_sent, &mut reporter).await;
+            }
+            signal = &mut replaced, if may_be_replaced => {
+                may_be_replaced = false;
+                if signal.is_ok() {
+                    let replaced = CloseFrame::new(CloseCode::Replaced, "replaced by a newer connection");
+                    let report = connection.close(replaced).await;
+                    let text = format!("connection replaced (close code {:?})", report.close_code);
+                    shared.transcript.note(Side::Brain, text).await;
+                    return;
+                }
+            }
+        }
+    }
+    if let Some(agent_id) = registered_as {
+        let mut live = shared.live_agents.lock().expect("not poisoned");
+        if live.get(&agent_id).is_some_and(|(owner, _)| *owner == id) {
+            live.remove(&agent_id);
+        }
     }
     let report = connection.finished().await;
     let code = report

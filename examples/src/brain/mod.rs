@@ -15,7 +15,8 @@ mod channels;
 mod feed;
 mod http1;
 
-use std::sync::atomic::{AtomicUsize, Ordering};
+use std::collections::HashMap;
+use std::sync::atomic::{AtomicU64, AtomicUsize, Ordering};
 use std::sync::{Arc, Mutex};
 use std::time::Duration;
 
@@ -129,6 +130,10 @@ struct Shared {
     feed: Mutex<feed::Feed>,
     run_stream: RunStreamServer,
     channels: ChannelServer,
+    /// Each connected agent's session, and how to close it when a newer one arrives.
+    live_agents: Mutex<HashMap<String, (u64, tokio::sync::oneshot::Sender<()>)>>,
+    /// Numbers agent sessions.
+    next_session: AtomicU64,
 }
 
 impl Shared {
@@ -176,6 +181,8 @@ pub async fn serve(
         feed: Mutex::new(feed::Feed::default()),
         run_stream: RunStreamServer::new(broadcaster, dashboards.clone()),
         channels: ChannelServer::new(hub, dashboards),
+        live_agents: Mutex::default(),
+        next_session: AtomicU64::new(1),
     });
     let router = router(&shared);
     let head_deadline = shared.options.head_deadline;
