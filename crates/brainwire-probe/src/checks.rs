@@ -466,43 +466,12 @@ async fn other_session(target: &Target) -> Step {
 }
 
 async fn batch_acknowledged(target: &Target) -> Step {
-    let mut session = match establish(target).await {
-        Ok(session) => session,
+    let seen = match establish(target).await {
+        Ok(mut session) => send_batch(target, &mut session, "probe-batch-1").await,
         Err(why) => return step("frame event_batch_ack", Err(why), |_| false),
     };
-    let event = JsonObject::from_serialize(&json!({
-        "id": uuid::Uuid::new_v4().to_string(),
-        "engine": "celery",
-        "task_id": format!("probe-{}", uuid::Uuid::new_v4().simple()),
-        "kind": "task.started",
-        "occurred_at": Timestamp::now_utc().to_string(),
-        "data": {"name": "brainwire.probe"},
-    }))
-    .unwrap_or_default();
-    let mut signer = FrameSigner::new(target.secret.clone(), session.binding.clone());
-    let batch_id = "probe-batch-1";
-    let payload = Payload::EventBatch(EventBatch::new(vec![event]));
-    let wire = sign(&mut signer, batch_id, &payload).unwrap_or_default();
-    let seen = match session
-        .connection
-        .send_text(String::from_utf8_lossy(&wire))
-        .await
-    {
-        Ok(()) => {
-            session
-                .connection
-                .next_frame_except(&["heartbeat_ack", "command"])
-                .await
-        }
-        Err(seen) => seen,
-    };
     let mut outcome = step("frame event_batch_ack", Ok(seen.clone()), |seen| {
-        let Seen::Frame(text) = seen else {
-            return false;
-        };
-        serde_json::from_str::<Value>(text).is_ok_and(|v| {
-            v["type"] == "event_batch_ack" && v["payload"]["acked_id"] == "probe-batch-1"
-        })
+        acks(seen, "probe-batch-1")
     });
     if let Seen::Frame(text) = seen {
         outcome.detail = text;
