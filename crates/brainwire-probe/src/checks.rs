@@ -480,11 +480,21 @@ async fn batch_acknowledged(target: &Target) -> Step {
 }
 
 async fn heartbeat_accepted(target: &Target) -> Step {
+    heartbeat_keeps_the_session(target, false).await
+}
+
+/// Sends a signed heartbeat (as a binary message when `binary`) on a fresh session and
+/// sees whether the session is still open a second later (an answer is fine too).
+async fn heartbeat_keeps_the_session(target: &Target, binary: bool) -> Step {
     let seen = match establish(target).await {
         Ok(mut session) => {
             let frame = signed_heartbeat(target, &session.binding, &stamp(Timestamp::now_utc(), 1));
-            match session.connection.send_text(frame).await {
-                // Open a second after: no close (a heartbeat answer is fine too).
+            let sent = if binary {
+                session.connection.send_binary(frame).await
+            } else {
+                session.connection.send_text(frame).await
+            };
+            match sent {
                 Ok(()) => match session.connection.next(Duration::from_secs(1)).await {
                     Seen::Frame(_) | Seen::Silent => Seen::Silent,
                     other => other,
@@ -509,22 +519,7 @@ async fn malformed_json(target: &Target) -> Step {
 }
 
 async fn binary_message(target: &Target) -> Step {
-    let seen = match establish(target).await {
-        Ok(mut session) => {
-            let frame = signed_heartbeat(target, &session.binding, &stamp(Timestamp::now_utc(), 1));
-            match session.connection.send_binary(frame).await {
-                Ok(()) => match session.connection.next(Duration::from_secs(1)).await {
-                    Seen::Frame(_) | Seen::Silent => Seen::Silent,
-                    other => other,
-                },
-                Err(seen) => seen,
-            }
-        }
-        Err(why) => Seen::Failed(why),
-    };
-    step("nothing (the session stays open)", Ok(seen), |seen| {
-        *seen == Seen::Silent
-    })
+    heartbeat_keeps_the_session(target, true).await
 }
 
 async fn oversized_frame(target: &Target) -> Step {
