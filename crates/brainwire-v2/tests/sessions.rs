@@ -778,3 +778,28 @@ fn a_reflected_brain_frame_passes_the_mac_and_is_refused_by_its_type() {
     );
     assert_eq!(closing.frame.code(), 4400);
 }
+
+#[test]
+fn a_batch_whose_ack_is_held_back_is_sent_again_after_the_ack_deadline() {
+    let mut pair = Pair::new();
+    pair.auto_ack = false;
+    pair.queue(10, "held");
+    pair.run_for(Duration::from_secs(80));
+    let sent = |pair: &Pair| {
+        pair.brain_events
+            .iter()
+            .filter(|e| matches!(e, BrainEvent::EventBatch { .. }))
+            .count()
+    };
+    // Heartbeats keep the connection open; before the deadline the batch is sent once.
+    assert_eq!(sent(&pair), 1);
+    pair.auto_ack = true;
+    pair.run_for(Duration::from_secs(15));
+    // Past 90 s it is sent again, on the same connection, with the same batch id, and
+    // the ack of the re-send releases it.
+    assert_eq!(sent(&pair), 2);
+    assert_eq!(pair.seen_batches.len(), 1);
+    assert_eq!(pair.connections, 1);
+    assert_eq!(pair.agent.held_events(), 0);
+    assert!(pair.agent.is_established());
+}

@@ -46,6 +46,11 @@ pub struct AgentConfig {
     pub max_buffered_events: usize,
     /// How long to wait for `hello_ack`. Default 10 s.
     pub handshake_timeout: Duration,
+    /// How long a batch may wait for its `event_batch_ack` before it is sent again on the
+    /// same connection. Default 90 s, the reference agent's: the deployed brain now and
+    /// then holds an ack back under load, and a batch never re-sent would hold its
+    /// in-flight slot for good. Brains de-duplicate the re-send by its batch id.
+    pub ack_deadline: Duration,
 }
 
 impl AgentConfig {
@@ -58,6 +63,7 @@ impl AgentConfig {
             max_batches_in_flight: 8,
             max_buffered_events: 100_000,
             handshake_timeout: Duration::from_secs(10),
+            ack_deadline: Duration::from_secs(90),
         }
     }
 }
@@ -149,6 +155,8 @@ pub enum QueueError {
 struct InFlight {
     id: String,
     events: Vec<JsonObject>,
+    /// When it was last sent (a batch waiting to be re-sent keeps its old time).
+    sent_at: Instant,
 }
 
 #[derive(Debug)]
@@ -443,8 +451,10 @@ impl AgentSession {
         }
     }
 
-    /// Runs timers due at `now`: the handshake deadline, heartbeats, the batch linger.
+    /// Runs timers due at `now`: the handshake deadline, heartbeats, the batch linger,
+    /// re-sending batches past [`AgentConfig::ack_deadline`].
     pub fn handle_timeout(&mut self, now: Instant) {
+        self.resend_overdue(now);
         match &mut self.state {
             State::Handshaking { deadline } if now >= *deadline => {
                 self.fail(SessionError::HelloAckTimeout);
@@ -496,7 +506,15 @@ impl AgentSession {
             State::Handshaking { deadline } => Some(*deadline),
             State::Established(session) => {
                 let linger = self.oldest_queued_at.map(|t| t + self.config.batch_linger);
-                Some(linger.map_or(session.next_heartbeat, |l| l.min(session.next_heartbeat)))
+                let overdue = self
+                    .in_flight
+                    .front()
+                    .map(|b| b.sent_at + self.config.ack_deadline);
+                [linger, overdue]
+                    .into_iter()
+                    .flatten()
+                    .chain([session.next_heartbeat])
+                    .min()
             }
             State::Disconnected | State::Closed => None,
         }
@@ -538,7 +556,7 @@ impl AgentSession {
                     self.requeue_front(now, batch.events);
                     continue;
                 }
-                self.transmit_batch(batch);
+                self.transmit_batch(now, batch);
                 continue;
             }
             if self.queued.is_empty() {
@@ -554,7 +572,14 @@ impl AgentSession {
             }
             let events = self.cut_batch(budget);
             let id = self.core.next_id("batch");
-            self.transmit_batch(InFlight { id, events });
+            self.transmit_batch(
+                now,
+                InFlight {
+                    id,
+                    events,
+                    sent_at: now,
+                },
+            );
         }
     }
 
@@ -604,7 +629,8 @@ impl AgentSession {
     /// checks and the size cap leave to a bug) is handed back to the application as
     /// [`AgentEvent::Unsent`] rather than retried, so it never blocks the batches behind
     /// it.
-    fn transmit_batch(&mut self, batch: InFlight) {
+    fn transmit_batch(&mut self, now: Instant, mut batch: InFlight) {
+        batch.sent_at = now;
         let State::Established(session) = &mut self.state else {
             self.resend.push_front(batch);
             return;
@@ -619,6 +645,20 @@ impl AgentSession {
                 events: batch.events,
                 reason: error.to_string(),
             }),
+        }
+    }
+
+    /// Moves batches sent before `now - ack_deadline` and still unacknowledged to the front
+    /// of the re-send queue, oldest first (in-flight batches are in the order sent).
+    fn resend_overdue(&mut self, now: Instant) {
+        let deadline = self.config.ack_deadline;
+        let overdue = self
+            .in_flight
+            .iter()
+            .take_while(|b| now >= b.sent_at + deadline)
+            .count();
+        for batch in self.in_flight.drain(..overdue).rev() {
+            self.resend.push_front(batch);
         }
     }
 
