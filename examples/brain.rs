@@ -6,11 +6,14 @@
 //! ```text
 //! cargo run -p brainwire-examples --example brain -- --listen 127.0.0.1:7400
 //! cargo run -p brainwire-examples --example brain -- --agent-token TOKEN --hmac-secret SECRET \
-//!     [--dashboard-token TOKEN] [--run-stream-token TOKEN] [--no-command]
+//!     [--dashboard-token TOKEN] [--run-stream-token TOKEN] [--no-command] \
+//!     [--agents N] [--token-file FILE]
 //! ```
 //!
 //! Without `--agent-token`/`--hmac-secret`, fresh ones are generated and printed, ready
-//! for the `agent` example; without `--dashboard-token`, a fresh one is printed for the
+//! for the `agent` example. `--agents N` accepts N agents (one connection each), the
+//! first with `--agent-token`, the others with fresh tokens; `--token-file` writes every
+//! agent token to FILE, one per line (for `brainwire-probe load`); without `--dashboard-token`, a fresh one is printed for the
 //! `dashboard` example. With `--run-stream-token`, the run stream and its status document
 //! require that token (`?token=` or `Authorization: Bearer`). Once it accepts connections
 //! it prints
@@ -20,7 +23,8 @@ use std::time::Duration;
 
 use anyhow::{bail, Context};
 use brainwire_examples::brain::{
-    serve, BrainOptions, AGENT_PATH, CHANNEL_PATH, METRICS_PATH, RUN_PATH, STATUS_PATH,
+    serve, AgentAccount, BrainOptions, AGENT_PATH, CHANNEL_PATH, METRICS_PATH, RUN_PATH,
+    STATUS_PATH,
 };
 use brainwire_examples::transcript::Transcript;
 use brainwire_sign::decode_agent_hmac_secret;
@@ -33,6 +37,8 @@ async fn main() -> anyhow::Result<()> {
     let mut dashboard_token = None;
     let mut run_stream_token = None;
     let mut send_command = true;
+    let mut agents = 1usize;
+    let mut token_file = None;
     let mut args = std::env::args().skip(1);
     while let Some(arg) = args.next() {
         match arg.as_str() {
@@ -46,6 +52,14 @@ async fn main() -> anyhow::Result<()> {
                 run_stream_token = Some(args.next().context("--run-stream-token needs TOKEN")?)
             }
             "--no-command" => send_command = false,
+            "--agents" => {
+                agents = args
+                    .next()
+                    .and_then(|n| n.parse().ok())
+                    .filter(|&n| n >= 1)
+                    .context("--agents needs a count of at least 1")?
+            }
+            "--token-file" => token_file = Some(args.next().context("--token-file needs FILE")?),
             other => bail!("unknown argument {other:?}; see the header of examples/brain.rs"),
         }
     }
@@ -65,6 +79,18 @@ async fn main() -> anyhow::Result<()> {
         .await
         .with_context(|| format!("binding {listen}"))?;
     let mut options = BrainOptions::new(token, secret);
+    for _ in 1..agents {
+        let token = uuid::Uuid::new_v4().simple().to_string();
+        options.agents.push(AgentAccount::new(token));
+    }
+    if let Some(file) = token_file {
+        let tokens: String = options
+            .agents
+            .iter()
+            .map(|a| a.token.clone() + "\n")
+            .collect();
+        write_private(&file, &tokens).with_context(|| format!("writing {file}"))?;
+    }
     options.send_command = send_command;
     options.heartbeat_interval = Duration::from_secs(10);
     if let Some(dashboard_token) = dashboard_token {
@@ -77,7 +103,7 @@ async fn main() -> anyhow::Result<()> {
     println!("metrics at http://{addr}{METRICS_PATH}");
     println!(
         "channels on ws://{addr}{CHANNEL_PATH}?token={} (project:{}, agent:{})",
-        options.dashboard_token, options.project_id, options.agent_id
+        options.dashboard_token, options.project_id, options.agents[0].agent_id
     );
     let (sender, mut lines) = tokio::sync::mpsc::channel(1024);
     tokio::spawn(async move {
@@ -86,4 +112,15 @@ async fn main() -> anyhow::Result<()> {
         }
     });
     serve(listener, options, Transcript::new(sender)).await
+}
+
+/// Writes `text` to `path`, readable by its owner only where the platform says so (the
+/// file holds bearer tokens).
+fn write_private(path: &str, text: &str) -> std::io::Result<()> {
+    use std::io::Write;
+    let mut options = std::fs::OpenOptions::new();
+    options.write(true).create(true).truncate(true);
+    #[cfg(unix)]
+    std::os::unix::fs::OpenOptionsExt::mode(&mut options, 0o600);
+    options.open(path)?.write_all(text.as_bytes())
 }

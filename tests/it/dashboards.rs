@@ -112,7 +112,9 @@ async fn run_stream_and_channels_follow_what_the_agent_reports() {
     let project: ChannelId = format!("project:{}", brain.options.project_id)
         .parse()
         .unwrap();
-    let agent_channel: ChannelId = format!("agent:{}", brain.options.agent_id).parse().unwrap();
+    let agent_channel: ChannelId = format!("agent:{}", brain.options.agents[0].agent_id)
+        .parse()
+        .unwrap();
     // Every event changes a task's status on the project channel; started, succeeded
     // and failed ones (three kinds in four) also reach the agent and project channels.
     let agent_events = (0..EVENTS)

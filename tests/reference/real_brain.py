@@ -1,11 +1,13 @@
 #!/usr/bin/env python3
 """Runs the real brain, z4j 1.13.0 from PyPI, on loopback for the end-to-end test.
 
-    .venv/bin/python tests/reference/real_brain.py
+    .venv/bin/python tests/reference/real_brain.py [--agents N --token-file FILE]
 
 Starts `z4j serve` in a fresh Z4J_HOME on a free port (SQLite, dev environment, an admin
 bootstrapped from the environment), logs in once, mints an agent in the `default`
-project, and prints one JSON line: {"url", "token", "hmac_secret", "agent_id"}. Then it
+project, and prints one JSON line: {"url", "token", "hmac_secret", "agent_id"}. With
+`--agents N` it mints N agents (the line names the first) and writes every token to
+FILE, one per line; they share the project's secret. Then it
 reads commands on stdin, one JSON answer line each:
 
 - `cancel <engine> <task_id>`: issues cancel-task through the REST API -> {"id", "status"}
@@ -14,6 +16,7 @@ reads commands on stdin, one JSON answer line each:
 - `stop`, or the end of stdin: stops the brain and exits.
 """
 
+import argparse
 import http.cookiejar
 import json
 import os
@@ -35,6 +38,10 @@ def free_port():
 
 
 def main():
+    parser = argparse.ArgumentParser()
+    parser.add_argument("--agents", type=int, default=1)
+    parser.add_argument("--token-file")
+    args = parser.parse_args()
     home = tempfile.mkdtemp(prefix="z4j-home-")
     port = free_port()
     env = dict(os.environ, Z4J_HOME=home, Z4J_ENVIRONMENT="dev",
@@ -68,6 +75,16 @@ def main():
             raise SystemExit("z4j did not become healthy; see " + log.name)
         call("POST", "/auth/login", {"email": EMAIL, "password": PASSWORD})
         minted = call("POST", "/projects/default/agents", {"name": "brainwire-e2e"})
+        tokens = [minted["token"]]
+        for i in range(1, args.agents):
+            more = call("POST", "/projects/default/agents", {"name": f"brainwire-e2e-{i}"})
+            if more["hmac_secret"] != minted["hmac_secret"]:
+                raise SystemExit("agents of one project were minted with different secrets")
+            tokens.append(more["token"])
+        if args.token_file:
+            fd = os.open(args.token_file, os.O_WRONLY | os.O_CREAT | os.O_TRUNC, 0o600)
+            with os.fdopen(fd, "w") as out:
+                out.write("".join(token + "\n" for token in tokens))
         print(json.dumps({"url": f"ws://127.0.0.1:{port}/ws/agent", "token": minted["token"],
                           "hmac_secret": minted["hmac_secret"], "agent_id": minted["agent"]["id"]}), flush=True)
         for line in sys.stdin:

@@ -21,16 +21,21 @@ use crate::transcript::Side;
 /// example speaks, with brainwire as semver build metadata.
 const BRAIN_VERSION: &str = "1.13.0+brainwire-example";
 
-/// The one agent token of `options` and its grant, compared in constant time.
+/// The agent tokens of `options` and their grants, compared in constant time.
 pub(super) fn agent_tokens(options: &super::BrainOptions) -> AgentTokens {
-    AgentTokens::new().with(
-        options.agent_token.clone(),
-        AgentGrant {
-            agent_id: options.agent_id.clone(),
-            project_id: options.project_id.clone(),
-            keys: Keyring::new(options.secret.clone()),
-        },
-    )
+    options
+        .agents
+        .iter()
+        .fold(AgentTokens::new(), |tokens, agent| {
+            tokens.with(
+                agent.token.clone(),
+                AgentGrant {
+                    agent_id: agent.agent_id.clone(),
+                    project_id: options.project_id.clone(),
+                    keys: Keyring::new(options.secret.clone()),
+                },
+            )
+        })
 }
 
 /// The agent endpoint: `brainwire_tokio` runs each session (bearer check, limits,

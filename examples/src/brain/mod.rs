@@ -51,8 +51,8 @@ pub const METRICS_PATH: &str = "/metrics";
 #[derive(Debug, Clone)]
 #[non_exhaustive]
 pub struct BrainOptions {
-    /// The one agent token this brain accepts.
-    pub agent_token: String,
+    /// The agents this brain accepts (one connection each).
+    pub agents: Vec<AgentAccount>,
     /// The project secret agents sign with.
     pub secret: Secret,
     /// The token dashboards pass as `?token=` on the channel endpoint.
@@ -60,8 +60,6 @@ pub struct BrainOptions {
     /// When set, the run stream (`/ws`) and its status document require this token, as
     /// `?token=` or `Authorization: Bearer`.
     pub run_stream_token: Option<String>,
-    /// The agent's id, bound into every MAC.
-    pub agent_id: String,
     /// The project's id, bound into every MAC.
     pub project_id: String,
     /// Whether to send the agent one `cancel_task` after its first `event_batch`.
@@ -96,16 +94,34 @@ pub struct BrainStats {
     pub channel_events: AtomicUsize,
 }
 
+/// An agent the brain accepts: its bearer token and the id bound into its MACs.
+#[derive(Debug, Clone)]
+pub struct AgentAccount {
+    /// The bearer token it connects with.
+    pub token: String,
+    /// Its id, bound into every MAC of its sessions.
+    pub agent_id: String,
+}
+
+impl AgentAccount {
+    /// An agent with `token` and a fresh id.
+    pub fn new(token: impl Into<String>) -> Self {
+        Self {
+            token: token.into(),
+            agent_id: uuid::Uuid::new_v4().to_string(),
+        }
+    }
+}
+
 impl BrainOptions {
-    /// Options accepting `agent_token` with `secret`, sending the demo command, with a
-    /// fresh dashboard token.
+    /// Options accepting one agent, `agent_token`, with `secret`, sending the demo
+    /// command, with a fresh dashboard token.
     pub fn new(agent_token: impl Into<String>, secret: Secret) -> Self {
         Self {
-            agent_token: agent_token.into(),
+            agents: vec![AgentAccount::new(agent_token)],
             secret,
             dashboard_token: uuid::Uuid::new_v4().simple().to_string(),
             run_stream_token: None,
-            agent_id: uuid::Uuid::new_v4().to_string(),
             project_id: uuid::Uuid::new_v4().to_string(),
             send_command: true,
             heartbeat_interval: Duration::from_secs(10),
