@@ -245,7 +245,7 @@ fn step(expected: impl Into<String>, seen: Result<Seen, String>, pass: fn(&Seen)
 
 /// The `hello` the probe sends: what the reference agent sends, minus what the brain
 /// does not need.
-fn hello() -> Hello {
+pub(crate) fn hello() -> Hello {
     let mut hello = Hello::new(
         concat!("brainwire-probe/", env!("CARGO_PKG_VERSION")),
         "bare",
@@ -593,15 +593,7 @@ async fn second_connection(target: &Target) -> Step {
 
 /// Sends the one-event batch `id` on `session`; gives what the brain answered.
 async fn send_batch(target: &Target, session: &mut Session, id: &str) -> Seen {
-    let event = JsonObject::from_serialize(&json!({
-        "id": uuid::Uuid::new_v4().to_string(),
-        "engine": "celery",
-        "task_id": format!("probe-{id}"),
-        "kind": "task.started",
-        "occurred_at": Timestamp::now_utc().to_string(),
-        "data": {"name": "brainwire.probe"},
-    }))
-    .unwrap_or_default();
+    let event = task_event(format!("probe-{id}"));
     let mut signer = FrameSigner::new(target.secret.clone(), session.binding.clone());
     let payload = Payload::EventBatch(EventBatch::new(vec![event]));
     let wire = sign(&mut signer, id, &payload).unwrap_or_default();
@@ -618,6 +610,20 @@ async fn send_batch(target: &Target, session: &mut Session, id: &str) -> Seen {
         }
         Err(seen) => seen,
     }
+}
+
+/// A `task.started` event of `task_id` in the shape the deployed brain stores
+/// (`z4j_core.models.Event`; the brain takes the project and agent from the session).
+pub(crate) fn task_event(task_id: String) -> JsonObject {
+    JsonObject::from_serialize(&json!({
+        "id": uuid::Uuid::new_v4().to_string(),
+        "engine": "celery",
+        "task_id": task_id,
+        "kind": "task.started",
+        "occurred_at": Timestamp::now_utc().to_string(),
+        "data": {"name": "brainwire.probe"},
+    }))
+    .unwrap_or_default()
 }
 
 /// Whether `seen` is the `event_batch_ack` of batch `id`.

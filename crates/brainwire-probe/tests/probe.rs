@@ -2,14 +2,14 @@
 //! refuses nothing (every refusal check fails): a probe that could not fail would pass
 //! both.
 
-use std::collections::BTreeMap;
+use std::collections::{BTreeMap, HashSet};
 use std::process::Command;
 use std::time::Duration;
 
-use brainwire_examples::brain::{serve, BrainOptions};
+use brainwire_examples::brain::{serve, AgentAccount, BrainOptions};
 use brainwire_examples::transcript::Transcript;
-use brainwire_sign::Secret;
-use brainwire_v2::{encode, Frame, HelloAck, Payload};
+use brainwire_sign::{FrameSigner, Secret, SessionBinding};
+use brainwire_v2::{encode, sign, EventBatchAck, Frame, HelloAck, Payload};
 use futures_util::{SinkExt, StreamExt};
 use tokio::net::TcpListener;
 use tokio_tungstenite::tungstenite::Message;
@@ -77,6 +77,16 @@ async fn every_check_passes_against_the_example_brain() {
 /// A brain that takes any token, answers any first frame with `hello_ack`, and then
 /// reads everything without ever refusing or answering.
 async fn lax_brain(listener: TcpListener) {
+    fake_brain(listener, false).await;
+}
+
+/// A brain that holds back the ack of every batch the first time it is sent, and acks
+/// it (signed) when the agent sends it again; it refuses nothing.
+async fn stingy_brain(listener: TcpListener) {
+    fake_brain(listener, true).await;
+}
+
+async fn fake_brain(listener: TcpListener, ack_resent_batches: bool) {
     loop {
         let Ok((stream, _)) = listener.accept().await else {
             return;
@@ -93,7 +103,29 @@ async fn lax_brain(listener: TcpListener) {
             let _ = socket
                 .send(Message::text(String::from_utf8_lossy(&ack).into_owned()))
                 .await;
-            while let Some(Ok(_)) = socket.next().await {}
+            let binding = SessionBinding::new("agent-1", "project-1", "session-1");
+            let mut signer = FrameSigner::new(secret(), binding);
+            let mut seen = HashSet::new();
+            while let Some(Ok(message)) = socket.next().await {
+                let Ok(frame) = serde_json::from_slice::<serde_json::Value>(&message.into_data())
+                else {
+                    continue;
+                };
+                if !ack_resent_batches || frame["type"] != "event_batch" {
+                    continue;
+                }
+                let id = frame["id"].as_str().unwrap_or_default().to_owned();
+                if seen.insert(id.clone()) {
+                    continue;
+                }
+                let n = frame["payload"]["events"].as_array().map_or(0, Vec::len) as u64;
+                let ack = Payload::EventBatchAck(EventBatchAck::new(id.clone(), n, n, 0));
+                let wire = sign(&mut signer, &format!("ack-{id}"), &ack).unwrap();
+                let text = String::from_utf8_lossy(&wire).into_owned();
+                if socket.send(Message::text(text)).await.is_err() {
+                    return;
+                }
+            }
         });
     }
 }
@@ -111,5 +143,99 @@ async fn every_refusal_check_fails_against_a_lax_brain() {
     }
     assert_eq!(results["handshake"], "pass");
     assert_eq!(results["batch_acknowledged"], "fail");
+    assert!(!success);
+}
+
+/// Runs `brainwire-probe load` with `tokens`; gives its report and the exit status.
+async fn load(
+    url: String,
+    tokens: &[String],
+    events: &str,
+    extra: &[&str],
+) -> (serde_json::Value, bool) {
+    let file = std::env::temp_dir().join(format!("probe-tokens-{}", uuid::Uuid::new_v4().simple()));
+    std::fs::write(&file, tokens.join("\n")).unwrap();
+    let agents = tokens.len().to_string();
+    let events = events.to_owned();
+    let extra: Vec<String> = extra.iter().map(|&a| a.to_owned()).collect();
+    let output = tokio::task::spawn_blocking(move || {
+        let output = Command::new(env!("CARGO_BIN_EXE_brainwire-probe"))
+            .args([
+                "load", "--url", &url, "--agents", &agents, "--events", &events,
+            ])
+            .arg("--token-file")
+            .arg(&file)
+            .args(["--hmac-secret", &secret().to_urlsafe_base64()])
+            .args(extra)
+            .output();
+        let _ = std::fs::remove_file(&file);
+        output.unwrap()
+    })
+    .await
+    .unwrap();
+    let report: serde_json::Value = serde_json::from_slice(&output.stdout)
+        .unwrap_or_else(|e| panic!("{e}: {}", String::from_utf8_lossy(&output.stderr)));
+    (report["load"].clone(), output.status.success())
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn load_sees_every_event_of_every_agent_acknowledged_by_the_example_brain() {
+    let listener = TcpListener::bind("127.0.0.1:0").await.unwrap();
+    let url = format!("ws://{}/ws/agent", listener.local_addr().unwrap());
+    let mut options = BrainOptions::new(TOKEN, secret());
+    options.send_command = false;
+    options.agents.push(AgentAccount::new("probe-test-token-2"));
+    options.agents.push(AgentAccount::new("probe-test-token-3"));
+    let tokens: Vec<String> = options.agents.iter().map(|a| a.token.clone()).collect();
+    tokio::spawn(serve(listener, options, Transcript::none()));
+    let (report, success) = load(url, &tokens, "1200", &[]).await;
+    assert_eq!(report["acked_events"], 3600, "{report}");
+    assert_eq!(report["accepted_events"], 3600, "{report}");
+    assert_eq!(report["unacked_events"], 0, "{report}");
+    // At most 500 events a batch: at least three batches an agent.
+    assert!(report["batches"].as_u64().unwrap() >= 9, "{report}");
+    assert_eq!(report["reconnects"], 0, "{report}");
+    assert_eq!(report["closes"], serde_json::json!({"1000": 3}), "{report}");
+    assert!(
+        report["events_per_second"].as_f64().unwrap() > 0.0,
+        "{report}"
+    );
+    assert_eq!(report["result"], "pass");
+    assert!(success);
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn load_sends_a_batch_again_when_its_ack_is_held_back() {
+    let listener = TcpListener::bind("127.0.0.1:0").await.unwrap();
+    let url = format!("ws://{}/ws/agent", listener.local_addr().unwrap());
+    tokio::spawn(stingy_brain(listener));
+    let tokens = [TOKEN.to_owned()];
+    let extra = ["--ack-deadline", "0.5", "--time-limit", "30"];
+    let (report, success) = load(url, &tokens, "800", &extra).await;
+    assert_eq!(report["acked_events"], 800, "{report}");
+    assert_eq!(report["unacked_events"], 0, "{report}");
+    // Every batch was acked only once sent again, half a second later at the earliest.
+    let batches = report["batches"].as_u64().unwrap();
+    assert!(batches >= 2, "{report}");
+    assert_eq!(report["resent_batches"].as_u64(), Some(batches), "{report}");
+    assert!(
+        report["ack_latency_ms"]["p50"].as_f64().unwrap() >= 500.0,
+        "{report}"
+    );
+    assert!(success);
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn load_fails_when_the_brain_acknowledges_nothing() {
+    let listener = TcpListener::bind("127.0.0.1:0").await.unwrap();
+    let url = format!("ws://{}/ws/agent", listener.local_addr().unwrap());
+    tokio::spawn(lax_brain(listener));
+    let tokens = [TOKEN.to_owned()];
+    let (report, success) = load(url, &tokens, "100", &["--time-limit", "2"]).await;
+    assert_eq!(report["acked_events"], 0, "{report}");
+    assert_eq!(report["unacked_events"], 100, "{report}");
+    assert_eq!(report["result"], "fail");
+    let errors = report["errors"].to_string();
+    assert!(errors.contains("the time limit passed"), "{report}");
     assert!(!success);
 }
