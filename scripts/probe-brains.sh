@@ -17,8 +17,10 @@ profile=${PROFILE:-debug}
 agents=${LOAD_AGENTS:-4}
 events=${LOAD_EVENTS:-2000}
 ack_deadline=${LOAD_ACK_DEADLINE:-30}
-cargo build -q --profile "$([ "$profile" = debug ] && echo dev || echo "$profile")" \
-  -p brainwire-probe -p brainwire-examples --example brain
+cargo_profile=$([ "$profile" = debug ] && echo dev || echo "$profile")
+# Two builds: `--example` alone would leave the probe's binary out.
+cargo build -q --profile "$cargo_profile" -p brainwire-probe
+cargo build -q --profile "$cargo_profile" -p brainwire-examples --example brain
 probe=target/$profile/brainwire-probe
 work=$(mktemp -d)
 trap 'kill $(jobs -p) 2>/dev/null || true; rm -rf "$work"' EXIT
@@ -33,7 +35,9 @@ load() {
   cat "$work/load-$1"
 }
 
-target/$profile/examples/brain --listen 127.0.0.1:0 --no-command \
+# It sends each agent a command after its first batch: `command_answered` passes, and the
+# load's agents answer it.
+target/$profile/examples/brain --listen 127.0.0.1:0 \
   --agents "$agents" --token-file "$work/tokens-example" >"$work/brain" 2>&1 &
 brain=$!
 for _ in $(seq 100); do grep -q '^listening on' "$work/brain" && break; sleep 0.1; done
@@ -64,7 +68,12 @@ wait $real || true
 echo "== load, side by side ($agents agents x $events events, $profile build, ack deadline ${ack_deadline}s)"
 .venv/bin/python - "$work/load-example" "$work/load-real" <<'PY'
 import json, sys
-example, real = (json.load(open(path))["load"] for path in sys.argv[1:])
+def figures(path):
+    try:
+        return json.load(open(path))["load"]
+    except (OSError, ValueError, KeyError):
+        sys.exit(f"no load figures in {path}")
+example, real = (figures(path) for path in sys.argv[1:])
 rows = [
     ("events acked", lambda r: f'{r["acked_events"]} of {r["planned_events"]}'),
     ("events/s", lambda r: f'{r["events_per_second"]:.1f}'),

@@ -6,10 +6,13 @@ use std::time::Duration;
 
 use brainwire_core::{JsonObject, Timestamp};
 use brainwire_sign::{FrameSigner, Secret, SessionBinding, Stamp};
-use brainwire_v2::{encode, sign, sign_stamped, EventBatch, Frame, Heartbeat, Hello, Payload};
+use brainwire_v2::{
+    encode, sign, sign_stamped, CommandAck, CommandResult, EventBatch, Frame, Heartbeat, Hello,
+    Payload,
+};
 use serde_json::{json, Value};
 
-use crate::wire::{Connection, Seen};
+use crate::wire::{Connection, Seen, Transcript};
 
 /// The brain under test.
 #[derive(Clone)]
@@ -22,6 +25,15 @@ pub struct Target {
     pub secret: Secret,
     /// How long the brain has to answer each step (a refusal not seen by then fails).
     pub deadline: Duration,
+    /// What the running check sent and saw.
+    pub transcript: Transcript,
+}
+
+impl Target {
+    /// Connects as an agent with `bearer`, into the transcript.
+    async fn connect(&self, bearer: &str) -> Result<Connection, Seen> {
+        Connection::open(&self.url, bearer, self.deadline, self.transcript.clone()).await
+    }
 }
 
 /// How a check came out.
@@ -36,7 +48,8 @@ pub enum Verdict {
 }
 
 impl Verdict {
-    fn as_str(self) -> &'static str {
+    /// As the reports spell it.
+    pub fn as_str(self) -> &'static str {
         match self {
             Self::Pass => "pass",
             Self::Fail => "fail",
@@ -60,6 +73,8 @@ pub struct Outcome {
     pub observed: String,
     /// Anything else worth knowing.
     pub detail: String,
+    /// What the probe sent and saw, in order.
+    pub transcript: Vec<String>,
 }
 
 impl Outcome {
@@ -96,6 +111,7 @@ struct Step {
 impl Check {
     /// Runs the check against `target`.
     pub async fn run(&self, target: &Target) -> Outcome {
+        target.transcript.take();
         let step = (self.run)(target).await;
         let (verdict, observed, detail) = match step.seen {
             Ok(seen) => {
@@ -115,6 +131,7 @@ impl Check {
             expected: step.expected,
             observed,
             detail,
+            transcript: target.transcript.take(),
         }
     }
 }
@@ -217,6 +234,11 @@ pub fn all() -> Vec<Check> {
             resent_batch_acknowledged
         ),
         check!(
+            "command_answered",
+            "001 §commands: a command answered with command_ack and command_result keeps the session",
+            command_answered
+        ),
+        check!(
             "heartbeat_accepted",
             "001 §heartbeat: a signed heartbeat keeps the session open",
             heartbeat_accepted
@@ -266,7 +288,8 @@ struct Session {
 
 /// Connects, says hello, and reads `hello_ack`.
 async fn establish(target: &Target) -> Result<Session, String> {
-    let mut connection = Connection::open(&target.url, &target.token, target.deadline)
+    let mut connection = target
+        .connect(&target.token)
         .await
         .map_err(|seen| format!("could not connect: {}", seen.describe()))?;
     connection
@@ -344,21 +367,20 @@ async fn handshake(target: &Target) -> Step {
 }
 
 async fn wrong_token(target: &Target) -> Step {
-    let seen =
-        match Connection::open(&target.url, "brainwire-probe-not-a-token", target.deadline).await {
-            Ok(mut connection) => {
-                // The deployed brain reads the token before any frame; send hello in case
-                // a brain waits for one.
-                let _ = connection.send_text(hello_text(hello())).await;
-                connection.next(target.deadline).await
-            }
-            Err(seen) => seen,
-        };
+    let seen = match target.connect("brainwire-probe-not-a-token").await {
+        Ok(mut connection) => {
+            // The deployed brain reads the token before any frame; send hello in case
+            // a brain waits for one.
+            let _ = connection.send_text(hello_text(hello())).await;
+            connection.next(target.deadline).await
+        }
+        Err(seen) => seen,
+    };
     step("close 4401", Ok(seen), closes_with(4401))
 }
 
 async fn first_frame_not_hello(target: &Target) -> Step {
-    let seen = match Connection::open(&target.url, &target.token, target.deadline).await {
+    let seen = match target.connect(&target.token).await {
         Ok(mut connection) => {
             let frame = encode(&Frame::new("probe-hb", heartbeat()));
             match connection.send_text(String::from_utf8_lossy(&frame)).await {
@@ -372,7 +394,7 @@ async fn first_frame_not_hello(target: &Target) -> Step {
 }
 
 async fn unsupported_version(target: &Target) -> Step {
-    let seen = match Connection::open(&target.url, &target.token, target.deadline).await {
+    let seen = match target.connect(&target.token).await {
         Ok(mut connection) => {
             let mut hello = hello();
             hello.protocol_version = "99".into();
@@ -661,5 +683,66 @@ async fn resent_batch_acknowledged(target: &Target) -> Step {
     if !acks(&seen, &id) {
         outcome.pass = |_| false;
     }
+    outcome
+}
+
+async fn command_answered(target: &Target) -> Step {
+    const EXPECTED: &str = "nothing (the session stays open)";
+    let mut session = match establish(target).await {
+        Ok(session) => session,
+        Err(why) => return step(EXPECTED, Err(why), |_| false),
+    };
+    // A brain may command an agent once it reports (the example brain does after the
+    // first batch); the deployed brain commands only when an operator asks.
+    let mut signer = FrameSigner::new(target.secret.clone(), session.binding.clone());
+    let batch = Payload::EventBatch(EventBatch::new(vec![task_event("probe-command".into())]));
+    let wire = sign(&mut signer, "probe-command-batch", &batch).unwrap_or_default();
+    if let Err(seen) = session
+        .connection
+        .send_text(String::from_utf8_lossy(&wire))
+        .await
+    {
+        return step(EXPECTED, Ok(seen), |_| false);
+    }
+    let (id, token) = loop {
+        match session.connection.next(target.deadline).await {
+            Seen::Frame(text) => match brainwire_v2::decode(text.as_bytes()) {
+                Ok(Frame {
+                    id,
+                    payload: Payload::Command(command),
+                    ..
+                }) => break (id, command.delivery_claim_token),
+                _ => continue,
+            },
+            Seen::Silent => {
+                let why = "the brain sent no command within the deadline".to_owned();
+                return step(EXPECTED, Err(why), |_| false);
+            }
+            other => return step(EXPECTED, Ok(other), |_| false),
+        }
+    };
+    let ack = Payload::CommandAck(CommandAck::new(token.clone()));
+    let mut result = CommandResult::success(None);
+    result.delivery_claim_token = token;
+    let mut seen = Seen::Silent;
+    for payload in [ack, Payload::CommandResult(result)] {
+        let wire = sign(&mut signer, &id, &payload).unwrap_or_default();
+        if let Err(refused) = session
+            .connection
+            .send_text(String::from_utf8_lossy(&wire))
+            .await
+        {
+            seen = refused;
+            break;
+        }
+    }
+    if seen == Seen::Silent {
+        seen = match session.connection.next(Duration::from_secs(1)).await {
+            Seen::Frame(_) | Seen::Silent => Seen::Silent,
+            other => other,
+        };
+    }
+    let mut outcome = step(EXPECTED, Ok(seen), |seen| *seen == Seen::Silent);
+    outcome.detail = format!("answered command {id}");
     outcome
 }

@@ -1,10 +1,11 @@
 //! `brainwire-probe`: checks and loads a live v2 brain over the wire.
 //!
-//! - `check --url URL --token T --hmac-secret S [--format json|table] [--deadline SECONDS]`
-//!   runs each check on a fresh connection and prints one JSON line per check
+//! - `check --url URL --token T --hmac-secret S [--format json|table] [--deadline SECONDS]
+//!   [--report FILE]` runs each check on a fresh connection and prints one JSON line per check
 //!   (`{"check", "result", "expected", "observed", "detail", "rule"}`) and a summary line.
-//!   Exits 0 only when no check failed. The checks and the rules they enforce are listed
-//!   in `docs/probe.md`.
+//!   Exits 0 only when no check failed (a skip is not a failure). The checks and the rules they enforce are listed
+//!   in `docs/probe.md`. `--report` also writes them, with the transcript of frames of
+//!   each, as one HTML page.
 //! - `load --url URL --token-file F --hmac-secret S --agents N --events M
 //!   [--ack-deadline SECONDS] [--time-limit SECONDS] [--format json|table]` runs N agents
 //!   (the first N tokens of F, one per line), each sending M events, and prints events per
@@ -16,6 +17,7 @@
 
 mod checks;
 mod load;
+mod report;
 mod wire;
 
 use std::process::ExitCode;
@@ -28,9 +30,10 @@ use indicatif::{ProgressBar, ProgressStyle};
 use serde_json::json;
 
 use checks::{Target, Verdict};
+use wire::Transcript;
 
 const USAGE: &str = "usage:
-  brainwire-probe check --url URL --token TOKEN --hmac-secret SECRET [--format json|table] [--deadline SECONDS]
+  brainwire-probe check --url URL --token TOKEN --hmac-secret SECRET [--format json|table] [--deadline SECONDS] [--report FILE]
   brainwire-probe load --url URL --token-file FILE --hmac-secret SECRET --agents N --events M
                        [--ack-deadline SECONDS] [--time-limit SECONDS] [--format json|table]";
 
@@ -60,6 +63,7 @@ const CHECK_FLAGS: &[&str] = &[
     "--hmac-secret",
     "--format",
     "--deadline",
+    "--report",
 ];
 const LOAD_FLAGS: &[&str] = &[
     "--url",
@@ -140,7 +144,9 @@ async fn check(flags: Flags) -> Result<ExitCode, String> {
         token: flags.required("--token")?,
         secret: flags.secret()?,
         deadline: flags.seconds("--deadline", Duration::from_secs(5))?,
+        transcript: Transcript::default(),
     };
+    let mut outcomes = Vec::new();
     let mut counts = [0usize; 3];
     if table {
         println!(
@@ -166,6 +172,11 @@ async fn check(flags: Flags) -> Result<ExitCode, String> {
         } else {
             println!("{}", outcome.to_json());
         }
+        outcomes.push(outcome);
+    }
+    if let Some(file) = flags.0.get("--report") {
+        std::fs::write(file, report::html(&target.url, &outcomes))
+            .map_err(|e| format!("--report {file}: {e}"))?;
     }
     let [pass, fail, skip] = counts;
     if table {
@@ -176,7 +187,8 @@ async fn check(flags: Flags) -> Result<ExitCode, String> {
             json!({"summary": {"pass": pass, "fail": fail, "skip": skip}})
         );
     }
-    Ok(if fail == 0 && skip == 0 {
+    // A skip is a check the brain gave no occasion for (no command sent), not a failure.
+    Ok(if fail == 0 {
         ExitCode::SUCCESS
     } else {
         ExitCode::FAILURE

@@ -1,6 +1,8 @@
 //! One probe connection to a brain: connect with a bearer token, send text or binary,
-//! and see what comes back within a deadline (a frame, a close code, or silence).
+//! and see what comes back within a deadline (a frame, a close code, or silence). Every
+//! step goes to a [`Transcript`] for the report.
 
+use std::sync::{Arc, Mutex, PoisonError};
 use std::time::Duration;
 
 use futures_util::{SinkExt, StreamExt};
@@ -45,16 +47,73 @@ impl Seen {
     }
 }
 
+/// What the probe sent and saw, in order, across a check's connections.
+#[derive(Debug, Clone, Default)]
+pub struct Transcript(Arc<Mutex<Vec<String>>>);
+
+/// Most bytes of one frame a transcript keeps (a 1 MiB frame is cut).
+const TRANSCRIPT_FRAME_BYTES: usize = 2048;
+
+impl Transcript {
+    fn push(&self, line: String) {
+        self.0
+            .lock()
+            .unwrap_or_else(PoisonError::into_inner)
+            .push(line);
+    }
+
+    /// A frame sent (`>`) or received (`<`), cut to its first 2 KiB.
+    fn frame(&self, arrow: &str, text: &str) {
+        let line = match text.char_indices().nth(TRANSCRIPT_FRAME_BYTES) {
+            Some((cut, _)) if text.len() > TRANSCRIPT_FRAME_BYTES => {
+                format!("{arrow} {}… ({} bytes)", &text[..cut], text.len())
+            }
+            _ => format!("{arrow} {text}"),
+        };
+        self.push(line);
+    }
+
+    /// The lines so far, leaving the transcript empty.
+    pub fn take(&self) -> Vec<String> {
+        std::mem::take(&mut *self.0.lock().unwrap_or_else(PoisonError::into_inner))
+    }
+}
+
 /// A connection to the brain under test.
 pub struct Connection {
     socket: WebSocketStream<MaybeTlsStream<TcpStream>>,
     /// How long the brain has to answer each step.
     pub deadline: Duration,
+    transcript: Transcript,
 }
 
 impl Connection {
-    /// Connects to `url` with `bearer` as `Authorization: Bearer`.
-    pub async fn open(url: &str, bearer: &str, deadline: Duration) -> Result<Self, Seen> {
+    /// Connects to `url` with `bearer` as `Authorization: Bearer`, noting each step in
+    /// `transcript`.
+    pub async fn open(
+        url: &str,
+        bearer: &str,
+        deadline: Duration,
+        transcript: Transcript,
+    ) -> Result<Self, Seen> {
+        transcript.push(format!("connect {url}"));
+        let opened = Self::connect(url, bearer, deadline).await;
+        match &opened {
+            Ok(_) => transcript.push("= connected".to_owned()),
+            Err(seen) => transcript.push(format!("= {}", seen.describe())),
+        }
+        opened.map(|socket| Self {
+            socket,
+            deadline,
+            transcript,
+        })
+    }
+
+    async fn connect(
+        url: &str,
+        bearer: &str,
+        deadline: Duration,
+    ) -> Result<WebSocketStream<MaybeTlsStream<TcpStream>>, Seen> {
         let mut request = url
             .into_client_request()
             .map_err(|e| Seen::Failed(e.to_string()))?;
@@ -62,7 +121,7 @@ impl Connection {
             .map_err(|e| Seen::Failed(e.to_string()))?;
         request.headers_mut().insert("authorization", header);
         match tokio::time::timeout(deadline, tokio_tungstenite::connect_async(request)).await {
-            Ok(Ok((socket, _))) => Ok(Self { socket, deadline }),
+            Ok(Ok((socket, _))) => Ok(socket),
             Ok(Err(WsError::Http(response))) => Err(Seen::Refused(response.status().as_u16())),
             Ok(Err(e)) => Err(Seen::Failed(e.to_string())),
             Err(_) => Err(Seen::Failed("connect timed out".to_owned())),
@@ -71,11 +130,14 @@ impl Connection {
 
     /// Sends `text` as a text message.
     pub async fn send_text(&mut self, text: impl Into<String>) -> Result<(), Seen> {
-        self.send(Message::text(text.into())).await
+        let text = text.into();
+        self.transcript.frame(">", &text);
+        self.send(Message::text(text)).await
     }
 
     /// Sends `text` as a binary message.
     pub async fn send_binary(&mut self, text: String) -> Result<(), Seen> {
+        self.transcript.frame("> (binary)", &text);
         self.send(Message::Binary(text.into_bytes().into())).await
     }
 
@@ -90,6 +152,15 @@ impl Connection {
 
     /// The next thing the brain does within `deadline` (pings are skipped).
     pub async fn next(&mut self, deadline: Duration) -> Seen {
+        let seen = self.next_unrecorded(deadline).await;
+        match &seen {
+            Seen::Frame(text) => self.transcript.frame("<", text),
+            other => self.transcript.push(format!("= {}", other.describe())),
+        }
+        seen
+    }
+
+    async fn next_unrecorded(&mut self, deadline: Duration) -> Seen {
         let until = tokio::time::Instant::now() + deadline;
         loop {
             match tokio::time::timeout_at(until, self.socket.next()).await {

@@ -20,15 +20,25 @@ fn secret() -> Secret {
     Secret::new(b"probe-test-secret-0123456789abcdef".to_vec()).unwrap()
 }
 
-/// Runs the probe binary against `url`; gives each check's result and the exit status.
-async fn probe(url: String, deadline: &'static str) -> (BTreeMap<String, String>, bool) {
-    let output = tokio::task::spawn_blocking(move || {
-        Command::new(env!("CARGO_BIN_EXE_brainwire-probe"))
+/// Runs the probe binary against `url`; gives each check's result, the exit status and
+/// the HTML report.
+async fn probe(url: String, deadline: &'static str) -> (BTreeMap<String, String>, bool, String) {
+    let report = std::env::temp_dir().join(format!(
+        "probe-report-{}.html",
+        uuid::Uuid::new_v4().simple()
+    ));
+    let (output, html) = tokio::task::spawn_blocking(move || {
+        let output = Command::new(env!("CARGO_BIN_EXE_brainwire-probe"))
             .args(["check", "--url", &url, "--token", TOKEN])
             .args(["--hmac-secret", &secret().to_urlsafe_base64()])
             .args(["--deadline", deadline])
+            .arg("--report")
+            .arg(&report)
             .output()
-            .unwrap()
+            .unwrap();
+        let html = std::fs::read_to_string(&report).unwrap_or_default();
+        let _ = std::fs::remove_file(&report);
+        (output, html)
     })
     .await
     .unwrap();
@@ -43,7 +53,7 @@ async fn probe(url: String, deadline: &'static str) -> (BTreeMap<String, String>
             ))
         })
         .collect();
-    (results, output.status.success())
+    (results, output.status.success(), html)
 }
 
 const REFUSALS: [&str; 12] = [
@@ -65,12 +75,40 @@ const REFUSALS: [&str; 12] = [
 async fn every_check_passes_against_the_example_brain() {
     let listener = TcpListener::bind("127.0.0.1:0").await.unwrap();
     let url = format!("ws://{}/ws/agent", listener.local_addr().unwrap());
+    // It sends a command after an agent's first batch.
+    let options = BrainOptions::new(TOKEN, secret());
+    tokio::spawn(serve(listener, options, Transcript::none()));
+    let (results, success, html) = probe(url, "5").await;
+    assert_eq!(results.len(), 19, "{results:?}");
+    assert!(results.values().all(|r| r == "pass"), "{results:?}");
+    assert!(success);
+    // The report has a section per check, with what was sent and how the brain closed.
+    for check in results.keys() {
+        assert!(
+            html.contains(&format!("<section id=\"{check}\" class=\"pass\">")),
+            "{check}"
+        );
+    }
+    let bad_mac = &html[html.find("<section id=\"bad_mac\"").unwrap()..];
+    let bad_mac = &bad_mac[..bad_mac.find("</section>").unwrap()];
+    assert!(
+        bad_mac.contains("&quot;type&quot;:&quot;heartbeat&quot;"),
+        "{bad_mac}"
+    );
+    assert!(bad_mac.contains("= close 4403"), "{bad_mac}");
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn the_command_check_is_skipped_when_the_brain_sends_no_command() {
+    let listener = TcpListener::bind("127.0.0.1:0").await.unwrap();
+    let url = format!("ws://{}/ws/agent", listener.local_addr().unwrap());
     let mut options = BrainOptions::new(TOKEN, secret());
     options.send_command = false;
     tokio::spawn(serve(listener, options, Transcript::none()));
-    let (results, success) = probe(url, "5").await;
-    assert_eq!(results.len(), 18, "{results:?}");
-    assert!(results.values().all(|r| r == "pass"), "{results:?}");
+    let (results, success, _) = probe(url, "1").await;
+    assert_eq!(results["command_answered"], "skip", "{results:?}");
+    assert_eq!(results.values().filter(|r| *r == "pass").count(), 18);
+    // A skip is no failure.
     assert!(success);
 }
 
@@ -135,15 +173,23 @@ async fn every_refusal_check_fails_against_a_lax_brain() {
     let listener = TcpListener::bind("127.0.0.1:0").await.unwrap();
     let url = format!("ws://{}/ws/agent", listener.local_addr().unwrap());
     tokio::spawn(lax_brain(listener));
-    let (results, success) = tokio::time::timeout(Duration::from_secs(120), probe(url, "0.5"))
-        .await
-        .unwrap();
+    let (results, success, html) =
+        tokio::time::timeout(Duration::from_secs(120), probe(url, "0.5"))
+            .await
+            .unwrap();
     for check in REFUSALS {
         assert_eq!(results[check], "fail", "{check}: {results:?}");
     }
     assert_eq!(results["handshake"], "pass");
     assert_eq!(results["batch_acknowledged"], "fail");
+    assert_eq!(results["command_answered"], "skip");
     assert!(!success);
+    for check in REFUSALS {
+        assert!(
+            html.contains(&format!("<section id=\"{check}\" class=\"fail\">")),
+            "{check}"
+        );
+    }
 }
 
 /// Runs `brainwire-probe load` with `tokens`; gives its report and the exit status.
