@@ -704,8 +704,11 @@ async fn command_answered(target: &Target) -> Step {
     {
         return step(EXPECTED, Ok(seen), |_| false);
     }
+    // One deadline for the command, however many other frames come first.
+    let until = tokio::time::Instant::now() + target.deadline;
     let (id, token) = loop {
-        match session.connection.next(target.deadline).await {
+        let left = until.saturating_duration_since(tokio::time::Instant::now());
+        match session.connection.next(left).await {
             Seen::Frame(text) => match brainwire_v2::decode(text.as_bytes()) {
                 Ok(Frame {
                     id,

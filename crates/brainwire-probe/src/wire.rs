@@ -184,9 +184,14 @@ impl Connection {
 
     /// The next frame that is not of one of the `skipped` types (heartbeat answers,
     /// commands), or whatever else the brain does.
+    ///
+    /// One deadline covers them all: a brain sending skipped frames without end cannot
+    /// hold the probe.
     pub async fn next_frame_except(&mut self, skipped: &[&str]) -> Seen {
+        let until = tokio::time::Instant::now() + self.deadline;
         loop {
-            let seen = self.next(self.deadline).await;
+            let left = until.saturating_duration_since(tokio::time::Instant::now());
+            let seen = self.next(left).await;
             if let Seen::Frame(text) = &seen {
                 let kind = serde_json::from_str::<serde_json::Value>(text)
                     .ok()
