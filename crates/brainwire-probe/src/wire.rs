@@ -9,6 +9,7 @@ use futures_util::{SinkExt, StreamExt};
 use tokio::net::TcpStream;
 use tokio_tungstenite::tungstenite::client::IntoClientRequest;
 use tokio_tungstenite::tungstenite::http::HeaderValue;
+use tokio_tungstenite::tungstenite::protocol::WebSocketConfig;
 use tokio_tungstenite::tungstenite::{Error as WsError, Message};
 use tokio_tungstenite::{MaybeTlsStream, WebSocketStream};
 
@@ -79,6 +80,9 @@ impl Transcript {
     }
 }
 
+/// Most bytes of one message the probe reads from a brain.
+const MAX_MESSAGE_BYTES: usize = 4 << 20;
+
 /// A connection to the brain under test.
 pub struct Connection {
     socket: WebSocketStream<MaybeTlsStream<TcpStream>>,
@@ -120,7 +124,14 @@ impl Connection {
         let header = HeaderValue::from_str(&format!("Bearer {bearer}"))
             .map_err(|e| Seen::Failed(e.to_string()))?;
         request.headers_mut().insert("authorization", header);
-        match tokio::time::timeout(deadline, tokio_tungstenite::connect_async(request)).await {
+        // A brain's frames fit in its advertised max_frame_size_bytes (1 MiB deployed);
+        // past a few times that, the probe reports the connection failed rather than
+        // buffering what the brain sends.
+        let config = WebSocketConfig::default()
+            .max_message_size(Some(MAX_MESSAGE_BYTES))
+            .max_frame_size(Some(MAX_MESSAGE_BYTES));
+        let connect = tokio_tungstenite::connect_async_with_config(request, Some(config), true);
+        match tokio::time::timeout(deadline, connect).await {
             Ok(Ok((socket, _))) => Ok(socket),
             Ok(Err(WsError::Http(response))) => Err(Seen::Refused(response.status().as_u16())),
             Ok(Err(e)) => Err(Seen::Failed(e.to_string())),

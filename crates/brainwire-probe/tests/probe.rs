@@ -122,6 +122,8 @@ enum Fake {
     Stingy,
     /// Sends a `heartbeat_ack` every 10 ms without end, and answers nothing else.
     Chatty,
+    /// Sends one 5 MiB message, and answers nothing else.
+    Flood,
 }
 
 /// A brain that takes any token, answers any first frame with `hello_ack`, and then
@@ -147,6 +149,13 @@ async fn fake_brain(listener: TcpListener, fake: Fake) {
             let _ = socket
                 .send(Message::text(String::from_utf8_lossy(&ack).into_owned()))
                 .await;
+            if fake == Fake::Flood {
+                let text = format!(
+                    r#"{{"type":"heartbeat_ack","pad":"{}"}}"#,
+                    "x".repeat(5 << 20)
+                );
+                let _ = socket.send(Message::text(text)).await;
+            }
             let binding = SessionBinding::new("agent-1", "project-1", "session-1");
             let mut signer = FrameSigner::new(secret(), binding);
             let mut seen = HashSet::new();
@@ -320,4 +329,20 @@ async fn a_brain_chattering_without_end_cannot_hold_the_probe() {
     assert_eq!(results["bad_mac"], "fail");
     assert_eq!(results["command_answered"], "skip");
     assert!(!success);
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn the_probe_refuses_a_message_past_its_cap() {
+    let listener = TcpListener::bind("127.0.0.1:0").await.unwrap();
+    let url = format!("ws://{}/ws/agent", listener.local_addr().unwrap());
+    tokio::spawn(fake_brain(listener, Fake::Flood));
+    let (results, _, html) = tokio::time::timeout(Duration::from_secs(120), probe(url, "0.5"))
+        .await
+        .expect("the probe finished");
+    assert_eq!(results["bad_mac"], "fail");
+    // 5 MiB is past the probe's 4 MiB cap: the connection fails instead of the probe
+    // reading it.
+    let bad_mac = &html[html.find("<section id=\"bad_mac\"").unwrap()..];
+    let bad_mac = &bad_mac[..bad_mac.find("</section>").unwrap()];
+    assert!(bad_mac.contains("<dd>connection failed: "), "{bad_mac}");
 }
