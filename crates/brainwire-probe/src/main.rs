@@ -165,7 +165,7 @@ async fn check(flags: Flags) -> Result<ExitCode, String> {
             println!(
                 "{:<26} {:<6} {:<48} {}",
                 outcome.check,
-                outcome.to_json()["result"].as_str().unwrap_or_default(),
+                outcome.verdict.as_str(),
                 outcome.expected,
                 outcome.observed
             );

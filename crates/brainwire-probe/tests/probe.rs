@@ -89,8 +89,7 @@ async fn every_check_passes_against_the_example_brain() {
             "{check}"
         );
     }
-    let bad_mac = &html[html.find("<section id=\"bad_mac\"").unwrap()..];
-    let bad_mac = &bad_mac[..bad_mac.find("</section>").unwrap()];
+    let bad_mac = section(&html, "bad_mac");
     assert!(
         bad_mac.contains("&quot;type&quot;:&quot;heartbeat&quot;"),
         "{bad_mac}"
@@ -112,7 +111,8 @@ async fn the_command_check_is_skipped_when_the_brain_sends_no_command() {
     assert!(success);
 }
 
-/// How a fake brain behaves after its `hello_ack`; it refuses nothing.
+/// How a fake brain behaves: it takes any token, answers any first frame with
+/// `hello_ack`, and never refuses anything.
 #[derive(Clone, Copy, PartialEq)]
 enum Fake {
     /// Reads everything, never answers.
@@ -126,10 +126,18 @@ enum Fake {
     Flood,
 }
 
-/// A brain that takes any token, answers any first frame with `hello_ack`, and then
-/// reads everything without ever refusing or answering.
-async fn lax_brain(listener: TcpListener) {
-    fake_brain(listener, Fake::Lax).await;
+/// Serves a fake brain behaving as `fake` on a loopback port; gives its agent URL.
+async fn serve_fake(fake: Fake) -> String {
+    let listener = TcpListener::bind("127.0.0.1:0").await.unwrap();
+    let url = format!("ws://{}/ws/agent", listener.local_addr().unwrap());
+    tokio::spawn(fake_brain(listener, fake));
+    url
+}
+
+/// The report's section of `check`.
+fn section<'a>(html: &'a str, check: &str) -> &'a str {
+    let start = &html[html.find(&format!("<section id=\"{check}\"")).unwrap()..];
+    &start[..start.find("</section>").unwrap()]
 }
 
 async fn fake_brain(listener: TcpListener, fake: Fake) {
@@ -199,9 +207,7 @@ async fn fake_brain(listener: TcpListener, fake: Fake) {
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn every_refusal_check_fails_against_a_lax_brain() {
-    let listener = TcpListener::bind("127.0.0.1:0").await.unwrap();
-    let url = format!("ws://{}/ws/agent", listener.local_addr().unwrap());
-    tokio::spawn(lax_brain(listener));
+    let url = serve_fake(Fake::Lax).await;
     let (results, success, html) =
         tokio::time::timeout(Duration::from_secs(120), probe(url, "0.5"))
             .await
@@ -281,9 +287,7 @@ async fn load_sees_every_event_of_every_agent_acknowledged_by_the_example_brain(
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn load_sends_a_batch_again_when_its_ack_is_held_back() {
-    let listener = TcpListener::bind("127.0.0.1:0").await.unwrap();
-    let url = format!("ws://{}/ws/agent", listener.local_addr().unwrap());
-    tokio::spawn(fake_brain(listener, Fake::Stingy));
+    let url = serve_fake(Fake::Stingy).await;
     let tokens = [TOKEN.to_owned()];
     let extra = ["--ack-deadline", "0.5", "--time-limit", "30"];
     let (report, success) = load(url, &tokens, "800", &extra).await;
@@ -303,9 +307,7 @@ async fn load_sends_a_batch_again_when_its_ack_is_held_back() {
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn load_fails_when_the_brain_acknowledges_nothing() {
-    let listener = TcpListener::bind("127.0.0.1:0").await.unwrap();
-    let url = format!("ws://{}/ws/agent", listener.local_addr().unwrap());
-    tokio::spawn(lax_brain(listener));
+    let url = serve_fake(Fake::Lax).await;
     let tokens = [TOKEN.to_owned()];
     let (report, success) = load(url, &tokens, "100", &["--time-limit", "2"]).await;
     assert_eq!(report["acked_events"], 0, "{report}");
@@ -318,9 +320,7 @@ async fn load_fails_when_the_brain_acknowledges_nothing() {
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn a_brain_chattering_without_end_cannot_hold_the_probe() {
-    let listener = TcpListener::bind("127.0.0.1:0").await.unwrap();
-    let url = format!("ws://{}/ws/agent", listener.local_addr().unwrap());
-    tokio::spawn(fake_brain(listener, Fake::Chatty));
+    let url = serve_fake(Fake::Chatty).await;
     // Each check has one deadline, however many skipped frames come within it.
     let (results, success, _) = tokio::time::timeout(Duration::from_secs(120), probe(url, "0.5"))
         .await
@@ -333,16 +333,13 @@ async fn a_brain_chattering_without_end_cannot_hold_the_probe() {
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn the_probe_refuses_a_message_past_its_cap() {
-    let listener = TcpListener::bind("127.0.0.1:0").await.unwrap();
-    let url = format!("ws://{}/ws/agent", listener.local_addr().unwrap());
-    tokio::spawn(fake_brain(listener, Fake::Flood));
+    let url = serve_fake(Fake::Flood).await;
     let (results, _, html) = tokio::time::timeout(Duration::from_secs(120), probe(url, "0.5"))
         .await
         .expect("the probe finished");
     assert_eq!(results["bad_mac"], "fail");
     // 5 MiB is past the probe's 4 MiB cap: the connection fails instead of the probe
     // reading it.
-    let bad_mac = &html[html.find("<section id=\"bad_mac\"").unwrap()..];
-    let bad_mac = &bad_mac[..bad_mac.find("</section>").unwrap()];
+    let bad_mac = section(&html, "bad_mac");
     assert!(bad_mac.contains("<dd>connection failed: "), "{bad_mac}");
 }
