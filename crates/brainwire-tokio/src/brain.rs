@@ -6,13 +6,13 @@ use std::fmt;
 use std::sync::Arc;
 use std::time::{Duration, Instant};
 
-use brainwire_close::{CloseFrame, StandardCode};
+use brainwire_close::CloseFrame;
 use brainwire_core::Timestamp;
 use brainwire_sign::SessionBinding;
 use brainwire_v2::{
     AgentAuthority, AgentGrant, BrainConfig, BrainEvent, BrainSession, Command, SendError, Sources,
 };
-use futures_util::StreamExt;
+use bytes::Bytes;
 use subtle::ConstantTimeEq;
 use tokio::io::{AsyncRead, AsyncWrite};
 use tokio::sync::{mpsc, oneshot};
@@ -23,10 +23,11 @@ use tokio_tungstenite::tungstenite::handshake::server::{
 };
 use tokio_tungstenite::tungstenite::Error as WsError;
 
-use crate::log::{debug, warn_event, ConnectionSpan};
+use crate::driver::{ConnectionDriver, DrivenSession, Request};
+use crate::log::{debug, ConnectionSpan};
 use crate::stats::Stats;
-use crate::tap::{FrameDirection, FrameTap};
-use crate::ws::{close_message, config, send_within, text, Incoming, MessageSocket};
+use crate::tap::FrameTap;
+use crate::ws::{close_message, config, send_within, MessageSocket};
 
 /// Limits and timeouts of the brain's agent connections. Each bounds something a peer
 /// controls.
@@ -36,6 +37,9 @@ pub struct BrainOptions {
     /// The sessions' configuration; its `max_frame_size_bytes` (default 1 MiB) is also the
     /// largest WebSocket message taken.
     pub config: BrainConfig,
+    /// The configuration of legacy v1 sessions (endpoints that take v1 agents): hello and
+    /// idle timeouts, pending commands, frame limits (1 MiB).
+    pub v1: brainwire_v1::SessionConfig,
     /// How long the WebSocket upgrade may take. Default 10 s.
     pub handshake_timeout: Duration,
     /// How long one write may wait for the agent to read. Default 10 s.
@@ -62,6 +66,7 @@ impl BrainOptions {
     pub fn new(config: BrainConfig) -> Self {
         Self {
             config,
+            v1: brainwire_v1::SessionConfig::default(),
             handshake_timeout: Duration::from_secs(10),
             write_timeout: Duration::from_secs(10),
             buffer_bytes: 16 * 1024,
@@ -72,9 +77,28 @@ impl BrainOptions {
         }
     }
 
-    fn max_message_bytes(&self) -> usize {
+    /// The largest WebSocket message a v2 endpoint takes.
+    pub(crate) fn max_message_bytes(&self) -> usize {
         usize::try_from(self.config.max_frame_size_bytes).unwrap_or(usize::MAX)
     }
+
+    /// The largest WebSocket message an endpoint taking `protocols` takes: the larger
+    /// cap of the two when it takes both (each session then checks its own).
+    pub(crate) fn max_message_bytes_of(&self, protocols: Protocols) -> usize {
+        match protocols {
+            Protocols::V1 => self.v1.limits.max_bytes,
+            Protocols::V2 => self.max_message_bytes(),
+            Protocols::Both => self.max_message_bytes().max(self.v1.limits.max_bytes),
+        }
+    }
+}
+
+/// Which protocols an agent endpoint takes.
+#[derive(Debug, Clone, Copy)]
+pub(crate) enum Protocols {
+    V1,
+    V2,
+    Both,
 }
 
 /// Bearer tokens and the grants they open, compared in constant time: every entry is
@@ -135,6 +159,10 @@ pub enum AcceptError {
     /// The TLS handshake failed.
     #[error("the TLS handshake failed")]
     Tls(#[source] std::io::Error),
+    /// On an endpoint that tells the protocol by the first frame: the connection ended
+    /// (or sent a message over the size cap, answered 1009) before its first frame.
+    #[error("the connection ended before its first frame")]
+    ClosedBeforeFirstFrame,
 }
 
 /// [`accept_agent`] behind TLS: the TLS handshake and the WebSocket upgrade together
@@ -195,11 +223,11 @@ where
         Ok(Err(error)) => return Err(AcceptError::Handshake(error)),
         Err(_) => return Err(AcceptError::HandshakeTimeout),
     };
-    start_session(socket, bearer.as_deref(), authority, options).await
+    start_session(socket, None, bearer.as_deref(), authority, options).await
 }
 
 /// The bearer token of an `Authorization` header.
-fn bearer_token(value: &str) -> Option<String> {
+pub(crate) fn bearer_token(value: &str) -> Option<String> {
     let (scheme, token) = value.split_once(' ')?;
     scheme
         .eq_ignore_ascii_case("bearer")
@@ -208,8 +236,9 @@ fn bearer_token(value: &str) -> Option<String> {
 
 /// Starts a [`BrainSession`] on an upgraded `socket` presenting `bearer`: refuses it
 /// (4401) when `authority` does not know the token, else spawns its driver.
-async fn start_session<W: MessageSocket>(
+pub(crate) async fn start_session<W: MessageSocket>(
     mut socket: W,
+    first: Option<Bytes>,
     bearer: Option<&str>,
     authority: &impl AgentAuthority,
     options: &BrainOptions,
@@ -248,7 +277,7 @@ async fn start_session<W: MessageSocket>(
         report: ConnectionReport::default(),
     };
     let span = driver.span.clone();
-    let driver = tokio::spawn(span.instrument(driver.run(socket)));
+    let driver = tokio::spawn(span.instrument(driver.run(socket, first)));
     Ok(AgentConnection {
         session_id,
         events,
@@ -263,6 +292,7 @@ async fn start_session<W: MessageSocket>(
 /// deployed brain does; constant time with [`AgentTokens`]) and hands each connection to
 /// `on_connection`, on the connection's own task. Past
 /// [`BrainOptions::max_connections`] open connections, upgrades are answered 503.
+/// [`any_agent_route`](crate::any_agent_route) takes legacy v1 agents too.
 #[cfg(feature = "axum")]
 #[cfg_attr(docsrs, doc(cfg(feature = "axum")))]
 pub fn agent_route<S, A, H, F>(
@@ -276,8 +306,40 @@ where
     H: Fn(AgentConnection) -> F + Clone + Send + Sync + 'static,
     F: std::future::Future<Output = ()> + Send + 'static,
 {
+    upgrade_route(options, Protocols::V2, move |socket, bearer, options| {
+        let authority = authority.clone();
+        let on_connection = on_connection.clone();
+        async move {
+            if let Ok(connection) =
+                start_session(socket, None, bearer.as_deref(), &authority, &options).await
+            {
+                on_connection(connection).await;
+            }
+        }
+    })
+}
+
+/// An agent endpoint's axum route: answers what is not an upgrade, 503 past
+/// [`BrainOptions::max_connections`], upgrades with the options' limits, and runs
+/// `serve(socket, bearer, options)` on the connection's task.
+#[cfg(feature = "axum")]
+pub(crate) fn upgrade_route<S, H, F>(
+    options: BrainOptions,
+    protocols: Protocols,
+    serve: H,
+) -> axum::routing::MethodRouter<S>
+where
+    S: Clone + Send + Sync + 'static,
+    H: Fn(crate::axum_socket::AxumSocket, Option<String>, Arc<BrainOptions>) -> F
+        + Clone
+        + Send
+        + Sync
+        + 'static,
+    F: std::future::Future<Output = ()> + Send + 'static,
+{
     use axum::response::IntoResponse;
     let permits = Arc::new(tokio::sync::Semaphore::new(options.max_connections));
+    let options = Arc::new(options);
     axum::routing::get(
         move |upgrade: crate::axum_socket::Upgrade, headers: axum::http::HeaderMap| async move {
             let upgrade = match crate::axum_socket::upgrade_or_answer(upgrade) {
@@ -293,16 +355,11 @@ where
                 .and_then(bearer_token);
             let upgrade = crate::axum_socket::limits(
                 upgrade,
-                options.max_message_bytes(),
+                options.max_message_bytes_of(protocols),
                 options.buffer_bytes,
             );
             upgrade.on_upgrade(move |socket| async move {
-                let socket = crate::axum_socket::AxumSocket(socket);
-                if let Ok(connection) =
-                    start_session(socket, bearer.as_deref(), &authority, &options).await
-                {
-                    on_connection(connection).await;
-                }
+                serve(crate::axum_socket::AxumSocket(socket), bearer, options).await;
                 drop(permit);
             })
         },
@@ -339,12 +396,17 @@ pub enum CommandError {
     /// The session refused it (not established yet, too many pending).
     #[error("the session refused the command")]
     Refused(#[source] SendError),
+    /// A v1 session refused it (not established yet, too many pending, `cmd_id` pending
+    /// already).
+    #[error("the session refused the command")]
+    V1Refused(#[source] brainwire_v1::SendError),
     /// The connection has ended.
     #[error(transparent)]
     Closed(#[from] ConnectionClosed),
 }
 
-enum Request {
+/// What the application asks of a v2 session.
+pub(crate) enum V2Request {
     AckBatch {
         batch_id: String,
         counts: (u64, u64, u64),
@@ -353,7 +415,6 @@ enum Request {
         command: Command,
         reply: oneshot::Sender<Result<String, SendError>>,
     },
-    Close(CloseFrame),
 }
 
 /// One agent's connection, driven by a spawned task: read its events, acknowledge its
@@ -362,7 +423,7 @@ enum Request {
 pub struct AgentConnection {
     session_id: String,
     events: mpsc::Receiver<BrainEvent>,
-    requests: mpsc::Sender<Request>,
+    requests: mpsc::Sender<Request<V2Request>>,
     driver: JoinHandle<ConnectionReport>,
 }
 
@@ -391,10 +452,10 @@ impl AgentConnection {
         accepted: u64,
         rejected: u64,
     ) -> Result<(), ConnectionClosed> {
-        let request = Request::AckBatch {
+        let request = Request::Session(V2Request::AckBatch {
             batch_id: batch_id.into(),
             counts: (received, accepted, rejected),
-        };
+        });
         self.requests
             .send(request)
             .await
@@ -410,7 +471,7 @@ impl AgentConnection {
     pub async fn send_command(&self, command: Command) -> Result<String, CommandError> {
         let (reply, answer) = oneshot::channel();
         self.requests
-            .send(Request::SendCommand { command, reply })
+            .send(Request::Session(V2Request::SendCommand { command, reply }))
             .await
             .map_err(|_| ConnectionClosed)?;
         answer
@@ -434,112 +495,55 @@ impl AgentConnection {
     }
 }
 
-/// The task behind an [`AgentConnection`].
-struct ConnectionDriver {
-    span: ConnectionSpan,
-    stats: Arc<Stats>,
-    session: BrainSession,
-    events: mpsc::Sender<BrainEvent>,
-    requests: mpsc::Receiver<Request>,
-    write_timeout: Duration,
-    tap: Option<FrameTap>,
-    report: ConnectionReport,
-}
+impl DrivenSession for BrainSession {
+    type Event = BrainEvent;
+    type Request = V2Request;
 
-impl ConnectionDriver {
-    async fn run<W: MessageSocket>(self, socket: W) -> ConnectionReport {
-        let stats = Arc::clone(&self.stats);
-        let report = self.drive(socket).await;
-        stats.closed(report.close_code);
-        report
+    fn poll_transmit(&mut self) -> Option<Bytes> {
+        BrainSession::poll_transmit(self)
     }
 
-    async fn drive<W: MessageSocket>(mut self, mut socket: W) -> ConnectionReport {
-        loop {
-            while let Some(frame) = self.session.poll_transmit() {
-                self.report.frames_out += 1;
-                self.report.bytes_out += frame.len() as u64;
-                self.stats.sent(frame.len());
-                if let Some(tap) = &self.tap {
-                    tap.see(FrameDirection::Sent, &frame);
-                }
-                if send_within(&mut socket, text(frame), self.write_timeout)
-                    .await
-                    .is_err()
-                {
-                    warn_event!("an agent stopped reading; dropping its connection");
-                    return self.report;
-                }
+    fn poll_event(&mut self) -> Option<BrainEvent> {
+        BrainSession::poll_event(self)
+    }
+
+    fn poll_close(&mut self) -> Option<CloseFrame> {
+        let closing = BrainSession::poll_close(self)?;
+        debug!(error = %closing.error, code = closing.frame.code(), "agent session closed");
+        Some(closing.frame)
+    }
+
+    fn poll_timeout(&self) -> Option<Instant> {
+        BrainSession::poll_timeout(self)
+    }
+
+    fn handle_message(&mut self, now: Instant, bytes: &[u8]) {
+        BrainSession::handle_message(self, now, Timestamp::now_utc(), bytes);
+    }
+
+    fn handle_timeout(&mut self, now: Instant) {
+        BrainSession::handle_timeout(self, now);
+    }
+
+    fn handle_request(&mut self, request: V2Request) {
+        match request {
+            V2Request::AckBatch {
+                batch_id,
+                counts: (received, accepted, rejected),
+            } => {
+                let _ = self.ack_batch(&batch_id, received, accepted, rejected);
             }
-            while let Some(event) = self.session.poll_event() {
-                if let BrainEvent::Hello { binding, .. } = &event {
-                    self.span.record_binding(binding);
-                    debug!("agent session established");
-                    self.report.binding = Some(binding.clone());
-                }
-                // The application reads at its pace; a closed receiver means it lost
-                // interest, and the connection goes on without it.
-                let _ = self.events.send(event).await;
-            }
-            if let Some(closing) = self.session.poll_close() {
-                debug!(error = %closing.error, code = closing.frame.code(), "agent session closed");
-                return self.close(&mut socket, closing.frame).await;
-            }
-            let wake = self
-                .session
-                .poll_timeout()
-                .unwrap_or_else(|| Instant::now() + Duration::from_secs(3600));
-            tokio::select! {
-                message = socket.next() => match message {
-                    Some(Ok(message)) => match Incoming::of(message) {
-                        Incoming::Frame(bytes) => {
-                            self.report.frames_in += 1;
-                            self.report.bytes_in += bytes.len() as u64;
-                            self.stats.received(bytes.len());
-                            if let Some(tap) = &self.tap {
-                                tap.see(FrameDirection::Received, &bytes);
-                            }
-                            self.session.handle_message(Instant::now(), Timestamp::now_utc(), &bytes);
-                        }
-                        Incoming::Closed(code) => {
-                            self.report.close_code = code;
-                            return self.report;
-                        }
-                        Incoming::Ignore => {}
-                    },
-                    Some(Err(WsError::Capacity(_))) => {
-                        let too_big = CloseFrame::new(StandardCode::MessageTooBig, "message too big");
-                        return self.close(&mut socket, too_big).await;
-                    }
-                    Some(Err(_)) | None => return self.report,
-                },
-                () = tokio::time::sleep_until(wake.into()) => self.session.handle_timeout(Instant::now()),
-                request = self.requests.recv() => match request {
-                    Some(Request::AckBatch { batch_id, counts: (received, accepted, rejected) }) => {
-                        let _ = self.session.ack_batch(&batch_id, received, accepted, rejected);
-                    }
-                    Some(Request::SendCommand { command, reply }) => {
-                        let _ = reply.send(self.session.send_command(command));
-                    }
-                    Some(Request::Close(frame)) => return self.close(&mut socket, frame).await,
-                    // The application dropped its handle: nobody will read or answer.
-                    None => {
-                        let gone = CloseFrame::new(StandardCode::GoingAway, "brain going away");
-                        return self.close(&mut socket, gone).await;
-                    }
-                },
+            V2Request::SendCommand { command, reply } => {
+                let _ = reply.send(self.send_command(command));
             }
         }
     }
 
-    /// Sends `frame` (within the write timeout) and ends the connection.
-    async fn close<W: MessageSocket>(
-        mut self,
-        socket: &mut W,
-        frame: CloseFrame,
-    ) -> ConnectionReport {
-        self.report.close_code = Some(frame.code());
-        let _ = send_within(socket, close_message(&frame), self.write_timeout).await;
-        self.report
+    fn observe(&self, event: &BrainEvent, span: &ConnectionSpan, report: &mut ConnectionReport) {
+        if let BrainEvent::Hello { binding, .. } = event {
+            span.record_binding(binding);
+            debug!("agent session established");
+            report.binding = Some(binding.clone());
+        }
     }
 }

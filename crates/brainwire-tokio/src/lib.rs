@@ -21,6 +21,12 @@
 //!   bearer check (constant time with [`AgentTokens`]), message size capped at the
 //!   session's `max_frame_size_bytes` (1009 past it), every write bounded by a timeout,
 //!   small per-connection buffers.
+//! - Legacy v1 agents (document 000): [`accept_any_agent`] and `any_agent_route` read
+//!   the first frame and start a v1 or a v2 session accordingly
+//!   ([`AnyAgentConnection`]), as a brain does while its fleet migrates; `v1_agent_route`
+//!   takes v1 alone. A [`V1AgentConnection`] gives the session's events, `ack(seq)` and
+//!   `send_command`, with the same limits and timeouts, and refuses with document 000's
+//!   codes (4002 token, 4005 malformed, 4001 version).
 //! - TLS (`wss://`) through rustls: agents trust the platform's roots unless given a
 //!   [`rustls::ClientConfig`] ([`AgentOptions::tls`]); brains accept with
 //!   [`accept_agent_tls`] and a [`TlsAcceptor`].
@@ -30,7 +36,8 @@
 //! - Dashboard servers: `RunStreamServer` (document 003) and `ChannelServer` (document
 //!   004): publications encoded once, an outbox per client counted in bytes, a ping to
 //!   clients that fall quiet and a drop of those that do not answer ([`DashboardOptions`]).
-//! - axum routes (feature `axum`): `agent_route`, `RunStreamServer::route` and
+//! - axum routes (feature `axum`): `agent_route`, `any_agent_route`, `v1_agent_route`,
+//!   `RunStreamServer::route` and
 //!   `status_route`, `ChannelServer::route`, with the same limits.
 //! - [`FrameTap`]: every frame a connection sends and receives, for transcripts.
 //! - [`serve`]: an accept loop with a connection cap that survives accept errors
@@ -61,12 +68,14 @@ mod agent;
 #[cfg(feature = "axum")]
 mod axum_socket;
 mod brain;
+mod brain_v1;
 #[cfg(feature = "channel")]
 mod channel_client;
 #[cfg(feature = "channel")]
 mod channel_server;
 #[cfg(any(feature = "run", feature = "channel"))]
 mod dashboard;
+mod driver;
 mod listener;
 mod log;
 #[cfg(feature = "run")]
@@ -89,6 +98,10 @@ pub use brain::{
     accept_agent, accept_agent_tls, AcceptError, AgentConnection, AgentTokens, BrainOptions,
     CommandError, ConnectionClosed, ConnectionReport,
 };
+pub use brain_v1::{accept_any_agent, AnyAgentConnection, V1AgentConnection};
+#[cfg(feature = "axum")]
+#[cfg_attr(docsrs, doc(cfg(feature = "axum")))]
+pub use brain_v1::{any_agent_route, v1_agent_route};
 pub use listener::serve;
 pub use stats::{Stats, StatsSnapshot};
 pub use tap::{FrameDirection, FrameTap};

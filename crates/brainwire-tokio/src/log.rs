@@ -76,13 +76,19 @@ impl ConnectionSpan {
     /// Records the established session's ids.
     pub(crate) fn record_binding(&self, binding: &SessionBinding) {
         #[cfg(feature = "tracing")]
+        self.span.record("session_id", binding.session_id.as_str());
+        self.record_agent(&binding.agent_id, &binding.project_id);
+    }
+
+    /// Records whose connection this is (v1 agents have no session binding).
+    pub(crate) fn record_agent(&self, agent_id: &str, project_id: &str) {
+        #[cfg(feature = "tracing")]
         {
-            self.span.record("session_id", binding.session_id.as_str());
-            self.span.record("agent_id", binding.agent_id.as_str());
-            self.span.record("project_id", binding.project_id.as_str());
+            self.span.record("agent_id", agent_id);
+            self.span.record("project_id", project_id);
         }
         #[cfg(not(feature = "tracing"))]
-        let _ = binding;
+        let _ = (agent_id, project_id);
     }
 
     /// `future`, run inside this span.

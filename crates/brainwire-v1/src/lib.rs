@@ -1,7 +1,7 @@
 //! The legacy v1 agent protocol (document 000, `wss://<brain>/ws`, plain JSON frames):
 //! every frame in both directions as typed values, [`decode_agent`] /
 //! [`decode_brain`] and [`encode_agent`] / [`encode_brain`], first-frame [`sniff`]ing,
-//! and the agent's [`AckTracker`].
+//! the brain's sans-IO [`BrainSession`] and the agent's [`AckTracker`].
 //!
 //! This crate does no I/O. Fleets upgrade slowly: a brain can still recognise v1 agents
 //! and a bridge can still speak to them.
@@ -61,6 +61,7 @@ mod extras;
 mod hello;
 mod open_enum;
 mod schedule;
+mod session;
 mod sniff;
 mod task_event;
 
@@ -78,5 +79,6 @@ pub use error::DecodeError;
 pub use extras::Members;
 pub use hello::{Framework, Hello, Metadata};
 pub use schedule::Schedule;
+pub use session::{BrainEvent, BrainSession, SendError, SessionConfig, SessionError};
 pub use sniff::{sniff, ProtocolVersion};
 pub use task_event::{TaskError, TaskEvent, TaskEventType};
