@@ -120,17 +120,30 @@ impl Transcript {
     }
 }
 
-/// The line of a frame `from` sent: its type and id, read from its bytes.
+/// The line of a frame `from` sent: its type and what identifies it (v2's `id`, v1's
+/// `seq` or `cmd_id`), read from its bytes.
 fn frame_line(from: Side, wire: &[u8]) -> Line {
     #[derive(Deserialize)]
     struct Frame<'a> {
         #[serde(rename = "type")]
         frame_type: String,
         #[serde(borrow, default)]
-        id: std::borrow::Cow<'a, str>,
+        id: Option<std::borrow::Cow<'a, str>>,
+        #[serde(default)]
+        seq: Option<u64>,
+        #[serde(borrow, default)]
+        cmd_id: Option<std::borrow::Cow<'a, str>>,
     }
     let (frame_type, detail) = match serde_json::from_slice::<Frame<'_>>(wire) {
-        Ok(f) => (f.frame_type, format!("id={}", f.id)),
+        Ok(f) => {
+            let detail = match (f.id, f.seq, f.cmd_id) {
+                (Some(id), _, _) => format!("id={id}"),
+                (None, Some(seq), _) => format!("seq={seq}"),
+                (None, None, Some(cmd_id)) => format!("cmd_id={cmd_id}"),
+                (None, None, None) => String::new(),
+            };
+            (f.frame_type, detail)
+        }
         Err(_) => ("?".to_owned(), String::new()),
     };
     Line::Frame {

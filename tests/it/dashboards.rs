@@ -301,7 +301,7 @@ async fn plain_http_requests_get_plain_answers() {
     let status: serde_json::Value = serde_json::from_slice(&body).unwrap();
     assert_eq!(
         status,
-        serde_json::json!({"success": true, "websocket": {"active": true, "connected_clients": 0, "endpoint": "/ws"}})
+        serde_json::json!({"success": true, "websocket": {"active": true, "connected_clients": 0, "endpoint": "/ws"}, "agents": {}})
     );
     for (method, path, expected) in [
         ("POST", "/api/brain/status/ws", "405 Method Not Allowed"),

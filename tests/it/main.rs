@@ -6,6 +6,8 @@ mod dashboards;
 mod end_to_end;
 mod generate;
 mod interop;
+mod legacy_examples;
+mod processes;
 mod real_agent;
 mod real_brain;
 mod reference;

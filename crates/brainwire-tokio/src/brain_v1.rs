@@ -212,16 +212,25 @@ async fn start_v1_session<W: MessageSocket>(
 }
 
 /// Reads the first frame of an upgraded `socket` within the hello timeouts, tells its
-/// protocol, and starts that protocol's session with it. A v1 `hello` starts a v1
-/// session (4002 for an unknown token); anything else goes to a v2 session, which
-/// refuses what is not v2 with its own codes (4401 token, 4400, 4426). The one frame read
-/// before the token is checked is bounded by the message size cap and the deadline.
+/// protocol, and starts that protocol's session with it. A token `authority` does not
+/// know is refused at once, before anything is read, with v2's 4401 (the deployed
+/// brain's answer on `/ws/agent`). Then a v1 `hello` starts a v1 session; anything else
+/// goes to a v2 session, which refuses what is not v2 with its own codes (4400, 4426).
 async fn start_any_session<W: MessageSocket>(
-    mut socket: W,
+    socket: W,
     bearer: Option<&str>,
     authority: &impl AgentAuthority,
     options: &BrainOptions,
 ) -> Result<AnyAgentConnection, AcceptError> {
+    if bearer
+        .and_then(|bearer| authority.authorize(bearer))
+        .is_none()
+    {
+        return start_session(socket, None, bearer, authority, options)
+            .await
+            .map(AnyAgentConnection::V2);
+    }
+    let mut socket = socket;
     let wait = options.config.hello_timeout.min(options.v1.hello_timeout);
     let deadline = tokio::time::Instant::now() + wait;
     let first = loop {
@@ -259,8 +268,9 @@ async fn start_any_session<W: MessageSocket>(
 
 /// Upgrades `stream` to a WebSocket, reads its first frame and starts the session of the
 /// protocol it speaks: v1 ([`V1AgentConnection`]) or v2 ([`AgentConnection`]). The bearer
-/// token is checked by `authority` for both; each protocol refuses with its own close
-/// code (4002 for v1, 4401 for v2).
+/// token is checked by `authority` first: an unknown one is refused at once with 4401, as
+/// on the deployed brain's `/ws/agent` (the v1-only endpoint,
+/// [`v1_agent_route`](crate::v1_agent_route), answers 4002 as document 000 says).
 ///
 /// # Errors
 ///

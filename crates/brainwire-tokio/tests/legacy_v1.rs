@@ -9,7 +9,8 @@ use brainwire_core::JsonObject;
 use brainwire_sign::{Keyring, Secret};
 use brainwire_test_support::brain::acknowledge_every_batch;
 use brainwire_tokio::{
-    any_agent_route, Agent, AgentOptions, AgentTokens, AnyAgentConnection, BrainOptions,
+    any_agent_route, v1_agent_route, Agent, AgentOptions, AgentTokens, AnyAgentConnection,
+    BrainOptions,
 };
 use brainwire_v1::{BrainEvent, Command, CommandVerb};
 use brainwire_v2::{AgentGrant, BrainConfig, Hello};
@@ -70,10 +71,16 @@ async fn v1_brain(connection: AnyAgentConnection, results: tokio::sync::mpsc::Se
 
 async fn serve(options: BrainOptions) -> (String, tokio::sync::mpsc::Receiver<String>) {
     let (results, received) = tokio::sync::mpsc::channel(8);
-    let route = any_agent_route(tokens(), options, move |connection| {
+    let for_v1 = results.clone();
+    let route = any_agent_route(tokens(), options.clone(), move |connection| {
         v1_brain(connection, results.clone())
     });
-    let router = Router::new().route("/ws/agent", route);
+    let v1_only = v1_agent_route(tokens(), options, move |connection| {
+        v1_brain(AnyAgentConnection::V1(connection), for_v1.clone())
+    });
+    let router = Router::new()
+        .route("/ws/agent", route)
+        .route("/ws", v1_only);
     let listener = TcpListener::bind("127.0.0.1:0").await.unwrap();
     let addr = listener.local_addr().unwrap();
     tokio::spawn(async move { axum::serve(listener, router).await });
@@ -148,8 +155,13 @@ async fn a_v1_agent_is_acked_by_seq_and_its_command_result_matched_while_v2_stil
 #[tokio::test]
 async fn v1_refusals_carry_document_000_codes() {
     let (url, _results) = serve(BrainOptions::new(BrainConfig::new("test"))).await;
-    // A token the brain does not know: 4002, not v2's 4401.
+    // A token the brain does not know: refused before the first frame, with v2's 4401
+    // as on the deployed brain's `/ws/agent`.
     let mut stranger = connect(&url, "wrong-token").await;
+    assert_eq!(next(&mut stranger).await, "close 4401");
+    // The v1 endpoint of document 000 answers 4002 (a v1 agent stops on it).
+    let v1_url = url.replace("/ws/agent", "/ws");
+    let mut stranger = connect(&v1_url, "wrong-token").await;
     stranger.send(Message::text(HELLO)).await.unwrap();
     assert_eq!(next(&mut stranger).await, "close 4002");
 

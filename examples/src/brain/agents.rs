@@ -8,9 +8,8 @@ use brainwire_close::v2::CloseCode;
 use brainwire_close::CloseFrame;
 use brainwire_core::JsonObject;
 use brainwire_sign::Keyring;
-use brainwire_tokio::{AgentConnection, AgentTokens};
+use brainwire_tokio::{AgentConnection, AgentTokens, AnyAgentConnection};
 use brainwire_v2::{AgentGrant, BrainConfig, BrainEvent, Command};
-use tokio::sync::oneshot;
 
 use super::feed::Reporter;
 use super::Shared;
@@ -38,18 +37,46 @@ pub(super) fn agent_tokens(options: &super::BrainOptions) -> AgentTokens {
         })
 }
 
-/// The agent endpoint: `brainwire_tokio` runs each session (bearer check, limits,
-/// timeouts); this brain reacts to what the sessions report.
-pub(super) fn route(shared: &Arc<Shared>) -> MethodRouter<Arc<Shared>> {
+/// The driver's options: the brain's heartbeat cadence, an idle timeout of three beats,
+/// every frame shown in the transcript.
+fn driver_options(shared: &Shared) -> brainwire_tokio::BrainOptions {
     let mut config = BrainConfig::new(BRAIN_VERSION);
     config.heartbeat_interval = shared.options.heartbeat_interval;
     config.idle_timeout = shared.options.heartbeat_interval * 3;
     let mut options = brainwire_tokio::BrainOptions::new(config);
+    options.v1.idle_timeout = shared.options.heartbeat_interval * 3;
     options.frame_tap = shared.transcript.tap(Side::Brain);
+    options
+}
+
+/// The agent endpoint `/ws/agent`: `brainwire_tokio` tells v1 from v2 by the first frame
+/// and runs each session (bearer check, limits, timeouts); this brain reacts to what the
+/// sessions report.
+pub(super) fn route(shared: &Arc<Shared>) -> MethodRouter<Arc<Shared>> {
+    let options = driver_options(shared);
     let shared = Arc::clone(shared);
-    brainwire_tokio::agent_route(agent_tokens(&shared.options), options, move |connection| {
+    brainwire_tokio::any_agent_route(agent_tokens(&shared.options), options, move |connection| {
         let shared = Arc::clone(&shared);
-        async move { connection_loop(connection, &shared).await }
+        async move {
+            match connection {
+                AnyAgentConnection::V2(connection) => connection_loop(connection, &shared).await,
+                AnyAgentConnection::V1(connection) => {
+                    super::agents_v1::connection_loop(connection, &shared).await
+                }
+                _ => {}
+            }
+        }
+    })
+}
+
+/// The v1 endpoint of document 000, which the brain serves on `/ws` to requests bearing
+/// an agent token.
+pub(super) fn v1_route(shared: &Arc<Shared>) -> MethodRouter {
+    let options = driver_options(shared);
+    let shared = Arc::clone(shared);
+    brainwire_tokio::v1_agent_route(agent_tokens(&shared.options), options, move |connection| {
+        let shared = Arc::clone(&shared);
+        async move { super::agents_v1::connection_loop(connection, &shared).await }
     })
 }
 
@@ -59,45 +86,33 @@ async fn connection_loop(mut connection: AgentConnection, shared: &Shared) {
     // Whether this session sent the demo command already, and who reports on it.
     let mut command_sent = false;
     let mut reporter = None;
-    let id = shared.next_session.fetch_add(1, Ordering::Relaxed);
-    let (replace, mut replaced) = oneshot::channel();
-    let mut replace = Some(replace);
-    let mut registered_as = None;
-    let mut may_be_replaced = true;
+    let mut registered: Option<(String, u64)> = None;
+    let mut replaced = None;
     loop {
         tokio::select! {
             event = connection.next_event() => {
                 let Some(event) = event else { break };
-                if let (BrainEvent::Hello { binding, .. }, Some(replace)) = (&event, replace.take()) {
-                    let older = shared
-                        .live_agents
-                        .lock()
-                        .expect("not poisoned")
-                        .insert(binding.agent_id.clone(), (id, replace));
-                    if let Some((_, older)) = older {
-                        let _ = older.send(());
-                    }
-                    registered_as = Some(binding.agent_id.clone());
+                if let (BrainEvent::Hello { binding, .. }, None) = (&event, &registered) {
+                    let (id, signal) = shared.register(&binding.agent_id);
+                    registered = Some((binding.agent_id.clone(), id));
+                    replaced = Some(signal);
                 }
                 react(&connection, shared, event, &mut command_sent, &mut reporter).await;
             }
-            signal = &mut replaced, if may_be_replaced => {
-                may_be_replaced = false;
-                if signal.is_ok() {
-                    let replaced = CloseFrame::new(CloseCode::Replaced, "replaced by a newer connection");
-                    let report = connection.close(replaced).await;
-                    let text = format!("connection replaced (close code {:?})", report.close_code);
-                    shared.transcript.note(Side::Brain, text).await;
-                    return;
+            Ok(()) = async { replaced.as_mut().expect("guarded").await }, if replaced.is_some() => {
+                let replaced = CloseFrame::new(CloseCode::Replaced, "replaced by a newer connection");
+                let report = connection.close(replaced).await;
+                let text = format!("connection replaced (close code {:?})", report.close_code);
+                shared.transcript.note(Side::Brain, text).await;
+                if let Some((agent_id, id)) = &registered {
+                    shared.unregister(agent_id, *id);
                 }
+                return;
             }
         }
     }
-    if let Some(agent_id) = registered_as {
-        let mut live = shared.live_agents.lock().expect("not poisoned");
-        if live.get(&agent_id).is_some_and(|(owner, _)| *owner == id) {
-            live.remove(&agent_id);
-        }
+    if let Some((agent_id, id)) = &registered {
+        shared.unregister(agent_id, *id);
     }
     let report = connection.finished().await;
     let code = report
@@ -121,21 +136,11 @@ async fn react(
     match event {
         BrainEvent::EventBatch { batch_id, events } => {
             let agent_id = reporter.as_ref().map_or("", |r| r.agent_id.as_str());
-            let new = shared
-                .stored_batches
-                .lock()
-                .expect("not poisoned")
-                .insert(agent_id, &batch_id);
+            let new = shared.store_batch(agent_id, &batch_id, events.len());
             let accepted = if new { events.len() as u64 } else { 0 };
-            let counter = if new {
-                &shared.options.stats.stored_events
-            } else {
-                &shared.options.stats.duplicate_events
-            };
-            counter.fetch_add(events.len(), Ordering::SeqCst);
             if let (true, Some(reporter)) = (new, &*reporter) {
                 for event in &events {
-                    shared.publish(reporter, event);
+                    shared.publish_update(|feed| feed.observe(reporter, event));
                 }
             }
             transcript
@@ -153,9 +158,9 @@ async fn react(
                 .ack_batch(batch_id, events.len() as u64, accepted, 0)
                 .await;
             let first_task = events.first().and_then(task_id);
-            let acked = *shared.command_acked.lock().expect("not poisoned");
-            let send = shared.options.send_command && !acked && !*command_sent;
-            if let (true, Some(task)) = (send, first_task) {
+            let agent_id = reporter.as_ref().map_or("", |r| r.agent_id.as_str());
+            if let (true, Some(task)) = (shared.wants_command(agent_id, *command_sent), first_task)
+            {
                 *command_sent = true;
                 let target = JsonObject::from_serialize(&serde_json::json!({ "task_id": task }))
                     .expect("an object");
@@ -192,6 +197,11 @@ async fn react(
         }
         BrainEvent::Hello { hello, binding } => {
             shared.options.stats.sessions.fetch_add(1, Ordering::SeqCst);
+            shared.roster.lock().expect("not poisoned").connected(
+                &binding.agent_id,
+                "v2",
+                &hello.framework,
+            );
             *reporter = Some(Reporter {
                 agent_id: binding.agent_id.clone(),
                 agent_name: hello.framework.clone(),
@@ -204,7 +214,9 @@ async fn react(
             transcript.note(Side::Brain, text).await;
         }
         BrainEvent::CommandAcked { command_id } => {
-            *shared.command_acked.lock().expect("not poisoned") = true;
+            if let Some(reporter) = reporter {
+                shared.command_done(&reporter.agent_id);
+            }
             transcript
                 .note(Side::Brain, format!("command {command_id} acknowledged"))
                 .await;

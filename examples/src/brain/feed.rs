@@ -81,6 +81,44 @@ impl Feed {
     /// task's run or does not read as a task event.
     pub fn observe(&mut self, reporter: &Reporter, event: &JsonObject) -> Option<Update> {
         let reported: Reported = event.deserialize_as().ok()?;
+        self.apply(reporter, reported)
+    }
+
+    /// What a legacy v1 agent's `event`, newly stored from `reporter`, publishes: the same
+    /// as the v2 event it stands for (`task_started` is `task.started`, and so on).
+    pub fn observe_v1(
+        &mut self,
+        reporter: &Reporter,
+        event: &brainwire_v1::TaskEvent,
+    ) -> Option<Update> {
+        use brainwire_v1::TaskEventType as V1;
+        let kind = match &event.event_type {
+            V1::Sent => "task.sent",
+            V1::Started => "task.started",
+            V1::Succeeded => "task.succeeded",
+            V1::Failed => "task.failed",
+            V1::Retry => "task.retried",
+            V1::Cancelled => "task.revoked",
+            V1::Expired => "task.rejected",
+            _ => return None,
+        };
+        let exception = event
+            .error
+            .as_ref()
+            .map(|e| format!("{}: {}", e.exc_type, e.exc_msg));
+        let reported = Reported {
+            task_id: event.task_id.clone(),
+            kind: kind.to_owned(),
+            occurred_at: Some(event.ts),
+            data: ReportedData {
+                exception,
+                ..ReportedData::default()
+            },
+        };
+        self.apply(reporter, reported)
+    }
+
+    fn apply(&mut self, reporter: &Reporter, reported: Reported) -> Option<Update> {
         let status = run_status(&reported.kind)?;
         if reported.task_id.is_empty() {
             return None;

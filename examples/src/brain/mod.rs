@@ -10,12 +10,14 @@
 //! project channels.
 
 mod agents;
+mod agents_v1;
 mod batch_log;
 mod channels;
 mod feed;
 mod http1;
+mod roster;
 
-use std::collections::HashMap;
+use std::collections::{HashMap, HashSet};
 use std::sync::atomic::{AtomicU64, AtomicUsize, Ordering};
 use std::sync::{Arc, Mutex};
 use std::time::Duration;
@@ -139,9 +141,11 @@ struct Shared {
     /// after a reconnect with the same ids, so these are acknowledged again but not
     /// stored twice.
     stored_batches: Mutex<batch_log::BatchLog>,
-    /// Whether the agent acknowledged the one demo command. Until it does, each new
-    /// session sends it again: a command in flight on a lost connection is not lost.
-    command_acked: Mutex<bool>,
+    /// The agents that acknowledged their one demo command. Until one does, each of its
+    /// new sessions sends it again: a command in flight on a lost connection is not lost.
+    command_acked: Mutex<HashSet<String>>,
+    /// Every agent seen, its protocol and schedules, for the status document.
+    roster: Mutex<roster::Roster>,
     /// Turns reported task events into run messages and channel events.
     feed: Mutex<feed::Feed>,
     run_stream: RunStreamServer,
@@ -153,14 +157,10 @@ struct Shared {
 }
 
 impl Shared {
-    /// Publishes what one newly stored task event means to the run stream and channels.
-    fn publish(&self, agent: &feed::Reporter, event: &brainwire_core::JsonObject) {
-        let Some(update) = self
-            .feed
-            .lock()
-            .expect("not poisoned")
-            .observe(agent, event)
-        else {
+    /// Publishes what one newly stored task event means to the run stream and channels,
+    /// as `observe` reads it from the feed.
+    fn publish_update(&self, observe: impl FnOnce(&mut feed::Feed) -> Option<feed::Update>) {
+        let Some(update) = observe(&mut self.feed.lock().expect("not poisoned")) else {
             return;
         };
         let stats = &self.options.stats;
@@ -170,6 +170,73 @@ impl Shared {
             self.channels.publish(event, channel);
             stats.channel_events.fetch_add(1, Ordering::Relaxed);
         }
+    }
+}
+
+impl Shared {
+    /// Records a connection of `agent_id` as its live one; gives its number and what
+    /// fires when a newer connection of the same agent replaces it.
+    fn register(&self, agent_id: &str) -> (u64, tokio::sync::oneshot::Receiver<()>) {
+        let id = self.next_session.fetch_add(1, Ordering::Relaxed);
+        let (replace, replaced) = tokio::sync::oneshot::channel();
+        let older = self
+            .live_agents
+            .lock()
+            .expect("not poisoned")
+            .insert(agent_id.to_owned(), (id, replace));
+        if let Some((_, older)) = older {
+            let _ = older.send(());
+        }
+        (id, replaced)
+    }
+
+    /// Forgets connection `id` of `agent_id`, unless a newer one replaced it.
+    fn unregister(&self, agent_id: &str, id: u64) {
+        let mut live = self.live_agents.lock().expect("not poisoned");
+        if live.get(agent_id).is_some_and(|(owner, _)| *owner == id) {
+            live.remove(agent_id);
+            self.roster
+                .lock()
+                .expect("not poisoned")
+                .disconnected(agent_id);
+        }
+    }
+
+    /// Records batch `key` of `agent_id` with `events` events; `false` when it was stored
+    /// already (a re-sent batch, acknowledged again but not stored twice).
+    fn store_batch(&self, agent_id: &str, key: &str, events: usize) -> bool {
+        let new = self
+            .stored_batches
+            .lock()
+            .expect("not poisoned")
+            .insert(agent_id, key);
+        let stats = &self.options.stats;
+        let counter = if new {
+            &stats.stored_events
+        } else {
+            &stats.duplicate_events
+        };
+        counter.fetch_add(events, Ordering::SeqCst);
+        new
+    }
+
+    /// Whether a session of `agent_id` that has `sent` the demo command or not should
+    /// send it now.
+    fn wants_command(&self, agent_id: &str, sent: bool) -> bool {
+        let acked = self
+            .command_acked
+            .lock()
+            .expect("not poisoned")
+            .contains(agent_id);
+        self.options.send_command && !acked && !sent
+    }
+
+    /// `agent_id` acknowledged its demo command: no session of it sends another.
+    fn command_done(&self, agent_id: &str) {
+        self.command_acked
+            .lock()
+            .expect("not poisoned")
+            .insert(agent_id.to_owned());
     }
 }
 
@@ -193,7 +260,8 @@ pub async fn serve(
         options,
         transcript,
         stored_batches: Mutex::new(batch_log::BatchLog::default()),
-        command_acked: Mutex::new(false),
+        command_acked: Mutex::default(),
+        roster: Mutex::default(),
         feed: Mutex::new(feed::Feed::default()),
         run_stream: RunStreamServer::new(broadcaster, dashboards.clone()),
         channels: ChannelServer::new(hub, dashboards),
@@ -223,17 +291,56 @@ fn router(shared: &Arc<Shared>) -> Router {
         .route(move |uri: &Uri, _: &HeaderMap| dashboard_user(uri, &for_channels.options));
     let guarded = Router::new()
         .route(RUN_PATH, shared.run_stream.route())
-        .route(STATUS_PATH, shared.run_stream.status_route(RUN_PATH))
+        .route(STATUS_PATH, get(status))
         .route(METRICS_PATH, get(metrics))
         .route_layer(middleware::from_fn_with_state(
             Arc::clone(shared),
             run_stream_guard,
         ));
+    // Document 000 puts v1 agents on `/ws` with their bearer token, where run stream
+    // clients send none: a request there with a bearer token other than the run stream's
+    // goes to the v1 endpoint (4002 when no agent has it), before the run stream's guard.
+    let v1_agents: Router = Router::new().route(RUN_PATH, agents::v1_route(shared));
+    let for_v1 = Arc::clone(shared);
     Router::new()
         .route(AGENT_PATH, agents)
         .route(CHANNEL_PATH, channels)
         .merge(guarded)
         .with_state(Arc::clone(shared))
+        .layer(middleware::from_fn(move |request: Request, next: Next| {
+            let v1_agents = v1_agents.clone();
+            let run_stream_token = for_v1.options.run_stream_token.clone();
+            async move {
+                let agent_bearer = request.uri().path() == RUN_PATH
+                    && bearer(request.headers()).is_some_and(|token| {
+                        !run_stream_token
+                            .as_deref()
+                            .is_some_and(|expected| same_token(token, expected))
+                    });
+                if agent_bearer {
+                    use tower::ServiceExt;
+                    match v1_agents.oneshot(request).await {
+                        Ok(response) => response,
+                        Err(never) => match never {},
+                    }
+                } else {
+                    next.run(request).await
+                }
+            }
+        }))
+}
+
+/// `GET /api/brain/status/ws`: the run stream's status document (document 003), with an
+/// `agents` member naming each agent seen, its protocol, whether it is connected and the
+/// schedules v1 agents reported.
+async fn status(State(shared): State<Arc<Shared>>) -> Response {
+    let document = shared.run_stream.status(RUN_PATH);
+    let mut document = serde_json::to_value(document).expect("serializable");
+    let agents = shared.roster.lock().expect("not poisoned").to_json();
+    if let Some(members) = document.as_object_mut() {
+        members.insert("agents".to_owned(), agents);
+    }
+    axum::Json(document).into_response()
 }
 
 /// Lets a request to the run stream, its status document or the metrics through only
