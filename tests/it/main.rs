@@ -7,6 +7,7 @@ mod end_to_end;
 mod generate;
 mod interop;
 mod legacy_examples;
+mod platform_examples;
 mod processes;
 mod real_agent;
 mod real_brain;
