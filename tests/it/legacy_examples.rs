@@ -1,11 +1,13 @@
 //! The `brain`, `agent-v1`, `agent` and `run-watch` examples as separate processes: a
 //! legacy v1 agent and a v2 agent on one brain at once, both seen on one run stream; a
 //! v1 agent cut off mid-stream that loses and duplicates nothing; a v1 agent with a
-//! wrong token that stops.
+//! wrong token that stops; and a v1 agent written in Python from document 000 alone.
 
 use std::time::Duration;
 
 use crate::processes::{address_in, counter, cutting_proxy, http_get, Program};
+use crate::reference::reference_python;
+use crate::tests_dir;
 
 const START: Duration = Duration::from_secs(30);
 const RUN: Duration = Duration::from_secs(120);
@@ -174,5 +176,41 @@ fn a_v1_agent_with_a_wrong_token_stops_with_4002() {
         output.matches("connected (connection").count(),
         1,
         "no retry: {output}"
+    );
+}
+
+#[test]
+fn a_v1_agent_written_from_document_000_alone_works_against_the_example_brain() {
+    let (_brain, addr, tokens, _) = brain();
+    let output = std::process::Command::new(reference_python())
+        .arg(tests_dir().join("reference/doc000_agent.py"))
+        .args([&format!("ws://{addr}/ws"), &tokens[0], "200"])
+        .output()
+        .expect("python runs");
+    let stdout = String::from_utf8_lossy(&output.stdout);
+    assert!(
+        output.status.success(),
+        "{stdout}{}",
+        String::from_utf8_lossy(&output.stderr)
+    );
+    let report: serde_json::Value = serde_json::from_str(stdout.trim()).expect("one JSON line");
+    assert_eq!(report["acked"], serde_json::json!([1, 2, 3, 4]));
+    assert_eq!(report["commands"], serde_json::json!(["cancel_task"]));
+    assert_eq!(counter(&addr, "brainwire_stored_events_total"), 200);
+    assert_eq!(counter(&addr, "brainwire_command_results_total"), 1);
+    // Its schedule update (the one schedule removed) reached the status document.
+    let status: serde_json::Value =
+        serde_json::from_str(&http_get(&addr, "/api/brain/status/ws")).expect("JSON");
+    let agent = status["agents"]
+        .as_object()
+        .unwrap()
+        .values()
+        .find(|a| a["name"] == "doc000-agent")
+        .expect("the agent is listed");
+    assert_eq!(agent["protocol"], "v1");
+    assert_eq!(
+        agent["schedules"]["celery-beat"],
+        serde_json::json!([]),
+        "{status}"
     );
 }
