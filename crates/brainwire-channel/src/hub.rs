@@ -248,16 +248,33 @@ impl<C: Clone + Eq + Hash + Ord> ChannelHub<C> {
 
     /// Serializes `event` once for every subscriber of `channel`.
     pub fn publish(&mut self, event: &Event, channel: &ChannelId) -> Fanout<C> {
+        let bytes = self.encode(event);
+        self.fanout(channel, bytes)
+    }
+
+    /// Serializes `event` once without sending it: the bytes a brain on several nodes
+    /// publishes on its bus, for every node to [`fanout`](Self::fanout).
+    pub fn encode(&mut self, event: &Event) -> Bytes {
         self.encodings += 1;
+        encode_event(event)
+    }
+
+    /// `bytes`, an encoded event (from [`encode`](Self::encode), here or on another node),
+    /// for every subscriber of `channel`, unchanged: nothing is decoded or serialized.
+    pub fn fanout(&self, channel: &ChannelId, bytes: Bytes) -> Fanout<C> {
         let recipients = self
             .subscribers
             .get(channel)
             .map(|s| s.iter().cloned().collect())
             .unwrap_or_default();
-        Fanout {
-            bytes: encode_event(event),
-            recipients,
-        }
+        Fanout { bytes, recipients }
+    }
+
+    /// The channels at least one connection watches: what a node of a multi-node brain
+    /// subscribes to on its bus.
+    pub fn channels(&self) -> impl Iterator<Item = &ChannelId> {
+        // A channel's entry goes with its last subscriber.
+        self.subscribers.keys()
     }
 
     /// How many connections watch `channel`.

@@ -356,6 +356,56 @@ fn publish_serializes_once_for_every_subscriber() {
 }
 
 #[test]
+fn an_event_encoded_on_one_hub_reaches_the_subscribers_of_another_unchanged() {
+    // Two nodes of one brain: node A encodes once and puts the bytes on its bus; node B
+    // hands those bytes to its own subscribers without encoding anything.
+    let mut node_a: ChannelHub<u64> = ChannelHub::new(OwnOrg, 8);
+    let mut node_b = ChannelHub::new(OwnOrg, 8);
+    node_b.join(7, "u").unwrap();
+    subscribe(&mut node_b, 7, "swarm:s1");
+    node_b.join(8, "u").unwrap();
+    subscribe(&mut node_b, 8, "swarm:s2");
+    let channels: Vec<String> = node_b.channels().map(ToString::to_string).collect();
+    let mut channels = channels;
+    channels.sort();
+    assert_eq!(channels, ["swarm:s1", "swarm:s2"]);
+    assert_eq!(
+        node_a.channels().count(),
+        0,
+        "node A's bus subscriptions: none"
+    );
+    let event = Event::SwarmPhaseStarted(SwarmPhaseStarted {
+        swarm_id: "s1".into(),
+        phase: "build".into(),
+        timestamp: 1_u64.into(),
+    });
+    let on_the_bus = node_a.encode(&event);
+    let before = node_b.encodings();
+    let fanout = node_b.fanout(&"swarm:s1".parse().unwrap(), on_the_bus.clone());
+    assert_eq!(node_b.encodings(), before, "node B encoded nothing");
+    assert_eq!(fanout.recipients, [7]);
+    assert_eq!(fanout.bytes, on_the_bus);
+    assert_eq!(
+        fanout.bytes.as_ptr(),
+        on_the_bus.as_ptr(),
+        "the same buffer, not a copy"
+    );
+    // The same bytes as a local publish would have made.
+    assert_eq!(
+        node_b.publish(&event, &"swarm:s1".parse().unwrap()).bytes,
+        on_the_bus
+    );
+    node_b.leave(&8);
+    assert_eq!(
+        node_b
+            .channels()
+            .map(ToString::to_string)
+            .collect::<Vec<_>>(),
+        ["swarm:s1"]
+    );
+}
+
+#[test]
 fn subscriptions_replay_after_reconnect_and_drop_refused_channels() {
     let mut subs = Subscriptions::default();
     let a: ChannelId = "agent:a".parse().unwrap();

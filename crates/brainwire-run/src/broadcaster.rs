@@ -149,8 +149,22 @@ impl<C: Clone + Ord> Broadcaster<C> {
 
     /// Serializes `body` once, stamped now, for every connected client.
     pub fn publish(&mut self, body: Body) -> Fanout<C> {
+        let bytes = self.encode(body);
+        self.fanout(bytes)
+    }
+
+    /// Serializes `body` once, stamped now, without sending it: the bytes a brain on
+    /// several nodes publishes on its bus, for every node to [`fanout`](Self::fanout).
+    pub fn encode(&mut self, body: Body) -> Bytes {
+        self.encodings += 1;
+        encode(&RunMessage::new(body, self.wall.read()))
+    }
+
+    /// `bytes`, an encoded run message (from [`encode`](Self::encode), here or on another
+    /// node), for every connected client, unchanged: nothing is decoded or serialized.
+    pub fn fanout(&self, bytes: Bytes) -> Fanout<C> {
         Fanout {
-            bytes: self.encode(body),
+            bytes,
             recipients: self.clients.iter().cloned().collect(),
         }
     }
@@ -188,10 +202,5 @@ impl<C: Clone + Ord> Broadcaster<C> {
     /// Messages serialized so far (one per publish, greeting or echo, never per client).
     pub fn encodings(&self) -> u64 {
         self.encodings
-    }
-
-    fn encode(&mut self, body: Body) -> Bytes {
-        self.encodings += 1;
-        encode(&RunMessage::new(body, self.wall.read()))
     }
 }

@@ -129,6 +129,29 @@ fn broadcast_serializes_once_for_any_number_of_clients() {
 }
 
 #[test]
+fn a_message_encoded_on_one_node_reaches_the_clients_of_another_unchanged() {
+    let mut node_a: Broadcaster<u64> = Broadcaster::new("hi", fixed_clock());
+    let mut node_b = Broadcaster::new("hi", fixed_clock());
+    node_b.join(1u64).unwrap();
+    node_b.join(2).unwrap();
+    let on_the_bus = node_a.encode(Body::RunUpdate(RunData::new("t-1", RunStatus::InProgress)));
+    assert_eq!(node_a.encodings(), 1);
+    let before = node_b.encodings();
+    let fanout = node_b.fanout(on_the_bus.clone());
+    assert_eq!(node_b.encodings(), before, "node B encoded nothing");
+    assert_eq!(fanout.recipients, [1, 2]);
+    assert_eq!(
+        fanout.bytes.as_ptr(),
+        on_the_bus.as_ptr(),
+        "the same buffer, not a copy"
+    );
+    assert_eq!(
+        decode(&fanout.bytes).unwrap().body,
+        Body::RunUpdate(RunData::new("t-1", RunStatus::InProgress))
+    );
+}
+
+#[test]
 fn echo_returns_the_clients_json_unchanged_and_refuses_junk() {
     let mut server = Broadcaster::new("hi", fixed_clock());
     server.join("a").unwrap();

@@ -4,7 +4,7 @@
 use std::sync::atomic::{AtomicU64, Ordering};
 use std::sync::{Arc, Mutex, PoisonError};
 
-use brainwire_channel::{ChannelHub, ChannelId, Event};
+use brainwire_channel::{ChannelHub, ChannelId, Event, ServerMessage};
 use brainwire_close::NamesCloseCode;
 use tokio::io::{AsyncRead, AsyncWrite};
 use tokio_tungstenite::tungstenite::handshake::server::{ErrorResponse, Request, Response};
@@ -30,6 +30,8 @@ struct Shared {
     state: Mutex<State>,
     options: DashboardOptions,
     next_id: AtomicU64,
+    /// Told of every subscription change.
+    changed: tokio::sync::watch::Sender<()>,
 }
 
 struct State {
@@ -52,6 +54,7 @@ impl ChannelServer {
                 state: Mutex::new(State { hub, outboxes }),
                 options,
                 next_id: AtomicU64::new(1),
+                changed: tokio::sync::watch::Sender::new(()),
             }),
         }
     }
@@ -59,8 +62,22 @@ impl ChannelServer {
     /// Encodes `event` once and queues it for the subscribers of `channel`; returns how
     /// many got it.
     pub fn publish(&self, event: &Event, channel: &ChannelId) -> usize {
+        let bytes = self.encode(event);
+        self.publish_encoded(channel, bytes)
+    }
+
+    /// Encodes `event` once without queueing it: what a node of a brain on several nodes
+    /// publishes on its bus for every node's [`publish_encoded`](Self::publish_encoded).
+    pub fn encode(&self, event: &Event) -> bytes::Bytes {
+        self.state().hub.encode(event)
+    }
+
+    /// Queues `bytes`, an encoded event from [`encode`](Self::encode) on any node, for the
+    /// subscribers of `channel` on this server, as they are: nothing is decoded or
+    /// re-encoded. Returns how many got it.
+    pub fn publish_encoded(&self, channel: &ChannelId, bytes: bytes::Bytes) -> usize {
         let mut state = self.state();
-        let fanout = state.hub.publish(event, channel);
+        let fanout = state.hub.fanout(channel, bytes);
         let dropped = state.outboxes.deliver(&fanout.recipients, &fanout.bytes);
         for slow in &dropped {
             state.hub.leave(slow);
@@ -71,6 +88,18 @@ impl ChannelServer {
     /// Connections subscribed to `channel` now.
     pub fn subscribers(&self, channel: &ChannelId) -> usize {
         self.state().hub.subscribers(channel)
+    }
+
+    /// The channels some connection of this server watches now: what a node of a
+    /// multi-node brain subscribes to on its bus.
+    pub fn subscribed_channels(&self) -> Vec<ChannelId> {
+        self.state().hub.channels().cloned().collect()
+    }
+
+    /// Changes each time a connection subscribes, unsubscribes or leaves: wait on it
+    /// (`changed().await`), then read [`subscribed_channels`](Self::subscribed_channels).
+    pub fn subscriptions_changed(&self) -> tokio::sync::watch::Receiver<()> {
+        self.shared.changed.subscribe()
     }
 
     /// Upgrades `stream` to a WebSocket (within the handshake timeout, with the options'
@@ -136,12 +165,21 @@ impl ChannelServer {
         };
         options.stats.opened();
         let code = serve_client(&mut socket, &mut outbox, options, |received| {
-            Some(self.state().hub.handle_message(&id, received).bytes)
+            let reply = self.state().hub.handle_message(&id, received);
+            if matches!(
+                reply.message,
+                ServerMessage::Subscribed(_) | ServerMessage::Unsubscribed(_)
+            ) {
+                self.shared.changed.send_replace(());
+            }
+            Some(reply.bytes)
         })
         .await;
         let mut state = self.state();
         state.hub.leave(&id);
         state.outboxes.close(id);
+        drop(state);
+        self.shared.changed.send_replace(());
         options.stats.closed(code);
         code
     }

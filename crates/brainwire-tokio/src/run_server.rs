@@ -61,8 +61,23 @@ impl RunStreamServer {
 
     /// Encodes `body` once and queues it for every client; returns how many got it.
     pub fn publish(&self, body: Body) -> usize {
+        let bytes = self.encode(body);
+        self.publish_encoded(bytes)
+    }
+
+    /// Encodes `body` once, stamped now, without queueing it: what a node of a brain on
+    /// several nodes publishes on its bus (Redis, NATS, ...) for every node's
+    /// [`publish_encoded`](Self::publish_encoded).
+    pub fn encode(&self, body: Body) -> bytes::Bytes {
+        self.state().broadcaster.encode(body)
+    }
+
+    /// Queues `bytes`, an encoded run message from [`encode`](Self::encode) on any node,
+    /// for every client of this server, as they are: nothing is decoded or re-encoded.
+    /// Returns how many got it.
+    pub fn publish_encoded(&self, bytes: bytes::Bytes) -> usize {
         let mut state = self.state();
-        let fanout = state.broadcaster.publish(body);
+        let fanout = state.broadcaster.fanout(bytes);
         let dropped = state.outboxes.deliver(&fanout.recipients, &fanout.bytes);
         for slow in &dropped {
             state.broadcaster.leave(slow);
