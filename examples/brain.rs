@@ -7,8 +7,16 @@
 //! cargo run -p brainwire-examples --example brain -- --listen 127.0.0.1:7400
 //! cargo run -p brainwire-examples --example brain -- --agent-token TOKEN --hmac-secret SECRET \
 //!     [--dashboard-token TOKEN] [--run-stream-token TOKEN] [--no-command] \
-//!     [--agents N] [--token-file FILE]
+//!     [--agents N] [--token-file FILE] [--admin-token TOKEN] \
+//!     [--redis redis://HOST:PORT --node NAME --project-id ID]
 //! ```
+//!
+//! `--agent-token` may be given more than once, one agent each (an agent's id is derived
+//! from its token, so nodes given the same tokens agree on the ids). With `--redis`, the
+//! brain is one node of several sharing that Redis: give every node the same tokens,
+//! secret, dashboard token, admin token and `--project-id`, and each its own `--node`
+//! (see docs/scaling.md). Every node serves the HTTP API under `/api/` with
+//! `Authorization: Bearer ADMIN_TOKEN` (a fresh one is printed when none is given).
 //!
 //! Without `--agent-token`/`--hmac-secret`, fresh ones are generated and printed, ready
 //! for the `agent` example. `--agents N` accepts N agents (one connection each), the
@@ -32,7 +40,11 @@ use brainwire_sign::decode_agent_hmac_secret;
 #[tokio::main]
 async fn main() -> anyhow::Result<()> {
     let mut listen = "127.0.0.1:7400".to_owned();
-    let mut token = None;
+    let mut tokens = Vec::new();
+    let mut admin_token = None;
+    let mut redis = None;
+    let mut node = None;
+    let mut project_id = None;
     let mut secret = None;
     let mut dashboard_token = None;
     let mut run_stream_token = None;
@@ -43,7 +55,13 @@ async fn main() -> anyhow::Result<()> {
     while let Some(arg) = args.next() {
         match arg.as_str() {
             "--listen" => listen = args.next().context("--listen needs ADDR")?,
-            "--agent-token" => token = Some(args.next().context("--agent-token needs TOKEN")?),
+            "--agent-token" => tokens.push(args.next().context("--agent-token needs TOKEN")?),
+            "--admin-token" => {
+                admin_token = Some(args.next().context("--admin-token needs TOKEN")?)
+            }
+            "--redis" => redis = Some(args.next().context("--redis needs redis://HOST:PORT")?),
+            "--node" => node = Some(args.next().context("--node needs NAME")?),
+            "--project-id" => project_id = Some(args.next().context("--project-id needs ID")?),
             "--hmac-secret" => secret = Some(args.next().context("--hmac-secret needs SECRET")?),
             "--dashboard-token" => {
                 dashboard_token = Some(args.next().context("--dashboard-token needs TOKEN")?)
@@ -63,7 +81,10 @@ async fn main() -> anyhow::Result<()> {
             other => bail!("unknown argument {other:?}; see the header of examples/brain.rs"),
         }
     }
-    let token = token.unwrap_or_else(|| uuid::Uuid::new_v4().simple().to_string());
+    if tokens.is_empty() {
+        tokens.push(uuid::Uuid::new_v4().simple().to_string());
+    }
+    let token = tokens[0].clone();
     let secret = match secret {
         Some(text) => decode_agent_hmac_secret(&text)
             .context("--hmac-secret must be urlsafe base64 of at least 32 bytes")?,
@@ -79,7 +100,10 @@ async fn main() -> anyhow::Result<()> {
         .await
         .with_context(|| format!("binding {listen}"))?;
     let mut options = BrainOptions::new(token, secret);
-    for _ in 1..agents {
+    for token in &tokens[1..] {
+        options.agents.push(AgentAccount::new(token.clone()));
+    }
+    for _ in tokens.len()..agents {
         let token = uuid::Uuid::new_v4().simple().to_string();
         options.agents.push(AgentAccount::new(token));
     }
@@ -97,10 +121,22 @@ async fn main() -> anyhow::Result<()> {
         options.dashboard_token = dashboard_token;
     }
     options.run_stream_token = run_stream_token;
+    match admin_token {
+        Some(admin_token) => options.admin_token = admin_token,
+        None => println!("admin token: {}", options.admin_token),
+    }
+    if let Some(project_id) = project_id {
+        options.project_id = project_id;
+    }
+    if redis.is_some() {
+        options.node = node.context("--redis needs --node NAME")?;
+    }
+    options.redis = redis;
     let addr = listener.local_addr()?;
     println!("listening on ws://{addr}{AGENT_PATH}");
     println!("run stream on ws://{addr}{RUN_PATH}, status at http://{addr}{STATUS_PATH}");
     println!("metrics at http://{addr}{METRICS_PATH}");
+    println!("api at http://{addr}/api/ (node {})", options.node);
     println!(
         "channels on ws://{addr}{CHANNEL_PATH}?token={} (project:{}, agent:{})",
         options.dashboard_token, options.project_id, options.agents[0].agent_id

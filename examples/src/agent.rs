@@ -21,6 +21,9 @@ use crate::transcript::{Side, Transcript};
 pub struct AgentOptions {
     /// The brain's agent endpoint, `ws://HOST:PORT/ws/agent`.
     pub url: String,
+    /// Endpoints to fail over to, in turn, when `url` cannot be reached (other nodes of
+    /// the same brain).
+    pub failover_urls: Vec<String>,
     /// The bearer token.
     pub token: String,
     /// The project secret.
@@ -57,6 +60,7 @@ impl AgentOptions {
     ) -> Self {
         Self {
             url: url.into(),
+            failover_urls: Vec::new(),
             token: token.into(),
             secret,
             events,
@@ -107,6 +111,7 @@ pub async fn run(options: AgentOptions, transcript: Transcript) -> anyhow::Resul
         hello,
     );
     driver.config.max_events_per_batch = options.events_per_batch;
+    driver.urls.extend(options.failover_urls.iter().cloned());
     driver.backoff = options.backoff.clone();
     // Every frame sent goes to the transcript; `event_batch` frames are counted.
     let (count_batch, mut batches_sent) = watch::channel(0usize);
@@ -140,12 +145,7 @@ pub async fn run(options: AgentOptions, transcript: Transcript) -> anyhow::Resul
                     transcript.note(Side::Agent, format!("disconnected ({code:?})")).await;
                 }
                 Some(Update::Command(command)) => {
-                    let result = JsonObject::from_serialize(&serde_json::json!({
-                        "action": command.command.action,
-                        "target": command.command.target,
-                        "cancelled": true,
-                    }))?;
-                    command.complete(CommandResult::success(Some(result))).await?;
+                    answer(command).await?;
                     answered += 1;
                 }
                 Some(Update::BrainError(report)) => {
@@ -165,8 +165,32 @@ pub async fn run(options: AgentOptions, transcript: Transcript) -> anyhow::Resul
             }
         }
     }
-    // Heartbeats while staying connected; then every event acknowledged before closing.
-    tokio::time::sleep(options.stay_connected).await;
+    // Heartbeats while staying connected, answering what commands come; then every event
+    // acknowledged before closing.
+    let stay = tokio::time::sleep(options.stay_connected);
+    tokio::pin!(stay);
+    loop {
+        tokio::select! {
+            () = &mut stay => break,
+            update = agent.next_update() => match update {
+                Some(Update::Command(command)) => {
+                    answer(command).await?;
+                    answered += 1;
+                }
+                Some(Update::Connected { .. }) => {
+                    connections += 1;
+                    let text = format!("connected (connection {connections})");
+                    transcript.note(Side::Agent, text).await;
+                }
+                Some(Update::Disconnected { code }) => {
+                    transcript.note(Side::Agent, format!("disconnected ({code:?})")).await;
+                }
+                Some(_) => {}
+                // The driver stopped (a revocation, say): shutting down says why.
+                None => break,
+            },
+        }
+    }
     let stopped = agent.shutdown(SHUTDOWN_GRACE).await;
     let report = stopped.map_err(|e| anyhow::anyhow!("stopped: {e:?}"))?;
     anyhow::ensure!(
@@ -183,6 +207,19 @@ pub async fn run(options: AgentOptions, transcript: Transcript) -> anyhow::Resul
         connections: report.stats.connections as usize,
         commands_answered: answered,
     })
+}
+
+/// Answers a command: what it was asked, and that it was done.
+async fn answer(command: brainwire_tokio::IncomingCommand) -> anyhow::Result<()> {
+    let result = JsonObject::from_serialize(&serde_json::json!({
+        "action": command.command.action,
+        "target": command.command.target,
+        "cancelled": true,
+    }))?;
+    command
+        .complete(CommandResult::success(Some(result)))
+        .await?;
+    Ok(())
 }
 
 /// How long shutting down waits for the brain to acknowledge what is left.

@@ -377,9 +377,10 @@ impl Relay {
             return None;
         };
         if let Some(relayed) = self.relayed.get_mut(&message_id) {
-            // Sent again by an agent whose connection dropped: the platform's answer,
-            // still to come, goes to this connection now.
-            if !self.agents.contains_key(&relayed.agent) {
+            // Sent again on another connection: the agent reconnected (its old connection
+            // may not even be seen as gone yet). The platform's answer, still to come,
+            // goes to the newest connection.
+            if relayed.agent != agent {
                 relayed.agent = agent;
                 return None;
             }
@@ -506,6 +507,27 @@ mod tests {
         assert!(
             matches!(platform.try_recv(), Ok(LinkRequest::Send { message_id: Some(id), .. }) if id == "m-new")
         );
+    }
+
+    #[test]
+    fn a_message_sent_again_on_a_new_connection_gets_its_answer_there() {
+        let (mut relay, mut platform, mut first) = relay(AGENT_QUEUE);
+        let (second_requests, mut second) = mpsc::channel(AGENT_QUEUE);
+        relay.handle(Input::AgentUp(2, second_requests));
+        relay.handle(Input::Agent(1, message("m-1")));
+        assert!(platform.try_recv().is_ok(), "relayed up once");
+        // The same connection again: refused, the first is in flight.
+        relay.handle(Input::Agent(1, message("m-1")));
+        assert!(matches!(first.try_recv(), Ok(LinkRequest::Nack { .. })));
+        // The agent reconnected before its old connection is seen gone: not sent up
+        // again, and the answer goes to the new connection.
+        relay.handle(Input::Agent(2, message("m-1")));
+        assert!(platform.try_recv().is_err());
+        relay.handle(Input::Platform(Event::Acked {
+            message_id: "m-1".into(),
+        }));
+        assert!(matches!(second.try_recv(), Ok(LinkRequest::Ack(id)) if id == "m-1"));
+        assert!(first.try_recv().is_err());
     }
 
     #[test]

@@ -2,6 +2,7 @@
 //! reference. The conformance binary's tests live in its own crate.
 
 mod allocations;
+mod cluster;
 mod dashboards;
 mod end_to_end;
 mod generate;

@@ -181,3 +181,122 @@ pub async fn cutting_proxy(target: String, cut_after: usize) -> (String, Arc<Ato
     });
     (addr, was_cut)
 }
+
+/// A Redis for a test: the one `BRAINWIRE_REDIS_URL` names (what `scripts/with-redis.sh`
+/// and CI start), else a `redis-server` of its own on a free loopback port with its own
+/// data directory, stopped when dropped.
+pub struct TestRedis {
+    /// `redis://127.0.0.1:PORT`.
+    pub url: String,
+    server: Option<Child>,
+    dir: Option<PathBuf>,
+}
+
+impl TestRedis {
+    /// Finds or starts one.
+    pub fn start() -> Self {
+        if let Ok(url) = std::env::var("BRAINWIRE_REDIS_URL") {
+            return Self {
+                url,
+                server: None,
+                dir: None,
+            };
+        }
+        let port = std::net::TcpListener::bind("127.0.0.1:0")
+            .and_then(|l| l.local_addr())
+            .expect("a free port")
+            .port();
+        let dir =
+            std::env::temp_dir().join(format!("brainwire-redis-{}", uuid::Uuid::new_v4().simple()));
+        std::fs::create_dir_all(&dir).expect("a data directory");
+        let server = Command::new("redis-server")
+            .args([
+                "--port",
+                &port.to_string(),
+                "--bind",
+                "127.0.0.1",
+                "--save",
+                "",
+                "--appendonly",
+                "no",
+            ])
+            .arg("--dir")
+            .arg(&dir)
+            .stdout(Stdio::null())
+            .stderr(Stdio::null())
+            .spawn()
+            .expect(
+                "no redis-server: install it (apt-get install redis-server), or run the tests \
+                 through scripts/with-redis.sh, or set BRAINWIRE_REDIS_URL",
+            );
+        let redis = Self {
+            url: format!("redis://127.0.0.1:{port}"),
+            server: Some(server),
+            dir: Some(dir),
+        };
+        let deadline = Instant::now() + Duration::from_secs(10);
+        while std::net::TcpStream::connect(("127.0.0.1", port)).is_err() {
+            assert!(Instant::now() < deadline, "redis-server did not start");
+            std::thread::sleep(Duration::from_millis(50));
+        }
+        redis
+    }
+}
+
+impl Drop for TestRedis {
+    fn drop(&mut self) {
+        if let Some(server) = &mut self.server {
+            let _ = server.kill();
+            let _ = server.wait();
+        }
+        if let Some(dir) = &self.dir {
+            let _ = std::fs::remove_dir_all(dir);
+        }
+    }
+}
+
+/// A request to the HTTP API of the brain at `addr` with the admin token: gives the
+/// status code and the body as JSON (`null` when it is not JSON).
+pub fn api(
+    addr: &str,
+    method: &str,
+    path: &str,
+    token: &str,
+    body: Option<&serde_json::Value>,
+) -> (u16, serde_json::Value) {
+    let mut stream = std::net::TcpStream::connect(addr).expect("connect");
+    stream
+        .set_read_timeout(Some(Duration::from_secs(10)))
+        .expect("a timeout");
+    let body = body.map(ToString::to_string).unwrap_or_default();
+    let request = format!(
+        "{method} {path} HTTP/1.1\r\nHost: {addr}\r\nAuthorization: Bearer {token}\r\n\
+         Content-Type: application/json\r\nContent-Length: {}\r\nConnection: close\r\n\r\n{body}",
+        body.len()
+    );
+    stream.write_all(request.as_bytes()).expect("write");
+    let mut response = String::new();
+    stream.read_to_string(&mut response).expect("read");
+    let status = response
+        .split(' ')
+        .nth(1)
+        .and_then(|code| code.parse().ok())
+        .expect("a status line");
+    let body = response.split_once("\r\n\r\n").map_or("", |(_, b)| b);
+    (
+        status,
+        serde_json::from_str(body).unwrap_or(serde_json::Value::Null),
+    )
+}
+
+/// Polls `probe` every 50 ms until it gives `Some`, for at most `within`.
+pub fn eventually<T>(within: Duration, what: &str, mut probe: impl FnMut() -> Option<T>) -> T {
+    let deadline = Instant::now() + within;
+    loop {
+        if let Some(value) = probe() {
+            return value;
+        }
+        assert!(Instant::now() < deadline, "{what}: not within {within:?}");
+        std::thread::sleep(Duration::from_millis(50));
+    }
+}

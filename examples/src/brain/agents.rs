@@ -9,10 +9,12 @@ use brainwire_close::CloseFrame;
 use brainwire_core::JsonObject;
 use brainwire_sign::Keyring;
 use brainwire_tokio::{AgentConnection, AgentTokens, AnyAgentConnection};
-use brainwire_v2::{AgentGrant, BrainConfig, BrainEvent, Command};
+use brainwire_v2::{AgentGrant, BrainConfig, BrainEvent, Command, CommandStatus};
+use tokio::sync::mpsc;
 
+use super::commands::SentCommands;
 use super::feed::Reporter;
-use super::Shared;
+use super::{Control, Shared};
 use crate::transcript::Side;
 
 /// The `brain_version` of `hello_ack`. The deployed agent compares its major.minor with
@@ -80,41 +82,67 @@ pub(super) fn v1_route(shared: &Arc<Shared>) -> MethodRouter {
     })
 }
 
-/// Reacts to one agent connection's events until it ends. A newer connection of the same
-/// agent replaces this one (closed with 4002), as on the deployed brain.
+/// What one v2 connection keeps between events.
+#[derive(Default)]
+struct Session {
+    /// Whether it sent the demo command.
+    demo_command_sent: bool,
+    /// Who reports on it, once `hello` is accepted.
+    reporter: Option<Reporter>,
+    /// The cluster's commands it sent.
+    commands: SentCommands,
+}
+
+/// Reacts to one agent connection's events, and to what its node asks of it, until it
+/// ends. A newer connection of the same agent replaces this one (closed with 4002), as on
+/// the deployed brain; a revoked agent is closed with 4003.
 async fn connection_loop(mut connection: AgentConnection, shared: &Shared) {
-    // Whether this session sent the demo command already, and who reports on it.
-    let mut command_sent = false;
-    let mut reporter = None;
+    let mut session = Session::default();
     let mut registered: Option<(String, u64)> = None;
-    let mut replaced = None;
-    loop {
+    let mut controlled: Option<mpsc::Receiver<Control>> = None;
+    let closed_by_us = loop {
         tokio::select! {
             event = connection.next_event() => {
-                let Some(event) = event else { break };
+                let Some(event) = event else { break None };
+                let mut arrived = None;
                 if let (BrainEvent::Hello { binding, .. }, None) = (&event, &registered) {
-                    let (id, signal) = shared.register(&binding.agent_id);
-                    registered = Some((binding.agent_id.clone(), id));
-                    replaced = Some(signal);
+                    let agent_id = binding.agent_id.clone();
+                    if shared.cluster.is_revoked(&agent_id).await.unwrap_or(false) {
+                        break Some(CloseFrame::new(CloseCode::Revoked, "agent revoked"));
+                    }
+                    let (id, control) = shared.register(&agent_id).await;
+                    registered = Some((agent_id.clone(), id));
+                    controlled = Some(control);
+                    arrived = Some(agent_id);
                 }
-                react(&connection, shared, event, &mut command_sent, &mut reporter).await;
-            }
-            Ok(()) = async { replaced.as_mut().expect("guarded").await }, if replaced.is_some() => {
-                let replaced = CloseFrame::new(CloseCode::Replaced, "replaced by a newer connection");
-                let report = connection.close(replaced).await;
-                let text = format!("connection replaced (close code {:?})", report.close_code);
-                shared.transcript.note(Side::Brain, text).await;
-                if let Some((agent_id, id)) = &registered {
-                    shared.unregister(agent_id, *id);
+                react(&connection, shared, event, &mut session).await;
+                // Commands stored while the agent was away, announced to whatever node.
+                if let Some(agent_id) = arrived {
+                    for command_id in shared.cluster.open_commands(&agent_id).await.unwrap_or_default() {
+                        session.commands.offer_v2(&connection, shared, &agent_id, &command_id).await;
+                    }
                 }
-                return;
             }
+            Some(control) = next_control(&mut controlled) => match control {
+                Control::Replaced => {
+                    break Some(CloseFrame::new(CloseCode::Replaced, "replaced by a newer connection"))
+                }
+                Control::Revoke => break Some(CloseFrame::new(CloseCode::Revoked, "agent revoked")),
+                Control::Command(command_id) => {
+                    if let Some((agent_id, _)) = &registered {
+                        session.commands.offer_v2(&connection, shared, agent_id, &command_id).await;
+                    }
+                }
+            },
         }
-    }
+    };
     if let Some((agent_id, id)) = &registered {
-        shared.unregister(agent_id, *id);
+        shared.unregister(agent_id, *id).await;
     }
-    let report = connection.finished().await;
+    let report = match closed_by_us {
+        Some(frame) => connection.close(frame).await,
+        None => connection.finished().await,
+    };
     let code = report
         .close_code
         .map_or("none".to_owned(), |c| c.to_string());
@@ -124,23 +152,48 @@ async fn connection_loop(mut connection: AgentConnection, shared: &Shared) {
         .await;
 }
 
+/// The next request of the node to a connection (never, before it registered).
+pub(super) async fn next_control(
+    controlled: &mut Option<mpsc::Receiver<Control>>,
+) -> Option<Control> {
+    match controlled {
+        Some(control) => control.recv().await,
+        None => std::future::pending().await,
+    }
+}
+
 /// What the brain application does with each session event.
 async fn react(
     connection: &AgentConnection,
     shared: &Shared,
     event: BrainEvent,
-    command_sent: &mut bool,
-    reporter: &mut Option<Reporter>,
+    session: &mut Session,
 ) {
     let transcript = &shared.transcript;
+    let Session {
+        demo_command_sent: command_sent,
+        reporter,
+        commands,
+    } = session;
     match event {
         BrainEvent::EventBatch { batch_id, events } => {
             let agent_id = reporter.as_ref().map_or("", |r| r.agent_id.as_str());
-            let new = shared.store_batch(agent_id, &batch_id, events.len());
+            let texts = events.iter().map(|e| e.as_str().to_owned()).collect();
+            let new = match shared.store_batch(agent_id, &batch_id, texts).await {
+                Ok(new) => new,
+                Err(e) => {
+                    // Not acknowledged: the agent sends the batch again (here or on
+                    // another node) once the store is back.
+                    let text = format!("batch {batch_id} not stored: {e}");
+                    return transcript.note(Side::Brain, text).await;
+                }
+            };
             let accepted = if new { events.len() as u64 } else { 0 };
             if let (true, Some(reporter)) = (new, &*reporter) {
                 for event in &events {
-                    shared.publish_update(|feed| feed.observe(reporter, event));
+                    shared
+                        .publish_update(|feed| feed.observe(reporter, event))
+                        .await;
                 }
             }
             transcript
@@ -187,6 +240,9 @@ async fn react(
                 .stats
                 .heartbeats
                 .fetch_add(1, Ordering::SeqCst);
+            if let Some(reporter) = reporter {
+                let _ = shared.cluster.agent_alive(&reporter.agent_id).await;
+            }
         }
         BrainEvent::AgentStatus(_) => {
             shared
@@ -214,6 +270,9 @@ async fn react(
             transcript.note(Side::Brain, text).await;
         }
         BrainEvent::CommandAcked { command_id } => {
+            if commands.acked(shared, &command_id).await {
+                return;
+            }
             if let Some(reporter) = reporter {
                 shared.command_done(&reporter.agent_id);
             }
@@ -227,6 +286,17 @@ async fn react(
                 .stats
                 .command_results
                 .fetch_add(1, Ordering::SeqCst);
+            let ok = result.status == CommandStatus::Success;
+            let value = result
+                .result
+                .as_ref()
+                .and_then(|r| serde_json::from_str(r.as_str()).ok());
+            if commands
+                .finished(shared, &command_id, ok, value, result.error.clone())
+                .await
+            {
+                return;
+            }
             let outcome = match (&result.result, &result.error) {
                 (Some(r), _) => r.as_str().to_owned(),
                 (None, Some(e)) => e.clone(),

@@ -9,36 +9,68 @@ use brainwire_core::JsonObject;
 use brainwire_tokio::V1AgentConnection;
 use brainwire_v1::{BrainEvent, Command, CommandVerb};
 
+use super::agents::next_control;
+use super::commands::SentCommands;
 use super::feed::Reporter;
-use super::Shared;
+use super::{Control, Shared};
 use crate::transcript::Side;
 
-/// Reacts to one v1 agent connection until it ends. A newer connection of the same agent
-/// closes this one with 4004 (agent name conflict), the code document 000 has for two
-/// connections of one agent.
+/// What one v1 connection keeps between events.
+#[derive(Default)]
+struct Session {
+    reporter: Option<Reporter>,
+    demo_command_sent: bool,
+    /// The cluster's commands it sent.
+    commands: SentCommands,
+}
+
+/// Reacts to one v1 agent connection, and to what its node asks of it, until it ends. A
+/// newer connection of the same agent closes this one with 4004 (agent name conflict),
+/// the code document 000 has for two connections of one agent; a revoked agent is closed
+/// with 4003.
 pub(super) async fn connection_loop(mut connection: V1AgentConnection, shared: &Shared) {
     let agent_id = connection.agent_id().to_owned();
-    let (id, mut replaced) = shared.register(&agent_id);
-    let mut reporter = None;
-    let mut command_sent = false;
-    loop {
+    if shared.cluster.is_revoked(&agent_id).await.unwrap_or(false) {
+        let revoked = CloseFrame::new(CloseCode::AgentRevoked, "agent revoked");
+        connection.close(revoked).await;
+        return;
+    }
+    let (id, control) = shared.register(&agent_id).await;
+    let mut controlled = Some(control);
+    let mut session = Session::default();
+    for command_id in shared
+        .cluster
+        .open_commands(&agent_id)
+        .await
+        .unwrap_or_default()
+    {
+        session
+            .commands
+            .offer_v1(&connection, shared, &agent_id, &command_id)
+            .await;
+    }
+    let closed_by_us = loop {
         tokio::select! {
             event = connection.next_event() => {
-                let Some(event) = event else { break };
-                react(&connection, shared, event, &mut reporter, &mut command_sent).await;
+                let Some(event) = event else { break None };
+                react(&connection, shared, event, &mut session).await;
             }
-            Ok(()) = &mut replaced => {
-                let conflict = CloseFrame::new(CloseCode::AgentNameConflict, "replaced by a newer connection");
-                let report = connection.close(conflict).await;
-                let text = format!("v1 connection replaced (close code {:?})", report.close_code);
-                shared.transcript.note(Side::Brain, text).await;
-                shared.unregister(&agent_id, id);
-                return;
-            }
+            Some(control) = next_control(&mut controlled) => match control {
+                Control::Replaced => {
+                    break Some(CloseFrame::new(CloseCode::AgentNameConflict, "replaced by a newer connection"))
+                }
+                Control::Revoke => break Some(CloseFrame::new(CloseCode::AgentRevoked, "agent revoked")),
+                Control::Command(command_id) => {
+                    session.commands.offer_v1(&connection, shared, &agent_id, &command_id).await;
+                }
+            },
         }
-    }
-    shared.unregister(&agent_id, id);
-    let report = connection.finished().await;
+    };
+    shared.unregister(&agent_id, id).await;
+    let report = match closed_by_us {
+        Some(frame) => connection.close(frame).await,
+        None => connection.finished().await,
+    };
     let code = report
         .close_code
         .map_or("none".to_owned(), |c| c.to_string());
@@ -51,9 +83,13 @@ async fn react(
     connection: &V1AgentConnection,
     shared: &Shared,
     event: BrainEvent,
-    reporter: &mut Option<Reporter>,
-    command_sent: &mut bool,
+    session: &mut Session,
 ) {
+    let Session {
+        reporter,
+        demo_command_sent: command_sent,
+        commands,
+    } = session;
     let stats = &shared.options.stats;
     let agent_id = connection.agent_id();
     match event {
@@ -76,10 +112,24 @@ async fn react(
         BrainEvent::EventBatch(batch) => {
             // v1 numbers batches per agent; a re-sent batch keeps its seq.
             let key = format!("v1:{}", batch.seq);
-            let new = shared.store_batch(agent_id, &key, batch.events.len());
+            let texts = batch
+                .events
+                .iter()
+                .filter_map(|e| serde_json::to_string(e).ok())
+                .collect();
+            let new = match shared.store_batch(agent_id, &key, texts).await {
+                Ok(new) => new,
+                Err(e) => {
+                    // Not acknowledged: the agent sends it again after a reconnect.
+                    let text = format!("v1 batch {} not stored: {e}", batch.seq);
+                    return shared.transcript.note(Side::Brain, text).await;
+                }
+            };
             if let (true, Some(reporter)) = (new, &*reporter) {
                 for event in &batch.events {
-                    shared.publish_update(|feed| feed.observe_v1(reporter, event));
+                    shared
+                        .publish_update(|feed| feed.observe_v1(reporter, event))
+                        .await;
                 }
             }
             let state = if new { "stored" } else { "already stored" };
@@ -100,8 +150,23 @@ async fn react(
         }
         BrainEvent::Heartbeat(_) => {
             stats.heartbeats.fetch_add(1, Ordering::SeqCst);
+            let _ = shared.cluster.agent_alive(agent_id).await;
         }
         BrainEvent::CommandCompleted { command, result } => {
+            let error = result
+                .error
+                .as_ref()
+                .map(|e| format!("{}: {}", e.code, e.message));
+            let value = result
+                .result
+                .as_ref()
+                .and_then(|r| serde_json::from_str(r.as_str()).ok());
+            if commands
+                .finished(shared, &command.cmd_id, result.ok, value, error)
+                .await
+            {
+                return;
+            }
             stats.command_results.fetch_add(1, Ordering::SeqCst);
             shared.command_done(agent_id);
             let outcome = match (&result.result, &result.error) {

@@ -11,8 +11,11 @@
 
 mod agents;
 mod agents_v1;
+mod api;
 mod batch_log;
 mod channels;
+mod cluster;
+mod commands;
 mod feed;
 mod http1;
 mod roster;
@@ -35,8 +38,9 @@ use brainwire_run::Broadcaster;
 use brainwire_sign::Secret;
 use brainwire_tokio::{ChannelServer, DashboardOptions, RunStreamServer};
 use tokio::net::TcpListener;
+use tokio::sync::mpsc;
 
-use crate::transcript::Transcript;
+use crate::transcript::{Side, Transcript};
 
 /// The path of the agent endpoint, as on the deployed brain.
 pub const AGENT_PATH: &str = "/ws/agent";
@@ -73,6 +77,13 @@ pub struct BrainOptions {
     pub head_deadline: Duration,
     /// Counters the brain keeps, for whoever started it.
     pub stats: Arc<BrainStats>,
+    /// The bearer token of the HTTP API (`/api/commands`, `/api/agents`, ...).
+    pub admin_token: String,
+    /// Redis shared with the brain's other nodes (`redis://HOST:PORT`); `None`: one node,
+    /// everything in memory.
+    pub redis: Option<String>,
+    /// This node's name, unique among the brain's nodes.
+    pub node: String,
 }
 
 /// What the brain counted.
@@ -94,6 +105,8 @@ pub struct BrainStats {
     pub run_messages: AtomicUsize,
     /// Channel events published (once per channel, whatever the subscribers).
     pub channel_events: AtomicUsize,
+    /// Messages from the bus (Redis) dropped because this node fell behind.
+    pub bus_dropped: Arc<AtomicUsize>,
 }
 
 /// An agent the brain accepts: its bearer token and the id bound into its MACs.
@@ -106,12 +119,19 @@ pub struct AgentAccount {
 }
 
 impl AgentAccount {
-    /// An agent with `token` and a fresh id.
+    /// An agent with `token`, its id derived from the token (the first 16 bytes of its
+    /// SHA-256 as a UUID), so that every node of a brain given the same tokens names the
+    /// same agents alike.
     pub fn new(token: impl Into<String>) -> Self {
-        Self {
-            token: token.into(),
-            agent_id: uuid::Uuid::new_v4().to_string(),
-        }
+        use sha2::Digest;
+        let token = token.into();
+        let digest = sha2::Sha256::digest(token.as_bytes());
+        let mut bytes = [0u8; 16];
+        bytes.copy_from_slice(&digest[..16]);
+        let agent_id = uuid::Builder::from_custom_bytes(bytes)
+            .into_uuid()
+            .to_string();
+        Self { token, agent_id }
     }
 }
 
@@ -129,18 +149,31 @@ impl BrainOptions {
             heartbeat_interval: Duration::from_secs(10),
             head_deadline: Duration::from_secs(10),
             stats: Arc::default(),
+            admin_token: uuid::Uuid::new_v4().simple().to_string(),
+            redis: None,
+            node: "local".to_owned(),
         }
     }
 }
+
+/// What a node asks of one of its agent connections.
+#[derive(Debug)]
+pub(crate) enum Control {
+    /// A newer connection of the same agent took over: close.
+    Replaced,
+    /// Send the stored command with this id (unless this connection sent it already).
+    Command(String),
+    /// The agent was revoked: close with 4003.
+    Revoke,
+}
+
+/// Requests a connection takes from its node before it stops reading them.
+const CONTROL_QUEUE: usize = 64;
 
 /// What every connection of the brain shares.
 struct Shared {
     options: BrainOptions,
     transcript: Transcript,
-    /// Batch ids already stored, per agent: an agent re-sends unacknowledged batches
-    /// after a reconnect with the same ids, so these are acknowledged again but not
-    /// stored twice.
-    stored_batches: Mutex<batch_log::BatchLog>,
     /// The agents that acknowledged their one demo command. Until one does, each of its
     /// new sessions sends it again: a command in flight on a lost connection is not lost.
     command_acked: Mutex<HashSet<String>>,
@@ -150,74 +183,108 @@ struct Shared {
     feed: Mutex<feed::Feed>,
     run_stream: RunStreamServer,
     channels: ChannelServer,
-    /// Each connected agent's session, and how to close it when a newer one arrives.
-    live_agents: Mutex<HashMap<String, (u64, tokio::sync::oneshot::Sender<()>)>>,
+    /// Each agent connected to this node: its connection's number and what the node asks
+    /// of it.
+    live_agents: Mutex<HashMap<String, (u64, mpsc::Sender<Control>)>>,
+    /// The state the brain's nodes share, and its bus.
+    cluster: cluster::Cluster,
     /// Numbers agent sessions.
     next_session: AtomicU64,
 }
 
 impl Shared {
-    /// Publishes what one newly stored task event means to the run stream and channels,
-    /// as `observe` reads it from the feed.
-    fn publish_update(&self, observe: impl FnOnce(&mut feed::Feed) -> Option<feed::Update>) {
+    /// Publishes what one newly stored task event means to the run stream and channels
+    /// of every node, as `observe` reads it from the feed: each message encoded once,
+    /// here, and its bytes put on the bus.
+    async fn publish_update(&self, observe: impl FnOnce(&mut feed::Feed) -> Option<feed::Update>) {
         let Some(update) = observe(&mut self.feed.lock().expect("not poisoned")) else {
             return;
         };
         let stats = &self.options.stats;
-        self.run_stream.publish(update.run);
+        let run = self.run_stream.encode(update.run);
+        self.cluster.publish_run(run).await;
         stats.run_messages.fetch_add(1, Ordering::Relaxed);
         for (event, channel) in &update.channel_events {
-            self.channels.publish(event, channel);
+            let bytes = self.channels.encode(event);
+            self.cluster.publish_channel(channel, bytes).await;
             stats.channel_events.fetch_add(1, Ordering::Relaxed);
         }
     }
 }
 
 impl Shared {
-    /// Records a connection of `agent_id` as its live one; gives its number and what
-    /// fires when a newer connection of the same agent replaces it.
-    fn register(&self, agent_id: &str) -> (u64, tokio::sync::oneshot::Receiver<()>) {
+    /// Records a connection of `agent_id` as its live one on this node and in the
+    /// cluster; gives its number and what the node will ask of it. An older connection
+    /// of the same agent is told it was replaced.
+    async fn register(&self, agent_id: &str) -> (u64, mpsc::Receiver<Control>) {
         let id = self.next_session.fetch_add(1, Ordering::Relaxed);
-        let (replace, replaced) = tokio::sync::oneshot::channel();
+        let (control, controlled) = mpsc::channel(CONTROL_QUEUE);
         let older = self
             .live_agents
             .lock()
             .expect("not poisoned")
-            .insert(agent_id.to_owned(), (id, replace));
+            .insert(agent_id.to_owned(), (id, control));
         if let Some((_, older)) = older {
-            let _ = older.send(());
+            let _ = older.try_send(Control::Replaced);
         }
-        (id, replaced)
+        if let Err(e) = self.cluster.agent_online(agent_id).await {
+            let text = format!("cluster: agent {agent_id} not recorded online: {e}");
+            self.transcript.note(Side::Brain, text).await;
+        }
+        (id, controlled)
     }
 
     /// Forgets connection `id` of `agent_id`, unless a newer one replaced it.
-    fn unregister(&self, agent_id: &str, id: u64) {
-        let mut live = self.live_agents.lock().expect("not poisoned");
-        if live.get(agent_id).is_some_and(|(owner, _)| *owner == id) {
-            live.remove(agent_id);
+    async fn unregister(&self, agent_id: &str, id: u64) {
+        let gone = {
+            let mut live = self.live_agents.lock().expect("not poisoned");
+            let gone = live.get(agent_id).is_some_and(|(owner, _)| *owner == id);
+            if gone {
+                live.remove(agent_id);
+            }
+            gone
+        };
+        if gone {
             self.roster
                 .lock()
                 .expect("not poisoned")
                 .disconnected(agent_id);
+            let _ = self.cluster.agent_offline(agent_id).await;
         }
     }
 
-    /// Records batch `key` of `agent_id` with `events` events; `false` when it was stored
-    /// already (a re-sent batch, acknowledged again but not stored twice).
-    fn store_batch(&self, agent_id: &str, key: &str, events: usize) -> bool {
-        let new = self
-            .stored_batches
-            .lock()
-            .expect("not poisoned")
-            .insert(agent_id, key);
+    /// Stores batch `key` of `agent_id` with its `events` (JSON texts), once across the
+    /// cluster; `false` when it was stored already (a re-sent batch, acknowledged again
+    /// but not stored twice).
+    ///
+    /// # Errors
+    ///
+    /// The store failed (Redis down): the batch is not acknowledged, and its agent sends
+    /// it again.
+    async fn store_batch(
+        &self,
+        agent_id: &str,
+        key: &str,
+        events: Vec<String>,
+    ) -> anyhow::Result<bool> {
+        let count = events.len();
+        let new = self.cluster.store_batch(agent_id, key, events).await?;
         let stats = &self.options.stats;
         let counter = if new {
             &stats.stored_events
         } else {
             &stats.duplicate_events
         };
-        counter.fetch_add(events, Ordering::SeqCst);
-        new
+        counter.fetch_add(count, Ordering::SeqCst);
+        Ok(new)
+    }
+
+    /// Asks `agent_id`'s connection on this node, if any, for `control`.
+    fn tell(&self, agent_id: &str, control: Control) {
+        if let Some((_, connection)) = self.live_agents.lock().expect("not poisoned").get(agent_id)
+        {
+            let _ = connection.try_send(control);
+        }
     }
 
     /// Whether a session of `agent_id` that has `sent` the demo command or not should
@@ -256,18 +323,82 @@ pub async fn serve(
         channels::ProjectScope::new(&options.project_id),
         channels::MAX_SUBSCRIPTIONS,
     );
+    let run_stream = RunStreamServer::new(broadcaster, dashboards.clone());
+    let channels = ChannelServer::new(hub, dashboards);
+    let (local, mut node_messages) = mpsc::channel(1024);
+    let (cluster, mut tasks) = match &options.redis {
+        None => (
+            cluster::Cluster::memory(run_stream.clone(), channels.clone(), local),
+            Vec::new(),
+        ),
+        Some(url) => {
+            cluster::Cluster::redis(
+                url,
+                &options.node,
+                &options.project_id,
+                run_stream.clone(),
+                channels.clone(),
+                local,
+                Arc::clone(&options.stats.bus_dropped),
+            )
+            .await?
+        }
+    };
     let shared = Arc::new(Shared {
         options,
         transcript,
-        stored_batches: Mutex::new(batch_log::BatchLog::default()),
         command_acked: Mutex::default(),
         roster: Mutex::default(),
         feed: Mutex::new(feed::Feed::default()),
-        run_stream: RunStreamServer::new(broadcaster, dashboards.clone()),
-        channels: ChannelServer::new(hub, dashboards),
+        run_stream,
+        channels,
         live_agents: Mutex::default(),
+        cluster,
         next_session: AtomicU64::new(1),
     });
+    // What other nodes (or the API on this one) ask of this node's agents.
+    let for_messages = Arc::clone(&shared);
+    let messages = tokio::spawn(async move {
+        while let Some(message) = node_messages.recv().await {
+            match message {
+                cluster::NodeMessage::Command {
+                    agent_id,
+                    command_id,
+                } => for_messages.tell(&agent_id, Control::Command(command_id)),
+                cluster::NodeMessage::Revoke { agent_id } => {
+                    for_messages.tell(&agent_id, Control::Revoke)
+                }
+            }
+        }
+    });
+    // Commands whose announcement was lost (a node restarting, an agent between nodes)
+    // are found here: each open command of an agent on this node is offered to its
+    // connection, which sends what it has not sent.
+    let for_sweeper = Arc::clone(&shared);
+    let sweeper = tokio::spawn(async move {
+        let mut every = tokio::time::interval(cluster::SWEEP_INTERVAL);
+        loop {
+            every.tick().await;
+            let agents: Vec<String> = for_sweeper
+                .live_agents
+                .lock()
+                .expect("not poisoned")
+                .keys()
+                .cloned()
+                .collect();
+            for agent_id in agents {
+                let Ok(open) = for_sweeper.cluster.open_commands(&agent_id).await else {
+                    continue;
+                };
+                for command_id in open {
+                    for_sweeper.tell(&agent_id, Control::Command(command_id));
+                }
+            }
+        }
+    });
+    // Both end with this function (dropped when its caller stops serving).
+    tasks.extend([messages, sweeper]);
+    let _tasks = AbortOnDrop(tasks);
     let router = router(&shared);
     let head_deadline = shared.options.head_deadline;
     // Accept errors (EMFILE, ...) are waited out, never fatal; each connection gets
@@ -277,6 +408,17 @@ pub async fn serve(
     })
     .await;
     match never {}
+}
+
+/// Aborts the tasks when dropped.
+struct AbortOnDrop(Vec<tokio::task::JoinHandle<()>>);
+
+impl Drop for AbortOnDrop {
+    fn drop(&mut self) {
+        for task in &self.0 {
+            task.abort();
+        }
+    }
 }
 
 /// Most connections served at once, all endpoints together.
@@ -306,6 +448,7 @@ fn router(shared: &Arc<Shared>) -> Router {
         .route(AGENT_PATH, agents)
         .route(CHANNEL_PATH, channels)
         .merge(guarded)
+        .merge(api::routes(shared))
         .with_state(Arc::clone(shared))
         .layer(middleware::from_fn(move |request: Request, next: Next| {
             let v1_agents = v1_agents.clone();
