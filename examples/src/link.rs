@@ -210,6 +210,55 @@ where
     }
 }
 
+/// How long a connecting party may take to upgrade to a WebSocket.
+pub const UPGRADE_TIMEOUT: Duration = Duration::from_secs(10);
+
+/// The server's side of one accepted TCP connection: the WebSocket upgrade at `path`
+/// (404 elsewhere) within [`UPGRADE_TIMEOUT`], and a [`Server`] session accepting only
+/// `token` (compared in constant time: `Token`'s equality), refusing others with
+/// `refusal` in `auth.failure`. `None` when the upgrade failed.
+pub async fn accept_server(
+    stream: tokio::net::TcpStream,
+    path: &'static str,
+    token: brainwire_auth::Token,
+    refusal: &'static str,
+    config: brainwire_auth::SessionConfig,
+) -> Option<(
+    tokio_tungstenite::WebSocketStream<tokio::net::TcpStream>,
+    Server,
+)> {
+    use tokio_tungstenite::tungstenite::handshake::server::{ErrorResponse, Request, Response};
+    // tungstenite's callback signature, large error included.
+    #[allow(clippy::result_large_err)]
+    let check_path = |request: &Request, response: Response| -> Result<Response, ErrorResponse> {
+        if request.uri().path() == path {
+            Ok(response)
+        } else {
+            let mut refused = ErrorResponse::new(Some("no such endpoint".into()));
+            *refused.status_mut() = tokio_tungstenite::tungstenite::http::StatusCode::NOT_FOUND;
+            Err(refused)
+        }
+    };
+    let upgrade = tokio_tungstenite::accept_hdr_async_with_config(
+        stream,
+        check_path,
+        Some(websocket_config()),
+    );
+    let Ok(Ok(socket)) = tokio::time::timeout(UPGRADE_TIMEOUT, upgrade).await else {
+        return None;
+    };
+    let verifier = move |request: &brainwire_auth::AuthRequest| {
+        if request.token == token {
+            Ok(brainwire_auth::Grant::new())
+        } else {
+            Err(refusal.to_owned())
+        }
+    };
+    let ids = Box::new(|| uuid::Uuid::new_v4().to_string());
+    let server = Server::accept(Instant::now(), std::sync::Arc::new(verifier), ids, config);
+    Some((socket, server))
+}
+
 /// The `messageId` of an application message, if it has one (document 002's `ack` and
 /// `nack` name it).
 pub fn message_id(bytes: &[u8]) -> Option<String> {

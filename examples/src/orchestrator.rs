@@ -14,18 +14,12 @@ use std::sync::Arc;
 use std::time::{Duration, Instant};
 
 use anyhow::bail;
-use brainwire_auth::{
-    AuthRequest, Client, Event, Grant, OrchCapabilities, Server, SessionConfig, Token,
-};
+use brainwire_auth::{AuthRequest, Client, Event, OrchCapabilities, SessionConfig, Token};
 use brainwire_close::{Backoff, Reconnect, ReconnectPolicy, StandardCode};
 use bytes::Bytes;
 use tokio::net::{TcpListener, TcpStream};
 use tokio::sync::mpsc;
 use tokio_tungstenite::tungstenite::client::IntoClientRequest;
-use tokio_tungstenite::tungstenite::handshake::server::{
-    ErrorResponse, Request as Upgrade, Response,
-};
-use tokio_tungstenite::tungstenite::http::StatusCode;
 
 use crate::link::{self, LinkEnd, LinkRequest};
 
@@ -36,7 +30,7 @@ pub const AGENT_PATH: &str = "/ws/agent";
 pub const MAX_RELAYED: usize = 1024;
 /// Most agents connected at once.
 const MAX_AGENTS: usize = 1_000;
-/// How long connecting to the platform, or an agent's upgrade, may take.
+/// How long connecting to the platform may take.
 const CONNECT_TIMEOUT: Duration = Duration::from_secs(10);
 /// Requests waiting for one agent's connection; an agent that lets them pile up (it
 /// stopped reading) is dropped rather than slowing the relay for everyone.
@@ -221,38 +215,12 @@ async fn agent_connection(
     inputs: &mpsc::Sender<Input>,
     lines: &mpsc::Sender<String>,
 ) {
-    // tungstenite's callback signature, large error included.
-    #[allow(clippy::result_large_err)]
-    let check_path = |request: &Upgrade, response: Response| -> Result<Response, ErrorResponse> {
-        if request.uri().path() == AGENT_PATH {
-            Ok(response)
-        } else {
-            let mut refusal = ErrorResponse::new(Some("no such endpoint".into()));
-            *refusal.status_mut() = StatusCode::NOT_FOUND;
-            Err(refusal)
-        }
-    };
-    let config = Some(link::websocket_config());
-    let upgrade = tokio_tungstenite::accept_hdr_async_with_config(stream, check_path, config);
-    let Ok(Ok(socket)) = tokio::time::timeout(CONNECT_TIMEOUT, upgrade).await else {
+    let token = options.agent_token.clone();
+    let session = options.session.clone();
+    let accepted = link::accept_server(stream, AGENT_PATH, token, "unknown agent token", session);
+    let Some((socket, server)) = accepted.await else {
         return;
     };
-    let expected = options.agent_token.clone();
-    // `Token`s compare in constant time.
-    let verifier = move |request: &AuthRequest| {
-        if request.token == expected {
-            Ok(Grant::new())
-        } else {
-            Err("unknown agent token".to_owned())
-        }
-    };
-    let ids = Box::new(|| uuid::Uuid::new_v4().to_string());
-    let server = Server::accept(
-        Instant::now(),
-        Arc::new(verifier),
-        ids,
-        options.session.clone(),
-    );
     let (requests, requests_rx) = mpsc::channel(AGENT_QUEUE);
     let (events_tx, mut events) = mpsc::channel(64);
     if inputs.send(Input::AgentUp(id, requests)).await.is_err() {

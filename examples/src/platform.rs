@@ -5,15 +5,10 @@
 //! [`link::drive`].
 
 use std::sync::Arc;
-use std::time::{Duration, Instant};
 
-use brainwire_auth::{AuthRequest, Event, Grant, Server, SessionConfig, Token};
+use brainwire_auth::{Event, SessionConfig, Token};
 use tokio::net::{TcpListener, TcpStream};
 use tokio::sync::mpsc;
-use tokio_tungstenite::tungstenite::handshake::server::{
-    ErrorResponse, Request as Upgrade, Response,
-};
-use tokio_tungstenite::tungstenite::http::StatusCode;
 
 use crate::link::{self, LinkRequest};
 
@@ -23,8 +18,6 @@ pub const PLATFORM_PATH: &str = "/ws/orchestrator";
 pub const HANDLED_TYPES: [&str; 3] = ["job.progress", "job.completed", "webhook.received"];
 /// Most connections served at once.
 const MAX_CONNECTIONS: usize = 1_000;
-/// How long the WebSocket upgrade may take.
-const UPGRADE_TIMEOUT: Duration = Duration::from_secs(10);
 
 /// What the platform program is told on its command line.
 #[derive(Debug, Clone)]
@@ -60,38 +53,12 @@ pub async fn serve(listener: TcpListener, options: PlatformOptions, lines: mpsc:
 
 /// One orchestrator connection, from the upgrade to its end.
 async fn connection(stream: TcpStream, options: &PlatformOptions, lines: &mpsc::Sender<String>) {
-    // tungstenite's callback signature, large error included.
-    #[allow(clippy::result_large_err)]
-    let check_path = |request: &Upgrade, response: Response| -> Result<Response, ErrorResponse> {
-        if request.uri().path() == PLATFORM_PATH {
-            Ok(response)
-        } else {
-            let mut refusal = ErrorResponse::new(Some("no such endpoint".into()));
-            *refusal.status_mut() = StatusCode::NOT_FOUND;
-            Err(refusal)
-        }
-    };
-    let config = Some(link::websocket_config());
-    let upgrade = tokio_tungstenite::accept_hdr_async_with_config(stream, check_path, config);
-    let Ok(Ok(socket)) = tokio::time::timeout(UPGRADE_TIMEOUT, upgrade).await else {
+    let token = options.token.clone();
+    let session = options.session.clone();
+    let accepted = link::accept_server(stream, PLATFORM_PATH, token, "unknown token", session);
+    let Some((socket, server)) = accepted.await else {
         return;
     };
-    let expected = options.token.clone();
-    // `Token`s compare in constant time.
-    let verifier = move |request: &AuthRequest| {
-        if request.token == expected {
-            Ok(Grant::new())
-        } else {
-            Err("unknown token".to_owned())
-        }
-    };
-    let ids = Box::new(|| uuid::Uuid::new_v4().to_string());
-    let server = Server::accept(
-        Instant::now(),
-        Arc::new(verifier),
-        ids,
-        options.session.clone(),
-    );
     let (requests, requests_rx) = mpsc::channel(64);
     let (events_tx, mut events) = mpsc::channel(64);
     let driver = tokio::spawn(link::drive(server, socket, requests_rx, events_tx));
