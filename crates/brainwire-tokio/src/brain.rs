@@ -93,8 +93,9 @@ impl BrainOptions {
     }
 }
 
-/// Which protocols an agent endpoint takes.
+/// Which protocols an agent endpoint takes (only the axum routes take one alone).
 #[derive(Debug, Clone, Copy)]
+#[cfg_attr(not(feature = "axum"), allow(dead_code))]
 pub(crate) enum Protocols {
     V1,
     V2,
