@@ -17,7 +17,7 @@
 //! subscribed by a node only while one of its clients watches the channel) and
 //! `node:{name}` (commands and revocations for the agents a node holds).
 
-use std::collections::{BTreeSet, HashMap, HashSet, VecDeque};
+use std::collections::{BTreeSet, HashMap, HashSet};
 use std::sync::{Arc, Mutex};
 use std::time::Duration;
 
@@ -37,8 +37,11 @@ use super::batch_log::BatchLog;
 const OWNER_TTL_SECONDS: u64 = 30;
 /// How long a stored batch id is remembered (a re-send comes within minutes).
 const BATCH_TTL_SECONDS: u64 = 7 * 24 * 3600;
-/// Most events kept per agent (older ones are trimmed).
+/// Most events kept per agent in Redis (older ones are trimmed).
 const MAX_EVENTS_PER_AGENT: usize = 1_000_000;
+/// Most events kept per agent by a single-node brain, in memory: as many as one
+/// `GET /api/events` lists (the count goes on).
+const MAX_EVENTS_IN_MEMORY: usize = MAX_EVENTS_LISTED;
 /// Most events one `GET /api/events` returns (`count` is the total).
 pub(crate) const MAX_EVENTS_LISTED: usize = 10_000;
 /// Most commands kept in memory by a single-node brain.
@@ -110,7 +113,7 @@ struct Redis {
 struct Memory {
     online: HashMap<String, String>,
     batches: BatchLog,
-    events: HashMap<String, (u64, VecDeque<String>)>,
+    events: HashMap<String, (u64, Vec<String>)>,
     commands: HashMap<String, CommandRecord>,
     pending: HashMap<String, BTreeSet<String>>,
     revoked: HashSet<String>,
@@ -298,10 +301,8 @@ impl Cluster {
                 }
                 let (count, kept) = memory.events.entry(agent_id.to_owned()).or_default();
                 *count += events.len() as u64;
-                kept.extend(events);
-                while kept.len() > MAX_EVENTS_PER_AGENT {
-                    kept.pop_front();
-                }
+                let room = MAX_EVENTS_IN_MEMORY.saturating_sub(kept.len());
+                kept.extend(events.into_iter().take(room));
                 Ok(true)
             }
             Backend::Redis(redis) => {
@@ -594,15 +595,21 @@ impl Cluster {
             if push.kind != redis::PushKind::Message {
                 continue;
             }
-            let [redis::Value::BulkString(name), redis::Value::BulkString(payload)] =
-                &push.data[..]
+            // The payload's buffer, as Redis gave it, becomes the `Bytes` every client
+            // gets: no copy, no decode.
+            let mut data = push.data.into_iter();
+            let (
+                Some(redis::Value::BulkString(name)),
+                Some(redis::Value::BulkString(payload)),
+                None,
+            ) = (data.next(), data.next(), data.next())
             else {
                 continue;
             };
-            let Ok(name) = std::str::from_utf8(name) else {
+            let Ok(name) = std::str::from_utf8(&name) else {
                 continue;
             };
-            let payload = Bytes::copy_from_slice(payload);
+            let payload = Bytes::from(payload);
             if name == run {
                 self.run_stream.publish_encoded(payload);
             } else if let Some(channel) = name.strip_prefix(&channel_prefix) {
@@ -666,3 +673,54 @@ async fn publish_in_order(
 /// How often a node looks for commands its agents should have and did not get (a
 /// notification lost while a node restarted, or sent before the agent connected).
 pub(crate) const SWEEP_INTERVAL: Duration = Duration::from_secs(2);
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn one_node() -> Cluster {
+        let run_stream = RunStreamServer::new(
+            brainwire_run::Broadcaster::new("hi", brainwire_core::WallClock::system()),
+            brainwire_tokio::DashboardOptions::default(),
+        );
+        let hub = brainwire_channel::ChannelHub::new(
+            super::super::channels::ProjectScope::new("p"),
+            super::super::channels::MAX_SUBSCRIPTIONS,
+        );
+        let channels = ChannelServer::new(hub, brainwire_tokio::DashboardOptions::default());
+        let (local, _) = mpsc::channel(1);
+        Cluster::memory(run_stream, channels, local)
+    }
+
+    #[tokio::test]
+    async fn one_node_stores_each_batch_once_and_keeps_a_bounded_number_of_events() {
+        let cluster = one_node();
+        let batch = |n: usize| {
+            (0..n)
+                .map(|i| format!(r#"{{"i":{i}}}"#))
+                .collect::<Vec<_>>()
+        };
+        assert!(cluster.store_batch("a", "b-1", batch(500)).await.unwrap());
+        assert!(
+            !cluster.store_batch("a", "b-1", batch(500)).await.unwrap(),
+            "a re-send"
+        );
+        for n in 2..=30 {
+            cluster
+                .store_batch("a", &format!("b-{n}"), batch(500))
+                .await
+                .unwrap();
+        }
+        let (count, listed) = cluster.events("a").await.unwrap();
+        assert_eq!(count, 15_000, "every stored event is counted");
+        assert_eq!(listed.len(), MAX_EVENTS_LISTED);
+        let Backend::Memory(memory) = &cluster.backend else {
+            unreachable!()
+        };
+        let kept = memory.lock().unwrap().events["a"].1.len();
+        assert_eq!(
+            kept, MAX_EVENTS_IN_MEMORY,
+            "memory holds no more than it lists"
+        );
+    }
+}
