@@ -15,15 +15,14 @@ use brainwire_v2::{
 use bytes::Bytes;
 use subtle::ConstantTimeEq;
 use tokio::io::{AsyncRead, AsyncWrite};
-use tokio::sync::{mpsc, oneshot};
-use tokio::task::JoinHandle;
+use tokio::sync::oneshot;
 use tokio_rustls::TlsAcceptor;
 use tokio_tungstenite::tungstenite::handshake::server::{
     ErrorResponse, Request as Upgrade, Response,
 };
 use tokio_tungstenite::tungstenite::Error as WsError;
 
-use crate::driver::{ConnectionDriver, DrivenSession, Request};
+use crate::driver::{ConnectionHandle, DrivenSession};
 use crate::log::{debug, ConnectionSpan};
 use crate::stats::Stats;
 use crate::tap::FrameTap;
@@ -206,6 +205,20 @@ pub async fn accept_agent<S>(
 where
     S: AsyncRead + AsyncWrite + Unpin + Send + 'static,
 {
+    let (socket, bearer) = upgrade(stream, options, Protocols::V2).await?;
+    start_session(socket, None, bearer.as_deref(), authority, options).await
+}
+
+/// Upgrades `stream` to a WebSocket within the handshake timeout, with the message cap
+/// of `protocols` and the options' buffers; gives it and its bearer token.
+pub(crate) async fn upgrade<S>(
+    stream: S,
+    options: &BrainOptions,
+    protocols: Protocols,
+) -> Result<(tokio_tungstenite::WebSocketStream<S>, Option<String>), AcceptError>
+where
+    S: AsyncRead + AsyncWrite + Unpin + Send + 'static,
+{
     let mut bearer = None;
     // tungstenite's callback signature, large error included.
     #[allow(clippy::result_large_err)]
@@ -217,14 +230,16 @@ where
             .and_then(bearer_token);
         Ok(response)
     };
-    let limits = config(options.max_message_bytes(), options.buffer_bytes);
+    let limits = config(
+        options.max_message_bytes_of(protocols),
+        options.buffer_bytes,
+    );
     let upgrade = tokio_tungstenite::accept_hdr_async_with_config(stream, capture, Some(limits));
-    let socket = match tokio::time::timeout(options.handshake_timeout, upgrade).await {
-        Ok(Ok(socket)) => socket,
-        Ok(Err(error)) => return Err(AcceptError::Handshake(error)),
-        Err(_) => return Err(AcceptError::HandshakeTimeout),
-    };
-    start_session(socket, None, bearer.as_deref(), authority, options).await
+    match tokio::time::timeout(options.handshake_timeout, upgrade).await {
+        Ok(Ok(socket)) => Ok((socket, bearer)),
+        Ok(Err(error)) => Err(AcceptError::Handshake(error)),
+        Err(_) => Err(AcceptError::HandshakeTimeout),
+    }
 }
 
 /// The bearer token of an `Authorization` header.
@@ -263,28 +278,10 @@ pub(crate) async fn start_session<W: MessageSocket>(
         .await;
         return Err(AcceptError::Unauthorized);
     }
-    let (events_tx, events) = mpsc::channel(options.event_queue.max(1));
-    let (requests, requests_rx) = mpsc::channel(64);
-    options.stats.opened();
-    let driver = ConnectionDriver {
-        // The agent's ids join the span once its `hello` is accepted.
-        span: ConnectionSpan::agent_connection(&session_id),
-        stats: Arc::clone(&options.stats),
-        session,
-        events: events_tx,
-        requests: requests_rx,
-        write_timeout: options.write_timeout,
-        tap: options.frame_tap.clone(),
-        report: ConnectionReport::default(),
-    };
-    let span = driver.span.clone();
-    let driver = tokio::spawn(span.instrument(driver.run(socket, first)));
-    Ok(AgentConnection {
-        session_id,
-        events,
-        requests,
-        driver,
-    })
+    // The agent's ids join the span once its `hello` is accepted.
+    let span = ConnectionSpan::agent_connection(&session_id);
+    let handle = ConnectionHandle::spawn(session, socket, first, span, options);
+    Ok(AgentConnection { session_id, handle })
 }
 
 /// The v2 agent endpoint as an axum route: `GET` upgrades to a WebSocket with the
@@ -423,9 +420,7 @@ pub(crate) enum V2Request {
 #[derive(Debug)]
 pub struct AgentConnection {
     session_id: String,
-    events: mpsc::Receiver<BrainEvent>,
-    requests: mpsc::Sender<Request<V2Request>>,
-    driver: JoinHandle<ConnectionReport>,
+    handle: ConnectionHandle<BrainSession>,
 }
 
 impl AgentConnection {
@@ -438,7 +433,7 @@ impl AgentConnection {
     /// at most [`BrainOptions::event_queue`] events wait and the connection stops
     /// reading the socket.
     pub async fn next_event(&mut self) -> Option<BrainEvent> {
-        self.events.recv().await
+        self.handle.next_event().await
     }
 
     /// Acknowledges the batch `batch_id` with the application's counts.
@@ -453,14 +448,12 @@ impl AgentConnection {
         accepted: u64,
         rejected: u64,
     ) -> Result<(), ConnectionClosed> {
-        let request = Request::Session(V2Request::AckBatch {
-            batch_id: batch_id.into(),
-            counts: (received, accepted, rejected),
-        });
-        self.requests
-            .send(request)
+        self.handle
+            .request(V2Request::AckBatch {
+                batch_id: batch_id.into(),
+                counts: (received, accepted, rejected),
+            })
             .await
-            .map_err(|_| ConnectionClosed)
     }
 
     /// Signs and sends `command`; gives its id, which `CommandAcked` and
@@ -470,29 +463,22 @@ impl AgentConnection {
     ///
     /// [`CommandError`].
     pub async fn send_command(&self, command: Command) -> Result<String, CommandError> {
-        let (reply, answer) = oneshot::channel();
-        self.requests
-            .send(Request::Session(V2Request::SendCommand { command, reply }))
-            .await
-            .map_err(|_| ConnectionClosed)?;
-        answer
-            .await
-            .map_err(|_| ConnectionClosed)?
+        self.handle
+            .ask(|reply| V2Request::SendCommand { command, reply })
+            .await?
             .map_err(CommandError::Refused)
     }
 
     /// Closes the connection with `frame` (for example 1001 when the brain shuts down)
     /// and reports it.
     pub async fn close(self, frame: CloseFrame) -> ConnectionReport {
-        let _ = self.requests.send(Request::Close(frame)).await;
-        self.finished().await
+        self.handle.close(frame).await
     }
 
     /// Waits for the connection to end and reports it. Dropping the connection instead
     /// closes it with 1001.
     pub async fn finished(self) -> ConnectionReport {
-        drop(self.events);
-        self.driver.await.unwrap_or_default()
+        self.handle.finished().await
     }
 }
 

@@ -2,7 +2,6 @@
 //! driven like a v2 one, and endpoints that take both protocols, telling them apart by the
 //! first frame ([`brainwire_v1::sniff`]), as a brain does while its fleet migrates.
 
-use std::sync::Arc;
 use std::time::Instant;
 
 use brainwire_close::{CloseFrame, StandardCode};
@@ -11,20 +10,16 @@ use brainwire_v2::AgentAuthority;
 use bytes::Bytes;
 use futures_util::StreamExt;
 use tokio::io::{AsyncRead, AsyncWrite};
-use tokio::sync::{mpsc, oneshot};
-use tokio::task::JoinHandle;
-use tokio_tungstenite::tungstenite::handshake::server::{
-    ErrorResponse, Request as Upgrade, Response,
-};
+use tokio::sync::oneshot;
 use tokio_tungstenite::tungstenite::Error as WsError;
 
 use crate::brain::{
-    bearer_token, start_session, AcceptError, AgentConnection, BrainOptions, CommandError,
+    start_session, upgrade, AcceptError, AgentConnection, BrainOptions, CommandError,
     ConnectionClosed, ConnectionReport, Protocols,
 };
-use crate::driver::{ConnectionDriver, DrivenSession, Request};
+use crate::driver::{ConnectionHandle, DrivenSession};
 use crate::log::{debug, ConnectionSpan};
-use crate::ws::{close_message, config, send_within, Incoming, MessageSocket};
+use crate::ws::{close_message, send_within, Incoming, MessageSocket};
 
 /// What the application asks of a v1 session.
 pub(crate) enum V1Request {
@@ -89,9 +84,7 @@ impl DrivenSession for BrainSession {
 pub struct V1AgentConnection {
     agent_id: String,
     project_id: String,
-    events: mpsc::Receiver<BrainEvent>,
-    requests: mpsc::Sender<Request<V1Request>>,
-    driver: JoinHandle<ConnectionReport>,
+    handle: ConnectionHandle<BrainSession>,
 }
 
 impl V1AgentConnection {
@@ -109,7 +102,7 @@ impl V1AgentConnection {
     /// at most [`BrainOptions::event_queue`] events wait and the connection stops
     /// reading the socket.
     pub async fn next_event(&mut self) -> Option<BrainEvent> {
-        self.events.recv().await
+        self.handle.next_event().await
     }
 
     /// Acknowledges the `event_batch` numbered `seq`.
@@ -118,10 +111,7 @@ impl V1AgentConnection {
     ///
     /// [`ConnectionClosed`].
     pub async fn ack(&self, seq: u64) -> Result<(), ConnectionClosed> {
-        self.requests
-            .send(Request::Session(V1Request::Ack(seq)))
-            .await
-            .map_err(|_| ConnectionClosed)
+        self.handle.request(V1Request::Ack(seq)).await
     }
 
     /// Sends `command`; its result comes as [`BrainEvent::CommandCompleted`].
@@ -131,29 +121,22 @@ impl V1AgentConnection {
     /// [`CommandError::V1Refused`] (not established, too many pending, `cmd_id` pending
     /// already) or [`CommandError::Closed`].
     pub async fn send_command(&self, command: Command) -> Result<(), CommandError> {
-        let (reply, answer) = oneshot::channel();
-        self.requests
-            .send(Request::Session(V1Request::SendCommand { command, reply }))
-            .await
-            .map_err(|_| ConnectionClosed)?;
-        answer
-            .await
-            .map_err(|_| ConnectionClosed)?
+        self.handle
+            .ask(|reply| V1Request::SendCommand { command, reply })
+            .await?
             .map_err(CommandError::V1Refused)
     }
 
     /// Closes the connection with `frame` (4003 when the agent is revoked, 1001 when the
     /// brain shuts down) and reports it.
     pub async fn close(self, frame: CloseFrame) -> ConnectionReport {
-        let _ = self.requests.send(Request::Close(frame)).await;
-        self.finished().await
+        self.handle.close(frame).await
     }
 
     /// Waits for the connection to end and reports it. Dropping the connection instead
     /// closes it with 1001.
     pub async fn finished(self) -> ConnectionReport {
-        drop(self.events);
-        self.driver.await.unwrap_or_default()
+        self.handle.finished().await
     }
 }
 
@@ -186,28 +169,12 @@ async fn start_v1_session<W: MessageSocket>(
         }
         return Err(AcceptError::Unauthorized);
     };
-    let (events_tx, events) = mpsc::channel(options.event_queue.max(1));
-    let (requests, requests_rx) = mpsc::channel(64);
-    options.stats.opened();
     let span = ConnectionSpan::agent_connection(&crate::random_uuid());
     span.record_agent(&grant.agent_id, &grant.project_id);
-    let driver = ConnectionDriver {
-        span: span.clone(),
-        stats: Arc::clone(&options.stats),
-        session,
-        events: events_tx,
-        requests: requests_rx,
-        write_timeout: options.write_timeout,
-        tap: options.frame_tap.clone(),
-        report: ConnectionReport::default(),
-    };
-    let driver = tokio::spawn(span.instrument(driver.run(socket, first)));
     Ok(V1AgentConnection {
         agent_id: grant.agent_id,
         project_id: grant.project_id,
-        events,
-        requests,
-        driver,
+        handle: ConnectionHandle::spawn(session, socket, first, span, options),
     })
 }
 
@@ -283,25 +250,7 @@ pub async fn accept_any_agent<S>(
 where
     S: AsyncRead + AsyncWrite + Unpin + Send + 'static,
 {
-    let mut bearer = None;
-    // tungstenite's callback signature, large error included.
-    #[allow(clippy::result_large_err)]
-    let capture = |request: &Upgrade, response: Response| -> Result<Response, ErrorResponse> {
-        bearer = request
-            .headers()
-            .get("authorization")
-            .and_then(|value| value.to_str().ok())
-            .and_then(bearer_token);
-        Ok(response)
-    };
-    let max_message_bytes = options.max_message_bytes_of(Protocols::Both);
-    let limits = config(max_message_bytes, options.buffer_bytes);
-    let upgrade = tokio_tungstenite::accept_hdr_async_with_config(stream, capture, Some(limits));
-    let socket = match tokio::time::timeout(options.handshake_timeout, upgrade).await {
-        Ok(Ok(socket)) => socket,
-        Ok(Err(error)) => return Err(AcceptError::Handshake(error)),
-        Err(_) => return Err(AcceptError::HandshakeTimeout),
-    };
+    let (socket, bearer) = upgrade(stream, options, Protocols::Both).await?;
     start_any_session(socket, bearer.as_deref(), authority, options).await
 }
 

@@ -9,10 +9,10 @@ use std::time::{Duration, Instant};
 use brainwire_close::{CloseFrame, StandardCode};
 use bytes::Bytes;
 use futures_util::StreamExt;
-use tokio::sync::mpsc;
+use tokio::sync::{mpsc, oneshot};
 use tokio_tungstenite::tungstenite::Error as WsError;
 
-use crate::brain::ConnectionReport;
+use crate::brain::{ConnectionClosed, ConnectionReport};
 use crate::log::{debug, warn_event, ConnectionSpan};
 use crate::stats::Stats;
 use crate::tap::{FrameDirection, FrameTap};
@@ -38,31 +38,27 @@ pub(crate) trait DrivenSession: Send + 'static {
 }
 
 /// A request of the application: one of the session's, or a close.
-pub(crate) enum Request<R> {
+enum Request<R> {
     Session(R),
     Close(CloseFrame),
 }
 
 /// The task behind one connection.
-pub(crate) struct ConnectionDriver<S: DrivenSession> {
-    pub(crate) span: ConnectionSpan,
-    pub(crate) stats: Arc<Stats>,
-    pub(crate) session: S,
-    pub(crate) events: mpsc::Sender<S::Event>,
-    pub(crate) requests: mpsc::Receiver<Request<S::Request>>,
-    pub(crate) write_timeout: Duration,
-    pub(crate) tap: Option<FrameTap>,
-    pub(crate) report: ConnectionReport,
+struct ConnectionDriver<S: DrivenSession> {
+    span: ConnectionSpan,
+    stats: Arc<Stats>,
+    session: S,
+    events: mpsc::Sender<S::Event>,
+    requests: mpsc::Receiver<Request<S::Request>>,
+    write_timeout: Duration,
+    tap: Option<FrameTap>,
+    report: ConnectionReport,
 }
 
 impl<S: DrivenSession> ConnectionDriver<S> {
     /// Drives the connection to its end, `first` (a frame read before the session
     /// existed, to tell the protocol) fed first.
-    pub(crate) async fn run<W: MessageSocket>(
-        mut self,
-        socket: W,
-        first: Option<Bytes>,
-    ) -> ConnectionReport {
+    async fn run<W: MessageSocket>(mut self, socket: W, first: Option<Bytes>) -> ConnectionReport {
         let stats = Arc::clone(&self.stats);
         if let Some(first) = first {
             self.received(&first);
@@ -152,5 +148,89 @@ impl<S: DrivenSession> ConnectionDriver<S> {
         self.report.close_code = Some(frame.code());
         let _ = send_within(socket, close_message(&frame), self.write_timeout).await;
         self.report
+    }
+}
+
+/// The application's side of a spawned [`ConnectionDriver`]: its events, its requests,
+/// its end. `AgentConnection` (v2) and `V1AgentConnection` wrap one each.
+pub(crate) struct ConnectionHandle<S: DrivenSession> {
+    events: mpsc::Receiver<S::Event>,
+    requests: mpsc::Sender<Request<S::Request>>,
+    driver: tokio::task::JoinHandle<ConnectionReport>,
+}
+
+impl<S: DrivenSession> std::fmt::Debug for ConnectionHandle<S> {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("ConnectionHandle")
+            .field("ended", &self.driver.is_finished())
+            .finish_non_exhaustive()
+    }
+}
+
+impl<S: DrivenSession> ConnectionHandle<S> {
+    /// Spawns the driver of `session` over `socket` (`first` fed first) with the limits
+    /// of `options`, inside `span`.
+    pub(crate) fn spawn<W: MessageSocket>(
+        session: S,
+        socket: W,
+        first: Option<Bytes>,
+        span: ConnectionSpan,
+        options: &crate::brain::BrainOptions,
+    ) -> Self {
+        let (events_tx, events) = mpsc::channel(options.event_queue.max(1));
+        let (requests, requests_rx) = mpsc::channel(64);
+        options.stats.opened();
+        let driver = ConnectionDriver {
+            span: span.clone(),
+            stats: Arc::clone(&options.stats),
+            session,
+            events: events_tx,
+            requests: requests_rx,
+            write_timeout: options.write_timeout,
+            tap: options.frame_tap.clone(),
+            report: ConnectionReport::default(),
+        };
+        let driver = tokio::spawn(span.instrument(driver.run(socket, first)));
+        Self {
+            events,
+            requests,
+            driver,
+        }
+    }
+
+    /// The next event; `None` once the connection has ended.
+    pub(crate) async fn next_event(&mut self) -> Option<S::Event> {
+        self.events.recv().await
+    }
+
+    /// Hands `request` to the session.
+    pub(crate) async fn request(&self, request: S::Request) -> Result<(), ConnectionClosed> {
+        self.requests
+            .send(Request::Session(request))
+            .await
+            .map_err(|_| ConnectionClosed)
+    }
+
+    /// Hands the request `make` builds around a reply channel to the session, and waits
+    /// for the reply.
+    pub(crate) async fn ask<T>(
+        &self,
+        make: impl FnOnce(oneshot::Sender<T>) -> S::Request,
+    ) -> Result<T, ConnectionClosed> {
+        let (reply, answer) = oneshot::channel();
+        self.request(make(reply)).await?;
+        answer.await.map_err(|_| ConnectionClosed)
+    }
+
+    /// Closes the connection with `frame` and reports it.
+    pub(crate) async fn close(self, frame: CloseFrame) -> ConnectionReport {
+        let _ = self.requests.send(Request::Close(frame)).await;
+        self.finished().await
+    }
+
+    /// Waits for the connection to end and reports it.
+    pub(crate) async fn finished(self) -> ConnectionReport {
+        drop(self.events);
+        self.driver.await.unwrap_or_default()
     }
 }

@@ -178,8 +178,9 @@ async fn react(
     match event {
         BrainEvent::EventBatch { batch_id, events } => {
             let agent_id = reporter.as_ref().map_or("", |r| r.agent_id.as_str());
-            let texts = events.iter().map(|e| e.as_str().to_owned()).collect();
-            let new = match shared.store_batch(agent_id, &batch_id, texts).await {
+            // The events' own text, borrowed: stored as received.
+            let texts: Vec<&str> = events.iter().map(JsonObject::as_str).collect();
+            let new = match shared.store_batch(agent_id, &batch_id, &texts).await {
                 Ok(new) => new,
                 Err(e) => {
                     // Not acknowledged: the agent sends the batch again (here or on

@@ -116,8 +116,9 @@ async fn react(
                 .events
                 .iter()
                 .filter_map(|e| serde_json::to_string(e).ok())
-                .collect();
-            let new = match shared.store_batch(agent_id, &key, texts).await {
+                .collect::<Vec<String>>();
+            let texts: Vec<&str> = texts.iter().map(String::as_str).collect();
+            let new = match shared.store_batch(agent_id, &key, &texts).await {
                 Ok(new) => new,
                 Err(e) => {
                     // Not acknowledged: the agent sends it again after a reconnect.

@@ -291,7 +291,7 @@ impl Cluster {
         &self,
         agent_id: &str,
         batch: &str,
-        events: Vec<String>,
+        events: &[&str],
     ) -> anyhow::Result<bool> {
         match &self.backend {
             Backend::Memory(memory) => {
@@ -302,7 +302,7 @@ impl Cluster {
                 let (count, kept) = memory.events.entry(agent_id.to_owned()).or_default();
                 *count += events.len() as u64;
                 let room = MAX_EVENTS_IN_MEMORY.saturating_sub(kept.len());
-                kept.extend(events.into_iter().take(room));
+                kept.extend(events.iter().take(room).map(|e| (*e).to_owned()));
                 Ok(true)
             }
             Backend::Redis(redis) => {
@@ -323,8 +323,8 @@ impl Cluster {
                     .key(format!("{}events:{agent_id}", redis.prefix))
                     .arg(BATCH_TTL_SECONDS)
                     .arg(MAX_EVENTS_PER_AGENT);
-                for event in &events {
-                    invocation.arg(event);
+                for event in events {
+                    invocation.arg(*event);
                 }
                 let mut c = redis.connection.clone();
                 let stored: i64 = invocation.invoke_async(&mut c).await?;
@@ -695,19 +695,16 @@ mod tests {
     #[tokio::test]
     async fn one_node_stores_each_batch_once_and_keeps_a_bounded_number_of_events() {
         let cluster = one_node();
-        let batch = |n: usize| {
-            (0..n)
-                .map(|i| format!(r#"{{"i":{i}}}"#))
-                .collect::<Vec<_>>()
-        };
-        assert!(cluster.store_batch("a", "b-1", batch(500)).await.unwrap());
+        let texts: Vec<String> = (0..500).map(|i| format!(r#"{{"i":{i}}}"#)).collect();
+        let batch: Vec<&str> = texts.iter().map(String::as_str).collect();
+        assert!(cluster.store_batch("a", "b-1", &batch).await.unwrap());
         assert!(
-            !cluster.store_batch("a", "b-1", batch(500)).await.unwrap(),
+            !cluster.store_batch("a", "b-1", &batch).await.unwrap(),
             "a re-send"
         );
         for n in 2..=30 {
             cluster
-                .store_batch("a", &format!("b-{n}"), batch(500))
+                .store_batch("a", &format!("b-{n}"), &batch)
                 .await
                 .unwrap();
         }

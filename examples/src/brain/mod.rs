@@ -265,7 +265,7 @@ impl Shared {
         &self,
         agent_id: &str,
         key: &str,
-        events: Vec<String>,
+        events: &[&str],
     ) -> anyhow::Result<bool> {
         let count = events.len();
         let new = self.cluster.store_batch(agent_id, key, events).await?;
