@@ -63,6 +63,14 @@ pub enum JsonError {
         /// Depth allowed.
         max: usize,
     },
+    /// A value that has no JSON text to canonicalize: its `Serialize` refused, a map key
+    /// is not a string or an integer, or two members share a key
+    /// ([`canonicalize_value`](crate::canonicalize_value)).
+    #[error("value cannot be written as JSON: {reason}")]
+    Unserializable {
+        /// Why, cut to 128 bytes.
+        reason: String,
+    },
     /// Larger than [`Limits::max_bytes`](crate::Limits::max_bytes).
     #[error("document of {size} bytes exceeds the limit of {max}")]
     TooLarge {
@@ -85,6 +93,7 @@ impl JsonError {
             Self::LoneSurrogate { .. } => "lone_surrogate",
             Self::DuplicateKey { .. } => "duplicate_key",
             Self::TooDeep { .. } => "too_deep",
+            Self::Unserializable { .. } => "unserializable",
             Self::TooLarge { .. } => "too_large",
         }
     }

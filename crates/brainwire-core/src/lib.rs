@@ -55,6 +55,7 @@
 #![deny(missing_docs)]
 
 mod canonical;
+mod canonical_serializer;
 pub mod check;
 mod clock;
 mod error;
@@ -74,6 +75,7 @@ mod value;
 /// that users need not depend on `bytes` to hold one.
 pub use bytes::Bytes;
 pub use canonical::{canonicalize, write_string};
+pub use canonical_serializer::{canonicalize_value, write_canonical_value};
 pub use clock::{Clock, SystemClock, WallClock};
 pub use error::JsonError;
 pub use fanout::Fanout;

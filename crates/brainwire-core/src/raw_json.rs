@@ -11,13 +11,28 @@ use serde_json::value::RawValue;
 /// Keeping the text rather than a `serde_json::Value` loses nothing the reference keeps
 /// (integers beyond 64 bits, float spellings) and costs no allocation per member.
 /// Equality is textual. Read it with [`JsonObject::deserialize_as`].
+///
+/// An object built by [`from_serialize`](Self::from_serialize) is written in canonical
+/// form and remembers it, so that signing a frame that carries it copies its text
+/// instead of parsing it ([`is_canonical`](Self::is_canonical)).
 #[derive(Clone)]
-pub struct JsonObject(Box<RawValue>);
+pub struct JsonObject {
+    raw: Box<RawValue>,
+    canonical: bool,
+}
+
+/// The newtype name under which a canonical [`JsonObject`] serializes its raw value:
+/// transparent to `serde_json`, a sign to [`canonicalize_value`](crate::canonicalize_value)
+/// that the text needs no parse.
+pub(crate) const CANONICAL_TOKEN: &str = "$brainwire::CanonicalJsonObject";
 
 impl JsonObject {
     /// `{}`.
     pub fn empty() -> Self {
-        Self(RawValue::from_string("{}".to_owned()).expect("{} is JSON"))
+        Self {
+            raw: RawValue::from_string("{}".to_owned()).expect("{} is JSON"),
+            canonical: true,
+        }
     }
 
     /// Takes the text of a JSON object.
@@ -30,18 +45,43 @@ impl JsonObject {
         Self::from_raw(raw)
     }
 
-    /// Serializes `value`, which must serialize to an object.
+    /// Serializes `value`, which must serialize to an object, in canonical form (keys in
+    /// code point order, floats as Python's `repr`; see
+    /// [`canonicalize_value`](crate::canonicalize_value)).
+    ///
+    /// ```
+    /// let event = serde_json::json!({"ts": 1e16, "event_type": "task_succeeded"});
+    /// let event = brainwire_core::JsonObject::from_serialize(&event)?;
+    /// assert_eq!(event.as_str(), r#"{"event_type":"task_succeeded","ts":1e+16}"#);
+    /// assert!(event.is_canonical());
+    /// # Ok::<(), serde_json::Error>(())
+    /// ```
     ///
     /// # Errors
     ///
     /// When serialization fails or does not give an object.
     pub fn from_serialize<T: Serialize + ?Sized>(value: &T) -> Result<Self, serde_json::Error> {
-        Self::from_raw(serde_json::value::to_raw_value(value)?)
+        let text = crate::canonicalize_value(value, &crate::Limits::default())
+            .map_err(serde::ser::Error::custom)?;
+        let text = String::from_utf8(text).expect("canonical JSON is UTF-8");
+        let mut object = Self::from_raw(RawValue::from_string(text)?)?;
+        object.canonical = true;
+        Ok(object)
+    }
+
+    /// Whether the text is known to be canonical: built by
+    /// [`from_serialize`](Self::from_serialize) (or `{}`). Text taken as given or
+    /// received is not, even when it happens to be.
+    pub fn is_canonical(&self) -> bool {
+        self.canonical
     }
 
     fn from_raw(raw: Box<RawValue>) -> Result<Self, serde_json::Error> {
         if raw.get().trim_start().starts_with('{') {
-            Ok(Self(raw))
+            Ok(Self {
+                raw,
+                canonical: false,
+            })
         } else {
             Err(serde::de::Error::invalid_type(
                 serde::de::Unexpected::Other("non-object JSON"),
@@ -52,7 +92,7 @@ impl JsonObject {
 
     /// The object's JSON text, as received.
     pub fn as_str(&self) -> &str {
-        self.0.get()
+        self.raw.get()
     }
 
     /// Reads the object as `T`.
@@ -61,7 +101,7 @@ impl JsonObject {
     ///
     /// When the object does not match `T`.
     pub fn deserialize_as<'a, T: Deserialize<'a>>(&'a self) -> Result<T, serde_json::Error> {
-        serde_json::from_str(self.0.get())
+        serde_json::from_str(self.raw.get())
     }
 }
 
@@ -85,7 +125,11 @@ impl fmt::Debug for JsonObject {
 
 impl Serialize for JsonObject {
     fn serialize<S: serde::Serializer>(&self, serializer: S) -> Result<S::Ok, S::Error> {
-        self.0.serialize(serializer)
+        if self.canonical {
+            serializer.serialize_newtype_struct(CANONICAL_TOKEN, &self.raw)
+        } else {
+            self.raw.serialize(serializer)
+        }
     }
 }
 
@@ -183,7 +227,7 @@ impl From<u64> for JsonValue {
 
 impl From<JsonObject> for JsonValue {
     fn from(object: JsonObject) -> Self {
-        Self(object.0)
+        Self(object.raw)
     }
 }
 

@@ -296,6 +296,66 @@ impl<C: Clock, N: NonceSource> FrameSigner<C, N> {
         Ok(self.write_signed(stamp, frame_type, id, Member::Node(payload_root), payload))
     }
 
+    /// [`sign`](Self::sign) for a payload whose canonical form the caller wrote
+    /// alongside it (as `brainwire_v2::sign` does from a typed payload, with
+    /// [`brainwire_core::canonicalize_value`]): `payload` goes on the wire, and the MAC
+    /// covers `canonical_payload` without parsing anything. A `canonical_payload` that is
+    /// not the canonical form of `payload` is signed all the same, and every verifier
+    /// refuses the frame.
+    ///
+    /// # Errors
+    ///
+    /// [`SignError`] when the id is unusable or the payload is not an object or too
+    /// large; the seq is then not consumed.
+    pub fn sign_prepared(
+        &mut self,
+        frame_type: &str,
+        id: &str,
+        payload: &[u8],
+        canonical_payload: &[u8],
+    ) -> Result<Bytes, SignError> {
+        let stamp = self.next_stamp();
+        let wire =
+            self.sign_prepared_stamped(&stamp, frame_type, id, payload, canonical_payload)?;
+        self.next_seq = self.next_seq.checked_add(1).ok_or(SignError::InvalidSeq)?;
+        Ok(wire)
+    }
+
+    /// [`sign_prepared`](Self::sign_prepared) with a given stamp, as
+    /// [`sign_stamped`](Self::sign_stamped).
+    ///
+    /// # Errors
+    ///
+    /// [`SignError`] when the id, nonce, seq or payload is unusable.
+    pub fn sign_prepared_stamped(
+        &self,
+        stamp: &Stamp,
+        frame_type: &str,
+        id: &str,
+        payload: &[u8],
+        canonical_payload: &[u8],
+    ) -> Result<Bytes, SignError> {
+        Self::check_stamp(stamp, id)?;
+        for text in [payload, canonical_payload] {
+            if text.first() != Some(&b'{') {
+                return Err(SignError::PayloadNotObject);
+            }
+            if text.len() > self.limits.max_bytes {
+                return Err(SignError::Payload(JsonError::TooLarge {
+                    size: text.len(),
+                    max: self.limits.max_bytes,
+                }));
+            }
+        }
+        Ok(self.write_signed(
+            stamp,
+            frame_type,
+            id,
+            Member::Canonical(canonical_payload),
+            payload,
+        ))
+    }
+
     /// [`sign`](Self::sign) for a payload already in canonical form (the bytes
     /// [`canonicalize`](brainwire_core::canonicalize) writes for it, an object): the
     /// payload is neither parsed nor written again, and the same bytes go to the MAC and
@@ -317,26 +377,7 @@ impl<C: Clock, N: NonceSource> FrameSigner<C, N> {
             Ok(canonical_payload),
             "sign_canonical takes canonical payloads only"
         );
-        let stamp = self.next_stamp();
-        Self::check_stamp(&stamp, id)?;
-        if canonical_payload.first() != Some(&b'{') {
-            return Err(SignError::PayloadNotObject);
-        }
-        if canonical_payload.len() > self.limits.max_bytes {
-            return Err(SignError::Payload(JsonError::TooLarge {
-                size: canonical_payload.len(),
-                max: self.limits.max_bytes,
-            }));
-        }
-        let wire = self.write_signed(
-            &stamp,
-            frame_type,
-            id,
-            Member::Canonical(canonical_payload),
-            canonical_payload,
-        );
-        self.next_seq = self.next_seq.checked_add(1).ok_or(SignError::InvalidSeq)?;
-        Ok(wire)
+        self.sign_prepared(frame_type, id, canonical_payload, canonical_payload)
     }
 
     /// The MAC over the canonical envelope (the payload given as `canonical`) and the

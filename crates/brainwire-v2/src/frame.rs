@@ -404,9 +404,9 @@ pub fn sign<C: Clock, N: NonceSource>(
     id: &str,
     payload: &Payload,
 ) -> Result<Bytes, EncodeError> {
-    let (frame_type, json) = prepare(payload)?;
+    let (frame_type, json, canonical) = prepare(payload)?;
     signer
-        .sign(frame_type, id, &json)
+        .sign_prepared(frame_type, id, &json, &canonical)
         .map_err(EncodeError::Sign)
 }
 
@@ -422,13 +422,16 @@ pub fn sign_stamped<C: Clock, N: NonceSource>(
     id: &str,
     payload: &Payload,
 ) -> Result<Bytes, EncodeError> {
-    let (frame_type, json) = prepare(payload)?;
+    let (frame_type, json, canonical) = prepare(payload)?;
     signer
-        .sign_stamped(stamp, frame_type, id, &json)
+        .sign_prepared_stamped(stamp, frame_type, id, &json, &canonical)
         .map_err(EncodeError::Sign)
 }
 
-fn prepare(payload: &Payload) -> Result<(&'static str, Vec<u8>), EncodeError> {
+/// The payload's wire text (the reference's field order) and its canonical form, each
+/// written from the typed payload: nothing is parsed, and task events built with
+/// [`JsonObject::from_serialize`](brainwire_core::JsonObject::from_serialize) are copied.
+fn prepare(payload: &Payload) -> Result<(&'static str, Vec<u8>, Vec<u8>), EncodeError> {
     let frame_type = payload.frame_type();
     if frame_type.kind() == FrameKind::Unsigned {
         return Err(EncodeError::Unsigned {
@@ -436,7 +439,9 @@ fn prepare(payload: &Payload) -> Result<(&'static str, Vec<u8>), EncodeError> {
         });
     }
     payload.validate().map_err(EncodeError::Invalid)?;
-    Ok((frame_type.as_str(), payload.to_json()))
+    let canonical = brainwire_core::canonicalize_value(payload, &Limits::default())
+        .map_err(|e| EncodeError::Sign(brainwire_sign::SignError::Payload(e)))?;
+    Ok((frame_type.as_str(), payload.to_json(), canonical))
 }
 
 /// The v2 protocol as a [`FrameSchema`]: plugs the typed frames into

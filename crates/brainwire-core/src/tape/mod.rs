@@ -20,6 +20,7 @@ use entry::*;
 use iter::Order;
 pub use iter::{Items, Members};
 pub use node::{Kind, Node};
+pub(crate) use parser::duplicate_key;
 use parser::Parser;
 
 use crate::{JsonError, Limits};
@@ -45,15 +46,22 @@ pub struct Tape {
     entries: Vec<Entry>,
     decoded: String,
     order: Vec<u32>,
-    /// For each member of the last small object sorted, its position in wire order
-    /// (at most [`MAX_REMEMBERED_ORDER`]).
-    last_order: Vec<u32>,
+    /// The orders that sorted the last few small objects of distinct shapes (an
+    /// envelope and its payload alternate): for each member, its position in wire order
+    /// (at most [`MAX_REMEMBERED_ORDER`] members, [`REMEMBERED_ORDERS`] orders).
+    remembered: [Vec<u32>; REMEMBERED_ORDERS],
+    /// The slot of `remembered` the next new order replaces.
+    next_remembered: usize,
     /// The keys of the object being sorted, in wire order.
     wire_order: Vec<u32>,
 }
 
 /// Most members of an object whose sorting order a tape remembers.
 pub(crate) const MAX_REMEMBERED_ORDER: usize = 64;
+
+/// Sorting orders a tape remembers: enough for a frame's envelope, its payload and a
+/// nested object or two, few enough that a miss costs little.
+pub(crate) const REMEMBERED_ORDERS: usize = 4;
 
 impl Tape {
     /// An empty tape.

@@ -171,9 +171,9 @@ impl Parser<'_, '_> {
 
     /// Writes the sorted member index of the object at `at` (its `count`, then its keys'
     /// indices); refuses duplicate keys. Objects of one shape come again and again (every
-    /// frame's envelope has the same keys in the same wire order), so the order that
-    /// sorted the last small object is tried first: checking it takes `count - 1`
-    /// comparisons where a sort takes several times that.
+    /// frame's envelope has the same keys in the same wire order, and so has its
+    /// payload), so the orders that sorted the last few small objects are tried first:
+    /// checking one takes `count - 1` comparisons where a sort takes several times that.
     pub(super) fn sort_members(&mut self, at: usize, count: usize) -> Result<(), JsonError> {
         let start = self.tape.order.len();
         self.tape.order.push(u32_of(count));
@@ -193,7 +193,7 @@ impl Parser<'_, '_> {
             wire.clear();
             wire.extend_from_slice(&self.tape.order[members.clone()]);
             self.tape.wire_order = wire;
-            if self.reuse_last_order(members.clone()) {
+            if self.reuse_remembered_order(members.clone()) {
                 self.tape.entries[at].b = u32_of(start);
                 return Ok(());
             }
@@ -217,20 +217,24 @@ impl Parser<'_, '_> {
     }
 
     /// Puts the keys at `members` of the order (in wire order, as in `wire_order`) in
-    /// the order that sorted the last small object, if that sorts them strictly (so
-    /// without duplicates too); else leaves them in wire order and says no.
-    fn reuse_last_order(&mut self, members: std::ops::Range<usize>) -> bool {
-        if self.tape.last_order.len() != members.len() {
-            return false;
-        }
+    /// the first remembered order of their count that sorts them strictly (so without
+    /// duplicates too); else leaves them in wire order and says no.
+    fn reuse_remembered_order(&mut self, members: std::ops::Range<usize>) -> bool {
         let mut order = std::mem::take(&mut self.tape.order);
-        let slots = &mut order[members];
-        for (slot, &rank) in slots.iter_mut().zip(&self.tape.last_order) {
-            *slot = self.tape.wire_order[rank as usize];
-        }
-        let sorted = slots
-            .windows(2)
-            .all(|w| self.key(w[0] as usize) < self.key(w[1] as usize));
+        let slots = &mut order[members.clone()];
+        let sorted = self
+            .tape
+            .remembered
+            .iter()
+            .filter(|remembered| remembered.len() == members.len())
+            .any(|remembered| {
+                for (slot, &rank) in slots.iter_mut().zip(remembered) {
+                    *slot = self.tape.wire_order[rank as usize];
+                }
+                slots
+                    .windows(2)
+                    .all(|w| key_less(self.key(w[0] as usize), self.key(w[1] as usize)))
+            });
         if !sorted {
             slots.copy_from_slice(&self.tape.wire_order);
         }
@@ -238,16 +242,19 @@ impl Parser<'_, '_> {
         sorted
     }
 
-    /// Records, for each key at `members` (now sorted), its position in wire order.
+    /// Records, for each key at `members` (now sorted), its position in wire order, in
+    /// place of the oldest remembered order.
     fn remember_order(&mut self, members: std::ops::Range<usize>) {
-        let mut last = std::mem::take(&mut self.tape.last_order);
-        last.clear();
+        let slot = self.tape.next_remembered;
+        self.tape.next_remembered = (slot + 1) % REMEMBERED_ORDERS;
+        let mut remembered = std::mem::take(&mut self.tape.remembered[slot]);
+        remembered.clear();
         for &key in &self.tape.order[members] {
             // Keys in wire order have increasing tape indices.
             let position = self.tape.wire_order.binary_search(&key).unwrap_or(0);
-            last.push(u32_of(position));
+            remembered.push(u32_of(position));
         }
-        self.tape.last_order = last;
+        self.tape.remembered[slot] = remembered;
     }
 
     pub(super) fn number(&mut self) -> Result<(), JsonError> {
@@ -435,7 +442,7 @@ pub(super) fn key_less(a: &[u8], b: &[u8]) -> bool {
     }
 }
 
-pub(super) fn duplicate_key(key: &[u8]) -> JsonError {
+pub(crate) fn duplicate_key(key: &[u8]) -> JsonError {
     let key = String::from_utf8_lossy(key);
     let mut end = key.len().min(64);
     while !key.is_char_boundary(end) {

@@ -115,3 +115,41 @@ fn a_pathological_document_is_not_kept() {
     tape.parse(b"[1]", &limits).unwrap();
     assert!(tape.entries.capacity() <= RETAINED_ENTRIES);
 }
+
+#[test]
+fn remembered_orders_sort_each_shape_and_never_hide_a_duplicate() {
+    let mut tape = Tape::new();
+    let keys = |tape: &mut Tape, input: &[u8]| -> Vec<Vec<String>> {
+        let doc = tape.parse(input, &Limits::default()).unwrap();
+        let root = doc.root();
+        let inner = root.get("p").unwrap();
+        [root, inner]
+            .iter()
+            .map(|n| n.members().map(|(k, _)| k.to_owned()).collect())
+            .collect()
+    };
+    // An envelope and its payload, two shapes out of key order, parsed again and again.
+    let frame = br#"{"v":2,"t":"x","p":{"y":1,"b":2,"x":3}}"#;
+    for _ in 0..3 {
+        assert_eq!(
+            keys(&mut tape, frame),
+            [vec!["p", "t", "v"], vec!["b", "x", "y"]]
+        );
+    }
+    let mut lengths: Vec<usize> = tape.remembered.iter().map(Vec::len).collect();
+    lengths.sort_unstable();
+    assert_eq!(lengths, [0, 0, 3, 3], "both shapes remembered once");
+    // Same member counts, other orders: the remembered orders do not sort these.
+    assert_eq!(
+        keys(&mut tape, br#"{"p":{"x":3,"y":1,"b":2},"v":2,"t":"x"}"#),
+        [vec!["p", "t", "v"], vec!["b", "x", "y"]]
+    );
+    // A duplicate key in a remembered shape is still refused.
+    let err = tape
+        .parse(
+            br#"{"v":2,"t":"x","p":{"y":1,"b":2,"y":3}}"#,
+            &Limits::default(),
+        )
+        .unwrap_err();
+    assert_eq!(err.kind(), "duplicate_key");
+}
