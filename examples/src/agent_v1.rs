@@ -156,7 +156,8 @@ async fn connection(
     let config = WebSocketConfig::default()
         .max_message_size(Some(MAX_MESSAGE_BYTES))
         .max_frame_size(Some(MAX_MESSAGE_BYTES));
-    let connect = tokio_tungstenite::connect_async_with_config(request, Some(config), false);
+    // Nagle off: a batch held back waits for the brain's delayed ACK.
+    let connect = tokio_tungstenite::connect_async_with_config(request, Some(config), true);
     let mut socket = match tokio::time::timeout(CONNECT_TIMEOUT, connect).await {
         Ok(Ok((socket, _))) => socket,
         Ok(Err(e)) => return Ended::Lost(format!("connect: {e}")),

@@ -152,7 +152,8 @@ async fn platform_connection(
     let connect = tokio_tungstenite::connect_async_with_config(
         request,
         Some(link::websocket_config()),
-        false,
+        // Nagle off: a message held back waits for the platform's delayed ACK.
+        true,
     );
     let socket = match tokio::time::timeout(CONNECT_TIMEOUT, connect).await {
         Ok(Ok((socket, _))) => socket,

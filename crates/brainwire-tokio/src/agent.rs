@@ -741,8 +741,10 @@ async fn connect(options: AgentOptions, url: String) -> Option<Socket> {
     request.headers_mut().insert("authorization", bearer);
     let limits = config(options.max_message_bytes, 16 * 1024);
     let tls = options.tls.clone().map(Connector::Rustls);
+    // Nagle off: a frame is written whole, and held back it waits for the peer's delayed
+    // ACK (tens of milliseconds) behind the batch before it.
     let connect =
-        tokio_tungstenite::connect_async_tls_with_config(request, Some(limits), false, tls);
+        tokio_tungstenite::connect_async_tls_with_config(request, Some(limits), true, tls);
     match tokio::time::timeout(options.connect_timeout, connect).await {
         Ok(Ok((socket, _))) => Some(socket),
         Ok(Err(error)) => {

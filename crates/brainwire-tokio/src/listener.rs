@@ -17,8 +17,8 @@ use crate::log::warn_event;
 /// clear only when connections close, so a tight retry would only burn CPU.
 const MAX_ACCEPT_BACKOFF: Duration = Duration::from_secs(1);
 
-/// Accepts connections on `listener` for ever, running `handle` on a task of its own for
-/// each, at most `max_connections` at once (past that, new connections wait in the
+/// Accepts connections on `listener` for ever (with `TCP_NODELAY` set on each), running
+/// `handle` on a task of its own for each, at most `max_connections` at once (past that, new connections wait in the
 /// listen backlog). A failed accept is logged and retried after a pause that doubles from
 /// 10 ms to 1 s while failures repeat; it never ends the loop.
 #[cfg_attr(not(feature = "tracing"), allow(unused_variables))]
@@ -37,6 +37,10 @@ where
         match listener.accept().await {
             Ok((stream, peer)) => {
                 backoff = Duration::ZERO;
+                // Nagle off: each WebSocket message is written whole, and an ack held
+                // back by Nagle waits for the peer's delayed ACK. Failing to set it
+                // leaves a slower connection, not a broken one.
+                let _ = stream.set_nodelay(true);
                 let task = handle(stream, peer);
                 tokio::spawn(async move {
                     task.await;

@@ -142,7 +142,8 @@ async fn connection<W: Watcher>(
     let connect = tokio_tungstenite::connect_async_tls_with_config(
         options.url.as_str(),
         Some(limits),
-        false,
+        // Nagle off, as the agent's connection.
+        true,
         tls,
     );
     let mut socket = match tokio::time::timeout(options.connect_timeout, connect).await {

@@ -428,6 +428,26 @@ async fn serve_holds_new_connections_at_the_cap() {
     assert!(third_ok, "served once a slot was free");
 }
 
+/// Every connection `serve` hands over has Nagle off: with it on, an ack written after a
+/// batch waits for the agent's delayed ACK, and 10,000 events over loopback took 2.4
+/// times as long (BENCHMARKS.md).
+#[tokio::test]
+async fn serve_turns_nagle_off_on_every_connection() {
+    let listener = TcpListener::bind("127.0.0.1:0").await.unwrap();
+    let addr = listener.local_addr().unwrap();
+    let (seen, mut nodelay) = mpsc::channel(4);
+    tokio::spawn(serve(listener, 4, move |stream, _| {
+        let seen = seen.clone();
+        async move {
+            let _ = seen.send(stream.nodelay().unwrap()).await;
+        }
+    }));
+    for _ in 0..2 {
+        let _client = tokio::net::TcpStream::connect(addr).await.unwrap();
+        assert_eq!(timeout(WAIT, nodelay.recv()).await.unwrap(), Some(true));
+    }
+}
+
 /// A brain that takes the TCP connection but never answers the upgrade: shutdown keeps
 /// its grace period instead of waiting out the connect timeout, and reports what was
 /// never acknowledged.
