@@ -4,11 +4,12 @@
 # each, wall time from the first line in to the last answer out, beside the floor process
 # (`bench_frames floor-lines`: parse each request and its frame, MAC the frame's bytes;
 # what no verifier can beat). Needs the reference venv (bash scripts/setup-reference.sh).
-# Prints a Markdown table.
+# Both binaries build with the bench profile (fat LTO, one codegen unit), as the criterion
+# benches and a production build do. Prints a Markdown table.
 set -euo pipefail
 cd "$(dirname "$0")/.."
-cargo build -q --release -p brainwire-conformance
-cargo build -q --release -p brainwire-test-support --bin bench_frames
+cargo build -q --profile bench -p brainwire-conformance
+cargo build -q --profile bench -p brainwire-test-support --bin bench_frames
 python=.venv/bin/python
 work=$(mktemp -d)
 trap 'rm -rf "$work"' EXIT

@@ -7,6 +7,7 @@
 
 mod families;
 
+use std::borrow::Cow;
 use std::io::{self, BufRead as _, Write};
 use std::process::ExitCode;
 
@@ -37,7 +38,7 @@ fn main() -> ExitCode {
         (Some(mode), _) => Box::new(move |line| mode(line).to_string()),
         (None, "verify") => {
             let mut verifiers = Verifiers::default();
-            Box::new(move |line| verifiers.verify(line).to_string())
+            Box::new(move |line| verifiers.verify(line))
         }
         // decode writes the re-encoded frame as exact text, so it builds its own line.
         (None, "decode") => Box::new(families::decode),
@@ -122,11 +123,40 @@ impl Session {
     }
 }
 
+/// A verify request, borrowed from its line where it has no escapes (the session's ids
+/// and secret), and read without `#[serde(flatten)]`, which buffers every field: this is
+/// the tool's per-line cost beside the verify.
 #[derive(Deserialize)]
-struct VerifyRequest {
-    wire: String,
-    #[serde(flatten)]
-    session: Session,
+struct VerifyRequest<'a> {
+    #[serde(borrow)]
+    wire: Cow<'a, str>,
+    #[serde(borrow)]
+    secret_b64: Cow<'a, str>,
+    #[serde(borrow)]
+    agent_id: Cow<'a, str>,
+    #[serde(borrow)]
+    project_id: Cow<'a, str>,
+    #[serde(borrow)]
+    session_id: Cow<'a, str>,
+}
+
+impl VerifyRequest<'_> {
+    /// Whether this request is of `session`.
+    fn is_of(&self, session: &Session) -> bool {
+        *self.secret_b64 == *session.secret_b64
+            && *self.agent_id == *session.agent_id
+            && *self.project_id == *session.project_id
+            && *self.session_id == *session.session_id
+    }
+
+    fn session(&self) -> Session {
+        Session {
+            secret_b64: self.secret_b64.to_string(),
+            agent_id: self.agent_id.to_string(),
+            project_id: self.project_id.to_string(),
+            session_id: self.session_id.to_string(),
+        }
+    }
 }
 
 /// The verifier of the last session seen: consecutive lines of one session (the usual
@@ -137,26 +167,30 @@ struct Verifiers {
 }
 
 impl Verifiers {
-    fn verify(&mut self, line: &str) -> Value {
-        let request: VerifyRequest = match parse(line) {
+    /// The answer line to one request: `{"verdict":"ok"}` or the refusal's kind.
+    fn verify(&mut self, line: &str) -> String {
+        let request: VerifyRequest<'_> = match parse(line) {
             Ok(r) => r,
-            Err(e) => return e,
+            Err(e) => return e.to_string(),
         };
         let verifier = match &mut self.last {
-            Some((session, verifier)) if *session == request.session => verifier,
+            Some((session, verifier)) if request.is_of(session) => verifier,
             _ => {
-                let (secret, binding) = match request.session.clone().open() {
+                let session = request.session();
+                let (secret, binding) = match session.clone().open() {
                     Ok(s) => s,
-                    Err(e) => return e,
+                    Err(e) => return e.to_string(),
                 };
                 let verifier = FrameVerifier::new(secret, binding);
-                &mut self.last.insert((request.session, verifier)).1
+                &mut self.last.insert((session, verifier)).1
             }
         };
-        match verifier.authenticate(request.wire.as_bytes()) {
-            Ok(_) => json!({"verdict": "ok"}),
-            Err(e) => json!({"verdict": e.kind()}),
-        }
+        // Kinds are snake_case ASCII: nothing to escape.
+        let verdict = match verifier.authenticate(request.wire.as_bytes()) {
+            Ok(_) => "ok",
+            Err(e) => e.kind(),
+        };
+        format!(r#"{{"verdict":"{verdict}"}}"#)
     }
 }
 

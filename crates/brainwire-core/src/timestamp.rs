@@ -163,29 +163,72 @@ fn digits(bytes: &[u8]) -> Result<u32, TimestampError> {
 }
 
 impl fmt::Display for Timestamp {
+    /// Written digit by digit into a stack buffer rather than through `write!`: a signer
+    /// stamps every frame with it, and formatting machinery was a tenth of signing a
+    /// heartbeat.
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         let t = self.0;
-        write!(
-            f,
-            "{:04}-{:02}-{:02}T{:02}:{:02}:{:02}",
-            t.year(),
-            u8::from(t.month()),
-            t.day(),
-            t.hour(),
-            t.minute(),
-            t.second()
-        )?;
+        let Ok(year @ 0..=9999) = u32::try_from(t.year()) else {
+            // A year before 0 (never parsed from the wire, only built): as `{:04}` does.
+            return write!(f, "{:05}", t.year()).and_then(|()| {
+                let rest = Self(t.replace_year(2000).expect("2000 is valid")).to_string();
+                f.write_str(&rest[4..])
+            });
+        };
+        let mut text = Text::default();
+        text.number(year, 4);
+        text.byte(b'-');
+        text.number(u32::from(u8::from(t.month())), 2);
+        text.byte(b'-');
+        text.number(u32::from(t.day()), 2);
+        text.byte(b'T');
+        text.number(u32::from(t.hour()), 2);
+        text.byte(b':');
+        text.number(u32::from(t.minute()), 2);
+        text.byte(b':');
+        text.number(u32::from(t.second()), 2);
         if t.microsecond() != 0 {
-            write!(f, ".{:06}", t.microsecond())?;
+            text.byte(b'.');
+            text.number(t.microsecond(), 6);
         }
         let offset = t.offset();
         if offset.is_utc() {
-            f.write_str("Z")
+            text.byte(b'Z');
         } else {
             let (h, m, _) = offset.as_hms();
-            let sign = if offset.is_negative() { '-' } else { '+' };
-            write!(f, "{sign}{:02}:{:02}", h.unsigned_abs(), m.unsigned_abs())
+            text.byte(if offset.is_negative() { b'-' } else { b'+' });
+            text.number(u32::from(h.unsigned_abs()), 2);
+            text.byte(b':');
+            text.number(u32::from(m.unsigned_abs()), 2);
         }
+        f.write_str(text.as_str())
+    }
+}
+
+/// A timestamp's text on the stack: `YYYY-MM-DDTHH:MM:SS.ffffff+HH:MM` is 32 bytes.
+#[derive(Default)]
+struct Text {
+    bytes: [u8; 32],
+    len: usize,
+}
+
+impl Text {
+    /// `value` in exactly `digits` digits (zero-padded).
+    fn number(&mut self, mut value: u32, digits: usize) {
+        for slot in self.bytes[self.len..self.len + digits].iter_mut().rev() {
+            *slot = b'0' + (value % 10) as u8;
+            value /= 10;
+        }
+        self.len += digits;
+    }
+
+    fn byte(&mut self, byte: u8) {
+        self.bytes[self.len] = byte;
+        self.len += 1;
+    }
+
+    fn as_str(&self) -> &str {
+        std::str::from_utf8(&self.bytes[..self.len]).expect("ASCII digits and separators")
     }
 }
 

@@ -32,19 +32,6 @@ impl SessionBinding {
     }
 }
 
-/// A member value of an envelope: from the parsed frame, or one the signer adds.
-#[derive(Debug, Clone, Copy)]
-pub(crate) enum Member<'a> {
-    /// A string (written escaped).
-    Str(&'a str),
-    /// An integer's exact digits.
-    Int(&'a str),
-    /// A value of a parsed document.
-    Node(Node<'a>),
-    /// A value already in canonical form, written as it is.
-    Canonical(&'a [u8]),
-}
-
 /// The keys that never reach the MAC from the wire: the tag itself, and the binding,
 /// which the session supplies.
 pub(crate) fn excluded(key: &str) -> bool {
@@ -55,12 +42,13 @@ pub(crate) fn excluded(key: &str) -> bool {
 /// SHA-256 busy, small enough to stay in cache.
 pub(crate) const CHUNK_BYTES: usize = 16 * 1024;
 
-/// Writes the canonical envelope: `members` (sorted by key, none of them [`excluded`])
-/// merged with the session's binding, without building anything. The text goes through
-/// `buffer` to `sink` in chunks of about [`CHUNK_BYTES`], so a MAC can take it without the
-/// whole text ever being held.
+/// Writes the canonical envelope of a received frame: its `members` (sorted by key, none
+/// of them [`excluded`]) merged with the session's binding, without building anything.
+/// The text goes through `buffer` to `sink` in chunks of about [`CHUNK_BYTES`], so a MAC
+/// can take it without the whole text ever being held. (The signer, whose envelope keys
+/// are fixed, writes its envelope in their sorted order directly.)
 pub(crate) fn write_envelope<'a>(
-    members: impl IntoIterator<Item = (&'a str, Member<'a>)>,
+    members: impl IntoIterator<Item = (&'a str, Node<'a>)>,
     binding: &'a SessionBinding,
     buffer: &mut Vec<u8>,
     sink: &mut impl FnMut(&[u8]),
@@ -73,34 +61,26 @@ pub(crate) fn write_envelope<'a>(
     .into_iter()
     .peekable();
     let mut first = true;
-    let mut member = |key: &str, value: Member<'_>, out: &mut Vec<u8>| {
+    let mut key_of = |key: &str, out: &mut Vec<u8>| {
         if !std::mem::take(&mut first) {
             out.push(b',');
         }
         write_string(key, out);
         out.push(b':');
-        match value {
-            Member::Str(s) => write_string(s, out),
-            Member::Int(digits) => out.extend_from_slice(digits.as_bytes()),
-            Member::Node(node) => node.write_canonical_chunked(out, CHUNK_BYTES, sink),
-            Member::Canonical(bytes) => {
-                // Large values go to the sink directly, not through the buffer.
-                sink(out);
-                out.clear();
-                sink(bytes);
-            }
-        }
     };
     buffer.clear();
     buffer.push(b'{');
     for (key, value) in members {
         while let Some((k, v)) = bound.next_if(|(k, _)| k.as_bytes() < key.as_bytes()) {
-            member(k, Member::Str(v), buffer);
+            key_of(k, buffer);
+            write_string(v, buffer);
         }
-        member(key, value, buffer);
+        key_of(key, buffer);
+        value.write_canonical_chunked(buffer, CHUNK_BYTES, sink);
     }
     for (k, v) in bound {
-        member(k, Member::Str(v), buffer);
+        key_of(k, buffer);
+        write_string(v, buffer);
     }
     buffer.push(b'}');
     sink(buffer);

@@ -8,7 +8,7 @@ use bytes::Bytes;
 
 use hmac::Mac as _;
 
-use crate::envelope::{write_envelope, Member, CHUNK_BYTES};
+use crate::envelope::CHUNK_BYTES;
 use crate::{mac, MacEncoding, Secret, SessionBinding};
 
 /// Where the signer takes the 16 random bytes of each nonce from.
@@ -293,7 +293,9 @@ impl<C: Clock, N: NonceSource> FrameSigner<C, N> {
         if payload_root.kind() != Kind::Object {
             return Err(SignError::PayloadNotObject);
         }
-        Ok(self.write_signed(stamp, frame_type, id, Member::Node(payload_root), payload))
+        let mut canonical = Vec::with_capacity(payload.len());
+        payload_root.write_canonical(&mut canonical);
+        Ok(self.write_signed(stamp, frame_type, id, &canonical, payload))
     }
 
     /// [`sign`](Self::sign) for a payload whose canonical form the caller wrote
@@ -347,13 +349,7 @@ impl<C: Clock, N: NonceSource> FrameSigner<C, N> {
                 }));
             }
         }
-        Ok(self.write_signed(
-            stamp,
-            frame_type,
-            id,
-            Member::Canonical(canonical_payload),
-            payload,
-        ))
+        Ok(self.write_signed(stamp, frame_type, id, canonical_payload, payload))
     }
 
     /// [`sign`](Self::sign) for a payload already in canonical form (the bytes
@@ -380,32 +376,54 @@ impl<C: Clock, N: NonceSource> FrameSigner<C, N> {
         self.sign_prepared(frame_type, id, canonical_payload, canonical_payload)
     }
 
-    /// The MAC over the canonical envelope (the payload given as `canonical`) and the
-    /// wire text (the payload given as `payload`).
+    /// The MAC over the canonical envelope and the wire text, `payload` on the wire and
+    /// `canonical` (its canonical form) in the MAC.
+    ///
+    /// The envelope's keys are fixed, so its canonical text is written in their sorted
+    /// order directly: `agent_id, id, nonce, payload, project_id, seq, session_id, ts,
+    /// type, v` (the verifier's general writer merges whatever keys a frame has).
     fn write_signed(
         &self,
         stamp: &Stamp,
         frame_type: &str,
         id: &str,
-        canonical: Member<'_>,
+        canonical: &[u8],
         payload: &[u8],
     ) -> Bytes {
         let ts = stamp.ts.to_string();
-        let seq = stamp.seq.to_string();
+        let mut seq_digits = [0u8; 20];
+        let seq = decimal(stamp.seq, &mut seq_digits);
 
-        // The envelope's members, sorted by key.
-        let members = [
-            ("id", Member::Str(id)),
-            ("nonce", Member::Str(&stamp.nonce)),
-            ("payload", canonical),
-            ("seq", Member::Int(&seq)),
-            ("ts", Member::Str(&ts)),
-            ("type", Member::Str(frame_type)),
-            ("v", Member::Int("2")),
-        ];
-        let mut buffer = Vec::with_capacity(CHUNK_BYTES.min(payload.len() + 512));
+        let binding = &self.binding;
+        let mut envelope = Vec::with_capacity(512 + canonical.len().min(CHUNK_BYTES));
         let tag = mac::compute(&self.secret, |mac| {
-            write_envelope(members, &self.binding, &mut buffer, &mut |c| mac.update(c));
+            envelope.extend_from_slice(br#"{"agent_id":"#);
+            write_string(&binding.agent_id, &mut envelope);
+            envelope.extend_from_slice(br#","id":"#);
+            write_string(id, &mut envelope);
+            envelope.extend_from_slice(br#","nonce":"#);
+            write_string(&stamp.nonce, &mut envelope);
+            envelope.extend_from_slice(br#","payload":"#);
+            if canonical.len() > CHUNK_BYTES {
+                // A large payload goes to the MAC as it is, not through the buffer.
+                mac.update(&envelope);
+                mac.update(canonical);
+                envelope.clear();
+            } else {
+                envelope.extend_from_slice(canonical);
+            }
+            envelope.extend_from_slice(br#","project_id":"#);
+            write_string(&binding.project_id, &mut envelope);
+            envelope.extend_from_slice(br#","seq":"#);
+            envelope.extend_from_slice(seq);
+            envelope.extend_from_slice(br#","session_id":"#);
+            write_string(&binding.session_id, &mut envelope);
+            envelope.extend_from_slice(br#","ts":"#);
+            write_string(&ts, &mut envelope);
+            envelope.extend_from_slice(br#","type":"#);
+            write_string(frame_type, &mut envelope);
+            envelope.extend_from_slice(br#","v":2}"#);
+            mac.update(&envelope);
         });
         let tag = self.encoding.encode(&tag);
 
@@ -417,7 +435,7 @@ impl<C: Clock, N: NonceSource> FrameSigner<C, N> {
         wire.extend_from_slice(b",\"nonce\":");
         write_string(&stamp.nonce, &mut wire);
         wire.extend_from_slice(b",\"seq\":");
-        wire.extend_from_slice(seq.as_bytes());
+        wire.extend_from_slice(seq);
         wire.extend_from_slice(b",\"hmac\":");
         write_string(&tag, &mut wire);
         wire.extend_from_slice(b",\"type\":");
@@ -426,6 +444,19 @@ impl<C: Clock, N: NonceSource> FrameSigner<C, N> {
         wire.extend_from_slice(payload);
         wire.push(b'}');
         Bytes::from(wire)
+    }
+}
+
+/// `n` in decimal, written at the end of `digits`.
+fn decimal(mut n: u64, digits: &mut [u8; 20]) -> &[u8] {
+    let mut at = digits.len();
+    loop {
+        at -= 1;
+        digits[at] = b'0' + (n % 10) as u8;
+        n /= 10;
+        if n == 0 {
+            return &digits[at..];
+        }
     }
 }
 

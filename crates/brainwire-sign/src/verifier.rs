@@ -6,7 +6,7 @@ use brainwire_core::{JsonError, Kind, Limits, Node, Tape, Timestamp, MAX_TYPE_CH
 
 use hmac::Mac as _;
 
-use crate::envelope::{excluded, write_envelope, Member, CHUNK_BYTES};
+use crate::envelope::{excluded, write_envelope, CHUNK_BYTES};
 use crate::{mac, MacEncoding, ReplayError, ReplayFields, ReplayGuard, Secret, SessionBinding};
 
 /// Whether a frame type is signed.
@@ -371,11 +371,7 @@ impl<S: FrameSchema> FrameVerifier<S> {
 
         // The canonical envelope streams into the MAC through a small buffer; during a
         // rotation each older key takes another pass, only when the newer ones fail.
-        let members = || {
-            root.members()
-                .filter(|(k, _)| !excluded(k))
-                .map(|(k, v)| (k, Member::Node(v)))
-        };
+        let members = || root.members().filter(|(k, _)| !excluded(k));
         // A member larger than a chunk grows the buffer for one frame; give it back.
         self.buffer.shrink_to(2 * CHUNK_BYTES);
         let (binding, buffer) = (&self.binding, &mut self.buffer);
