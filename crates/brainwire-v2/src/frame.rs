@@ -5,7 +5,7 @@ use brainwire_core::{Kind, Limits, Node, ShapeError, Tape, Timestamp};
 use brainwire_sign::{FrameKind, FrameSchema, FrameSigner, NonceSource, Stamp};
 use bytes::Bytes;
 use serde::de::DeserializeOwned;
-use serde::{Deserialize, Serialize};
+use serde::Serialize;
 
 use crate::{DecodeError, EncodeError};
 use brainwire_core::check::{chars, one};
@@ -238,38 +238,82 @@ pub fn decode_with(wire: &[u8], limits: &Limits) -> Result<Frame, DecodeError> {
     decode_checked(frame_type, root)
 }
 
-/// The wire form of an unsigned frame.
-#[derive(Deserialize)]
-struct UnsignedWire<P> {
-    #[serde(default = "two")]
-    v: u64,
-    id: String,
-    #[serde(default)]
-    ts: Option<Timestamp>,
-    payload: P,
+/// The envelope members of a frame, found in one pass over its members (unknown ones
+/// are ignored, as in the reference). Each is then decoded on its own, with the same
+/// defaults and errors as a `#[derive(Deserialize)]` struct of them would give, without
+/// serde's per-key dispatch: on a heartbeat, that dispatch was a third of the typed decode.
+#[derive(Default)]
+struct Envelope<'t> {
+    v: Option<Node<'t>>,
+    id: Option<Node<'t>>,
+    ts: Option<Node<'t>>,
+    nonce: Option<Node<'t>>,
+    seq: Option<Node<'t>>,
+    hmac: Option<Node<'t>>,
+    payload: Option<Node<'t>>,
 }
 
-/// The wire form of a signed frame; nonce, seq and hmac default as in the reference.
-#[derive(Deserialize)]
-#[serde(bound(deserialize = "P: Deserialize<'de>"))]
-struct SignedWire<P> {
-    #[serde(default = "two")]
-    v: u64,
-    id: String,
-    #[serde(default)]
-    ts: Option<Timestamp>,
-    #[serde(default)]
-    nonce: String,
-    #[serde(default)]
-    seq: u64,
-    #[serde(default)]
-    hmac: String,
-    #[serde(default)]
-    payload: Option<P>,
+impl<'t> Envelope<'t> {
+    /// The members of `root`, an object (decoders check that first).
+    fn of(root: Node<'t>) -> Self {
+        let mut envelope = Self::default();
+        for (key, value) in root.members_in_wire_order() {
+            let slot = match key {
+                "v" => &mut envelope.v,
+                "id" => &mut envelope.id,
+                "ts" => &mut envelope.ts,
+                "nonce" => &mut envelope.nonce,
+                "seq" => &mut envelope.seq,
+                "hmac" => &mut envelope.hmac,
+                "payload" => &mut envelope.payload,
+                _ => continue,
+            };
+            *slot = Some(value);
+        }
+        envelope
+    }
+
+    /// The version (2 when absent), refused unless 2.
+    fn check_version(&self) -> Result<(), DecodeError> {
+        check_version(field_or(self.v, || 2)?)
+    }
+
+    fn id(&self) -> Result<String, DecodeError> {
+        match self.id {
+            Some(id) => field(id),
+            None => Err(ShapeError::Schema(serde::de::Error::missing_field("id")).into()),
+        }
+    }
+
+    fn ts(&self) -> Result<Option<Timestamp>, DecodeError> {
+        field_or(self.ts, || None)
+    }
+
+    fn signature(&self) -> Result<Signature, DecodeError> {
+        Ok(Signature {
+            nonce: field_or(self.nonce, String::new)?,
+            seq: field_or(self.seq, || 0)?,
+            hmac: field_or(self.hmac, String::new)?,
+        })
+    }
+
+    /// The payload, `None` when absent or `null`.
+    fn payload<P: DeserializeOwned>(&self) -> Result<Option<P>, DecodeError> {
+        field_or(self.payload, || None)
+    }
 }
 
-fn two() -> u64 {
-    2
+/// One member's typed value.
+fn field<T: DeserializeOwned>(node: Node<'_>) -> Result<T, DecodeError> {
+    Ok(one(node)?)
+}
+
+/// One member's typed value, or `default` when the member is absent.
+fn field_or<T: DeserializeOwned>(
+    node: Option<Node<'_>>,
+    default: impl FnOnce() -> T,
+) -> Result<T, DecodeError> {
+    node.map_or_else(|| Ok(default()), field)
 }
 
 /// Decodes a frame already parsed under limits into exactly one struct, straight from the
@@ -297,13 +341,18 @@ fn unsigned<P: DeserializeOwned>(
     root: Node<'_>,
     wrap: fn(P) -> Payload,
 ) -> Result<Frame, DecodeError> {
-    let w: UnsignedWire<P> = one(root)?;
-    check_version(w.v)?;
+    let envelope = Envelope::of(root);
+    envelope.check_version()?;
+    let id = envelope.id()?;
+    let ts = envelope.ts()?;
+    let payload = envelope
+        .payload
+        .ok_or_else(|| ShapeError::Schema(serde::de::Error::missing_field("payload")))?;
     Ok(Frame {
-        id: w.id,
-        ts: w.ts,
+        id,
+        ts,
         signature: None,
-        payload: wrap(w.payload),
+        payload: wrap(field(payload)?),
     })
 }
 
@@ -311,19 +360,18 @@ fn signed<P: DeserializeOwned>(
     root: Node<'_>,
     wrap: fn(P) -> Payload,
 ) -> Result<Frame, DecodeError> {
-    let w: SignedWire<P> = one(root)?;
-    check_version(w.v)?;
-    let payload = w
-        .payload
+    let envelope = Envelope::of(root);
+    envelope.check_version()?;
+    let (id, ts, signature) = (envelope.id()?, envelope.ts()?, envelope.signature()?);
+    let payload = envelope
+        .payload()?
         .ok_or_else(|| ShapeError::Schema(serde::de::Error::missing_field("payload")))?;
-    Ok(signed_frame(
-        w.id,
-        w.ts,
-        w.nonce,
-        w.seq,
-        w.hmac,
-        wrap(payload),
-    ))
+    Ok(Frame {
+        id,
+        ts,
+        signature: Some(signature),
+        payload: wrap(payload),
+    })
 }
 
 /// `command_ack` alone has a default payload in the reference.
@@ -331,32 +379,15 @@ fn signed_or_default<P: DeserializeOwned + Default>(
     root: Node<'_>,
     wrap: fn(P) -> Payload,
 ) -> Result<Frame, DecodeError> {
-    let w: SignedWire<P> = one(root)?;
-    check_version(w.v)?;
-    Ok(signed_frame(
-        w.id,
-        w.ts,
-        w.nonce,
-        w.seq,
-        w.hmac,
-        wrap(w.payload.unwrap_or_default()),
-    ))
-}
-
-fn signed_frame(
-    id: String,
-    ts: Option<Timestamp>,
-    nonce: String,
-    seq: u64,
-    hmac: String,
-    payload: Payload,
-) -> Frame {
-    Frame {
+    let envelope = Envelope::of(root);
+    envelope.check_version()?;
+    let (id, ts, signature) = (envelope.id()?, envelope.ts()?, envelope.signature()?);
+    Ok(Frame {
         id,
         ts,
-        signature: Some(Signature { nonce, seq, hmac }),
-        payload,
-    }
+        signature: Some(signature),
+        payload: wrap(envelope.payload()?.unwrap_or_default()),
+    })
 }
 
 /// The wire form written by [`encode`], in the reference's field order.
