@@ -10,6 +10,8 @@ use serde::ser::{self, Impossible, Serialize};
 
 use crate::float_repr::write_python_repr;
 use crate::raw_json::CANONICAL_TOKEN;
+#[cfg(doc)]
+use crate::JsonObject;
 use crate::tape::duplicate_key;
 use crate::{write_string, JsonError, Limits, Tape};
 
@@ -49,7 +51,21 @@ pub fn canonicalize_value<T: Serialize + ?Sized>(
     Ok(out)
 }
 
-/// [`canonicalize_value`] appending to `out`; on an error, `out` holds a partial text.
+/// How [`write_canonical_value`] wrote the raw JSON texts ([`JsonObject`],
+/// [`JsonValue`](crate::JsonValue)) a value holds.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
+pub enum RawTexts {
+    /// None was written other than as it is held: there was none, or each was a
+    /// canonical [`JsonObject`], copied. The output is then fit to send as well as to
+    /// sign: it spells every held text as the value holds it.
+    Copied,
+    /// At least one (received, or given as text) was parsed and written in canonical
+    /// form: right for a MAC, but it respells that text on the wire.
+    Respelled,
+}
+
+/// [`canonicalize_value`] appending to `out`, saying whether raw JSON texts were
+/// respelled; on an error, `out` holds a partial text.
 ///
 /// # Errors
 ///
@@ -58,7 +74,7 @@ pub fn write_canonical_value<T: Serialize + ?Sized>(
     value: &T,
     limits: &Limits,
     out: &mut Vec<u8>,
-) -> Result<(), JsonError> {
+) -> Result<RawTexts, JsonError> {
     let mut writer = Writer {
         out,
         limits,
@@ -67,7 +83,12 @@ pub fn write_canonical_value<T: Serialize + ?Sized>(
         tape: None,
         raw_is_canonical: false,
     };
-    value.serialize(&mut writer).map_err(|e| e.0)
+    value.serialize(&mut writer).map_err(|e| e.0)?;
+    Ok(if writer.tape.is_some() {
+        RawTexts::Respelled
+    } else {
+        RawTexts::Copied
+    })
 }
 
 /// A serialization error: the [`JsonError`] it becomes.
@@ -115,7 +136,8 @@ struct Writer<'a> {
     members: Vec<MemberSpan>,
     /// Where an out-of-order object's text waits while it is written back sorted.
     scratch: Vec<u8>,
-    /// For raw JSON that is not known to be canonical.
+    /// For raw JSON that is not known to be canonical (made at the first such text, so
+    /// it also says whether there was one).
     tape: Option<Tape>,
     /// Set by a canonical [`JsonObject`] for the raw value it serializes next.
     raw_is_canonical: bool,
@@ -1047,6 +1069,17 @@ mod tests {
         assert_eq!(
             canonicalize_value(&[&built, &given], &limits).unwrap(),
             br#"[{"a":1e-05,"b":1},{"a":1e-05,"b":1}]"#
+        );
+        let mut out = Vec::new();
+        let written = write_canonical_value(&[&built, &built], &limits, &mut out);
+        assert_eq!(written, Ok(RawTexts::Copied));
+        let written = write_canonical_value(&[&built, &given], &limits, &mut out);
+        assert_eq!(written, Ok(RawTexts::Respelled));
+        let written = write_canonical_value(&JsonValue::from(7_u64), &limits, &mut out);
+        assert_eq!(
+            written,
+            Ok(RawTexts::Respelled),
+            "JsonValue is never known canonical"
         );
         // Raw text refused by the parser is refused here too.
         let deep = JsonObject::from_text(r#"{"a":[[[1]]]}"#).unwrap();

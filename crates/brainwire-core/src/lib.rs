@@ -75,7 +75,7 @@ mod value;
 /// that users need not depend on `bytes` to hold one.
 pub use bytes::Bytes;
 pub use canonical::{canonicalize, write_string};
-pub use canonical_serializer::{canonicalize_value, write_canonical_value};
+pub use canonical_serializer::{canonicalize_value, write_canonical_value, RawTexts};
 pub use clock::{Clock, SystemClock, WallClock};
 pub use error::JsonError;
 pub use fanout::Fanout;

@@ -1,7 +1,9 @@
 //! The frame: envelope fields plus one typed payload, and its decode, encode and sign.
 
 use brainwire_core::Clock;
-use brainwire_core::{Kind, Limits, Node, ShapeError, Tape, Timestamp};
+use brainwire_core::{
+    write_canonical_value, Kind, Limits, Node, RawTexts, ShapeError, Tape, Timestamp,
+};
 use brainwire_sign::{FrameKind, FrameSchema, FrameSigner, NonceSource, Stamp};
 use bytes::Bytes;
 use serde::de::DeserializeOwned;
@@ -426,6 +428,13 @@ pub fn encode(frame: &Frame) -> Bytes {
 
 /// Signs `payload` as a frame with `id`, stamping `ts`, nonce and seq from `signer`.
 ///
+/// The payload's canonical form is written once from the typed payload, and that same
+/// text is sent: members in key order, as the reference accepts them in any order. A
+/// payload holding JSON text received from a peer or given as text (a
+/// [`JsonObject`](brainwire_core::JsonObject) not built by
+/// [`JsonObject::from_serialize`](brainwire_core::JsonObject::from_serialize)) is sent in the reference's field order
+/// with that text exactly as held, and its canonical form goes to the MAC alone.
+///
 /// # Errors
 ///
 /// [`EncodeError::Unsigned`] for `hello`/`hello_ack`, [`EncodeError::Invalid`] when the
@@ -435,9 +444,14 @@ pub fn sign<C: Clock, N: NonceSource>(
     id: &str,
     payload: &Payload,
 ) -> Result<Bytes, EncodeError> {
-    let (frame_type, json, canonical) = prepare(payload)?;
+    let prepared = Prepared::of(payload)?;
     signer
-        .sign_prepared(frame_type, id, &json, &canonical)
+        .sign_prepared(
+            prepared.frame_type,
+            id,
+            prepared.wire(),
+            &prepared.canonical,
+        )
         .map_err(EncodeError::Sign)
 }
 
@@ -453,26 +467,53 @@ pub fn sign_stamped<C: Clock, N: NonceSource>(
     id: &str,
     payload: &Payload,
 ) -> Result<Bytes, EncodeError> {
-    let (frame_type, json, canonical) = prepare(payload)?;
+    let prepared = Prepared::of(payload)?;
     signer
-        .sign_prepared_stamped(stamp, frame_type, id, &json, &canonical)
+        .sign_prepared_stamped(
+            stamp,
+            prepared.frame_type,
+            id,
+            prepared.wire(),
+            &prepared.canonical,
+        )
         .map_err(EncodeError::Sign)
 }
 
-/// The payload's wire text (the reference's field order) and its canonical form, each
-/// written from the typed payload: nothing is parsed, and task events built with
-/// [`JsonObject::from_serialize`](brainwire_core::JsonObject::from_serialize) are copied.
-fn prepare(payload: &Payload) -> Result<(&'static str, Vec<u8>, Vec<u8>), EncodeError> {
-    let frame_type = payload.frame_type();
-    if frame_type.kind() == FrameKind::Unsigned {
-        return Err(EncodeError::Unsigned {
+/// A payload ready to sign: its canonical form, written from the typed payload (nothing
+/// is parsed; task events built with
+/// [`JsonObject::from_serialize`](brainwire_core::JsonObject::from_serialize) are copied),
+/// and its wire text where that must differ.
+struct Prepared {
+    frame_type: &'static str,
+    canonical: Vec<u8>,
+    /// The reference's field order with every held JSON text as it is, when the
+    /// canonical form respelled one (text received from a peer, or given as text).
+    /// Otherwise the canonical form is sent: one pass writes what is MACed and sent.
+    respelled: Option<Vec<u8>>,
+}
+
+impl Prepared {
+    fn of(payload: &Payload) -> Result<Self, EncodeError> {
+        let frame_type = payload.frame_type();
+        if frame_type.kind() == FrameKind::Unsigned {
+            return Err(EncodeError::Unsigned {
+                frame_type: frame_type.as_str(),
+            });
+        }
+        payload.validate().map_err(EncodeError::Invalid)?;
+        let mut canonical = Vec::with_capacity(256);
+        let raw = write_canonical_value(payload, &Limits::default(), &mut canonical)
+            .map_err(|e| EncodeError::Sign(brainwire_sign::SignError::Payload(e)))?;
+        Ok(Self {
             frame_type: frame_type.as_str(),
-        });
+            canonical,
+            respelled: (raw == RawTexts::Respelled).then(|| payload.to_json()),
+        })
     }
-    payload.validate().map_err(EncodeError::Invalid)?;
-    let canonical = brainwire_core::canonicalize_value(payload, &Limits::default())
-        .map_err(|e| EncodeError::Sign(brainwire_sign::SignError::Payload(e)))?;
-    Ok((frame_type.as_str(), payload.to_json(), canonical))
+
+    fn wire(&self) -> &[u8] {
+        self.respelled.as_deref().unwrap_or(&self.canonical)
+    }
 }
 
 /// The v2 protocol as a [`FrameSchema`]: plugs the typed frames into

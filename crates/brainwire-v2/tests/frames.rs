@@ -111,8 +111,16 @@ fn every_signed_type_round_trips_through_sign_and_verify() {
         assert_eq!(frame.id, id);
         assert_eq!(frame.ts, Some(now()));
         assert_eq!(frame.signature.as_ref().map(|s| s.seq), Some(i as u64 + 1));
-        // The wire re-encodes to the same bytes: encode writes what sign wrote.
-        assert_eq!(encode(&frame), wire);
+        // encode writes the reference's field order where sign wrote the payload's
+        // canonical form (built from the typed payload, nothing held respelled): the
+        // same frame, the same canonical bytes.
+        let encoded = encode(&frame);
+        assert_eq!(decode(&encoded).unwrap(), frame);
+        let limits = brainwire_core::Limits::default();
+        assert_eq!(
+            brainwire_core::canonicalize(&encoded, &limits),
+            brainwire_core::canonicalize(&wire, &limits)
+        );
     }
 }
 
@@ -389,4 +397,27 @@ fn a_canonical_payload_signs_without_parsing_and_verifies() {
     let seq = signer.next_seq();
     assert!(signer.sign_canonical("event_batch", "b-3", b"[]").is_err());
     assert_eq!(signer.next_seq(), seq);
+}
+
+#[test]
+fn sign_keeps_held_json_text_and_sends_built_payloads_in_canonical_form() {
+    let mut s = signer();
+    let mut v = FrameVerifier::new(secret(), binding());
+    let payload_text = |wire: &[u8]| {
+        let text = std::str::from_utf8(wire).unwrap();
+        text[text.find(r#""payload":"#).unwrap() + 10..text.len() - 1].to_owned()
+    };
+    // Text received or given as text travels exactly as held: the MAC alone gets its
+    // canonical form.
+    let received = JsonObject::from_text(r#"{"b": 1E2, "a": 1}"#).unwrap();
+    let batch = Payload::EventBatch(EventBatch::new(vec![received.clone()]));
+    let wire = sign(&mut s, "batch-1", &batch).unwrap();
+    assert_eq!(payload_text(&wire), r#"{"events":[{"b": 1E2, "a": 1}]}"#);
+    assert_eq!(v.verify(&wire, now()).unwrap().frame.payload, batch);
+    // A payload built in canonical form is sent as the MAC saw it, in one pass.
+    let built = JsonObject::from_serialize(&serde_json::json!({"b": 100.0, "a": 1})).unwrap();
+    let batch = Payload::EventBatch(EventBatch::new(vec![built]));
+    let wire = sign(&mut s, "batch-2", &batch).unwrap();
+    assert_eq!(payload_text(&wire), r#"{"events":[{"a":1,"b":100.0}]}"#);
+    assert_eq!(v.verify(&wire, now()).unwrap().frame.payload, batch);
 }
