@@ -10,9 +10,9 @@ use serde::ser::{self, Impossible, Serialize};
 
 use crate::float_repr::write_python_repr;
 use crate::raw_json::CANONICAL_TOKEN;
+use crate::tape::duplicate_key;
 #[cfg(doc)]
 use crate::JsonObject;
-use crate::tape::duplicate_key;
 use crate::{write_string, JsonError, Limits, Tape};
 
 /// The struct name `serde_json` gives its raw values (`RawValue`'s `Serialize`).
@@ -78,8 +78,8 @@ pub fn write_canonical_value<T: Serialize + ?Sized>(
     let mut writer = Writer {
         out,
         limits,
-        members: Vec::new(),
-        scratch: Vec::new(),
+        // Room for the members of a typical payload and the objects it nests.
+        members: Vec::with_capacity(32),
         tape: None,
         raw_is_canonical: false,
     };
@@ -134,8 +134,6 @@ struct Writer<'a> {
     limits: &'a Limits,
     /// The members of every object still open, innermost last.
     members: Vec<MemberSpan>,
-    /// Where an out-of-order object's text waits while it is written back sorted.
-    scratch: Vec<u8>,
     /// For raw JSON that is not known to be canonical (made at the first such text, so
     /// it also says whether there was one).
     tape: Option<Tape>,
@@ -285,19 +283,23 @@ impl Object<'_, '_> {
             {
                 return Err(Error(duplicate_key(&out[text(&w[0])])));
             }
-            // The members' text moves to the scratch buffer and comes back in key order.
+            // The members' text is copied past the end of the output and comes back in
+            // key order over the original (no buffer of its own to allocate).
             let region = spans.iter().map(|s| s.member.0).min().unwrap_or(out.len());
-            writer.scratch.clear();
-            writer.scratch.extend_from_slice(&out[region..]);
-            out.truncate(region);
+            let end = out.len();
+            out.extend_from_within(region..end);
+            let mut at = region;
             for (i, span) in spans.iter().enumerate() {
                 if i > 0 {
-                    out.push(b',');
+                    out[at] = b',';
+                    at += 1;
                 }
-                out.extend_from_slice(
-                    &writer.scratch[span.member.0 - region..span.member.1 - region],
-                );
+                let (from, to) = (span.member.0 - region + end, span.member.1 - region + end);
+                out.copy_within(from..to, at);
+                at += to - from;
             }
+            debug_assert_eq!(at, end, "the members and their commas fill the region");
+            out.truncate(end);
         }
         writer.members.truncate(self.first);
         writer.out.push(b'}');

@@ -2,6 +2,7 @@
 
 use base64::Engine as _;
 use brainwire_core::{write_string, Clock, JsonError, Kind, Limits, SystemClock, Tape, Timestamp};
+use std::io::Write as _;
 use std::sync::{Arc, Mutex};
 
 use bytes::Bytes;
@@ -390,12 +391,21 @@ impl<C: Clock, N: NonceSource> FrameSigner<C, N> {
         canonical: &[u8],
         payload: &[u8],
     ) -> Bytes {
-        let ts = stamp.ts.to_string();
+        // The stamp's time as text, on the stack (it never needs escaping).
+        let mut ts_text = [0u8; 40];
+        let ts = {
+            let mut cursor = std::io::Cursor::new(&mut ts_text[..]);
+            write!(cursor, "\"{}\"", stamp.ts).expect("a timestamp fits in 40 bytes");
+            let len = cursor.position() as usize;
+            &ts_text[..len]
+        };
         let mut seq_digits = [0u8; 20];
         let seq = decimal(stamp.seq, &mut seq_digits);
 
         let binding = &self.binding;
-        let mut envelope = Vec::with_capacity(512 + canonical.len().min(CHUNK_BYTES));
+        // One buffer holds the canonical envelope, then the wire text.
+        let mut envelope =
+            Vec::with_capacity(512 + payload.len().max(canonical.len().min(CHUNK_BYTES)));
         let tag = mac::compute(&self.secret, |mac| {
             envelope.extend_from_slice(br#"{"agent_id":"#);
             write_string(&binding.agent_id, &mut envelope);
@@ -419,25 +429,25 @@ impl<C: Clock, N: NonceSource> FrameSigner<C, N> {
             envelope.extend_from_slice(br#","session_id":"#);
             write_string(&binding.session_id, &mut envelope);
             envelope.extend_from_slice(br#","ts":"#);
-            write_string(&ts, &mut envelope);
+            envelope.extend_from_slice(ts);
             envelope.extend_from_slice(br#","type":"#);
             write_string(frame_type, &mut envelope);
             envelope.extend_from_slice(br#","v":2}"#);
             mac.update(&envelope);
         });
-        let tag = self.encoding.encode(&tag);
 
-        let mut wire = Vec::with_capacity(payload.len() + 256);
+        let mut wire = envelope;
+        wire.clear();
         wire.extend_from_slice(b"{\"v\":2,\"id\":");
         write_string(id, &mut wire);
         wire.extend_from_slice(b",\"ts\":");
-        write_string(&ts, &mut wire);
+        wire.extend_from_slice(ts);
         wire.extend_from_slice(b",\"nonce\":");
         write_string(&stamp.nonce, &mut wire);
         wire.extend_from_slice(b",\"seq\":");
         wire.extend_from_slice(seq);
         wire.extend_from_slice(b",\"hmac\":");
-        write_string(&tag, &mut wire);
+        self.encoding.write_json(&tag, &mut wire);
         wire.extend_from_slice(b",\"type\":");
         write_string(frame_type, &mut wire);
         wire.extend_from_slice(b",\"payload\":");
