@@ -1,9 +1,11 @@
 //! Canonical JSON: never panics; accepted input canonicalizes to a fixed point that means
-//! the same as the input; the tape's writer and the tree's writer agree byte for byte.
+//! the same as the input; the tape's writer and the tree's writer agree byte for byte;
+//! `canonicalize_value` of what serde_json read (and of the text held as a `JsonObject`)
+//! agrees with `canonicalize`.
 #![no_main]
 
 use brainwire_core::testing::Value;
-use brainwire_core::{canonicalize, Limits};
+use brainwire_core::{canonicalize, canonicalize_value, JsonObject, Limits};
 use libfuzzer_sys::fuzz_target;
 
 fuzz_target!(|data: &[u8]| {
@@ -24,6 +26,19 @@ fuzz_target!(|data: &[u8]| {
     if let Ok(input) = serde_json::from_slice::<serde_json::Value>(data) {
         let output: serde_json::Value = serde_json::from_slice(&once).expect("canonical is JSON");
         assert!(same(&input, &output), "canonical form changes the value");
+        // Writing a value's canonical form directly agrees with writing its text and
+        // canonicalizing that.
+        let text = serde_json::to_vec(&input).expect("a Value serializes");
+        assert_eq!(
+            canonicalize_value(&input, &Limits::default()).ok(),
+            canonicalize(&text, &Limits::default()).ok(),
+            "canonicalize_value and canonicalize disagree"
+        );
+    }
+    // Raw text held as it came is respelled canonically, as canonicalize writes it.
+    if let Ok(Ok(object)) = std::str::from_utf8(data).map(JsonObject::from_text) {
+        let direct = canonicalize_value(&object, &Limits::default());
+        assert_eq!(direct.as_ref(), Ok(&once), "a held object is canonicalized");
     }
 });
 

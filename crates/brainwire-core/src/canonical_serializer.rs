@@ -272,16 +272,13 @@ impl Object<'_, '_> {
         let spans = &mut writer.members[self.first..];
         let out = &mut *writer.out;
         let text = |span: &MemberSpan| span.key.0..span.key.1;
-        let in_order = spans
-            .windows(2)
-            .all(|w| out[text(&w[0])] < out[text(&w[1])]);
+        let order = |a: &MemberSpan, b: &MemberSpan| key_order(&out[text(a)], &out[text(b)]);
+        let in_order = spans.windows(2).all(|w| order(&w[0], &w[1]).is_lt());
         if !in_order {
-            spans.sort_unstable_by(|a, b| out[text(a)].cmp(&out[text(b)]));
-            if let Some(w) = spans
-                .windows(2)
-                .find(|w| out[text(&w[0])] == out[text(&w[1])])
-            {
-                return Err(Error(duplicate_key(&out[text(&w[0])])));
+            spans.sort_unstable_by(order);
+            if let Some(w) = spans.windows(2).find(|w| order(&w[0], &w[1]).is_eq()) {
+                let key: Vec<u8> = unescaped(&out[text(&w[0])]).collect();
+                return Err(Error(duplicate_key(&key)));
             }
             // The members' text is copied past the end of the output and comes back in
             // key order over the original (no buffer of its own to allocate).
@@ -377,6 +374,45 @@ impl ser::SerializeStructVariant for Object<'_, '_> {
     fn end(self) -> Result<(), Error> {
         Object::end(self)
     }
+}
+
+/// The order of two keys as written (escaped by [`write_string`]): the order of the
+/// keys themselves, by code point. An escape changes it (`\u0000` sorts before a space,
+/// its backslash after), so escaped keys are compared as what they stand for.
+fn key_order(a: &[u8], b: &[u8]) -> std::cmp::Ordering {
+    if a.contains(&b'\\') || b.contains(&b'\\') {
+        unescaped(a).cmp(unescaped(b))
+    } else {
+        a.cmp(b)
+    }
+}
+
+/// The bytes a string written by [`write_string`] stands for: its escapes are `\"`,
+/// `\\`, `\n`, `\r`, `\t`, `\b`, `\f` and `\u00XX`.
+fn unescaped(text: &[u8]) -> impl Iterator<Item = u8> + '_ {
+    let mut bytes = text.iter().copied();
+    std::iter::from_fn(move || {
+        let byte = bytes.next()?;
+        if byte != b'\\' {
+            return Some(byte);
+        }
+        Some(match bytes.next()? {
+            b'n' => b'\n',
+            b'r' => b'\r',
+            b't' => b'\t',
+            b'b' => 0x08,
+            b'f' => 0x0c,
+            b'u' => {
+                let mut hex = [0u8; 4];
+                for digit in &mut hex {
+                    *digit = bytes.next()?;
+                }
+                let hex = std::str::from_utf8(&hex).ok()?;
+                u8::from_str_radix(hex, 16).ok()?
+            }
+            other => other,
+        })
+    })
 }
 
 /// An array being written.
@@ -1087,6 +1123,19 @@ mod tests {
         let deep = JsonObject::from_text(r#"{"a":[[[1]]]}"#).unwrap();
         let err = canonicalize_value(&deep, &Limits::default().max_depth(2)).unwrap_err();
         assert_eq!(err.kind(), "too_deep");
+    }
+
+    #[test]
+    fn escaped_keys_sort_by_what_they_stand_for() {
+        // Written escaped, `\u0000` would sort after a space by its backslash.
+        let keys = BTreeMap::from([(" ", 2), ("\u{0}", 3), ("", 1), ("\"", 4), ("!", 5)]);
+        let through_text =
+            canonicalize(&serde_json::to_vec(&keys).unwrap(), &Limits::default()).unwrap();
+        let mut shuffled = HashMap::new();
+        shuffled.extend(keys);
+        let direct = canonicalize_value(&shuffled, &Limits::default()).unwrap();
+        assert_eq!(direct, through_text);
+        assert_eq!(direct, br#"{"":1,"\u0000":3," ":2,"!":5,"\"":4}"#);
     }
 
     #[test]
