@@ -79,7 +79,7 @@ pub fn write_canonical_value<T: Serialize + ?Sized>(
         out,
         limits,
         // Room for the members of a typical payload and the objects it nests.
-        members: Vec::with_capacity(32),
+        members: Vec::with_capacity(16),
         tape: None,
         raw_is_canonical: false,
     };
@@ -127,6 +127,9 @@ fn unserializable(reason: impl Into<String>) -> Error {
 struct MemberSpan {
     key: (usize, usize),
     member: (usize, usize),
+    /// Whether the key was written with an escape (then its text does not sort as the
+    /// key does).
+    escaped: bool,
 }
 
 struct Writer<'a> {
@@ -237,7 +240,7 @@ impl Object<'_, '_> {
     /// Writes `"key":value` with the key written by `write_key`, and records where.
     fn member(
         &mut self,
-        write_key: impl FnOnce(&mut Vec<u8>) -> Result<(), Error>,
+        write_key: impl FnOnce(&mut Vec<u8>) -> Result<bool, Error>,
         value: &(impl Serialize + ?Sized),
     ) -> Result<(), Error> {
         let out = &mut *self.writer.out;
@@ -245,7 +248,7 @@ impl Object<'_, '_> {
             out.push(b',');
         }
         let start = out.len();
-        write_key(out)?;
+        let escaped = write_key(out)?;
         let key = (start + 1, out.len() - 1);
         out.push(b':');
         value.serialize(&mut *self.writer)?;
@@ -253,18 +256,13 @@ impl Object<'_, '_> {
         self.writer.members.push(MemberSpan {
             key,
             member: (start, end),
+            escaped,
         });
         Ok(())
     }
 
     fn field(&mut self, key: &str, value: &(impl Serialize + ?Sized)) -> Result<(), Error> {
-        self.member(
-            |out| {
-                write_string(key, out);
-                Ok(())
-            },
-            value,
-        )
+        self.member(|out| Ok(write_key(key, out)), value)
     }
 
     fn end(self) -> Result<(), Error> {
@@ -272,11 +270,23 @@ impl Object<'_, '_> {
         let spans = &mut writer.members[self.first..];
         let out = &mut *writer.out;
         let text = |span: &MemberSpan| span.key.0..span.key.1;
-        let order = |a: &MemberSpan, b: &MemberSpan| key_order(&out[text(a)], &out[text(b)]);
-        let in_order = spans.windows(2).all(|w| order(&w[0], &w[1]).is_lt());
+        let in_order = if spans.iter().any(|s| s.escaped) {
+            sort_escaped(spans, out)
+        } else {
+            let in_order = spans
+                .windows(2)
+                .all(|w| out[text(&w[0])] < out[text(&w[1])]);
+            if !in_order {
+                spans.sort_unstable_by(|a, b| out[text(a)].cmp(&out[text(b)]));
+            }
+            in_order
+        };
         if !in_order {
-            spans.sort_unstable_by(order);
-            if let Some(w) = spans.windows(2).find(|w| order(&w[0], &w[1]).is_eq()) {
+            // One key is always escaped the same way: equal texts are equal keys.
+            if let Some(w) = spans
+                .windows(2)
+                .find(|w| out[text(&w[0])] == out[text(&w[1])])
+            {
                 let key: Vec<u8> = unescaped(&out[text(&w[0])]).collect();
                 return Err(Error(duplicate_key(&key)));
             }
@@ -376,19 +386,23 @@ impl ser::SerializeStructVariant for Object<'_, '_> {
     }
 }
 
-/// The order of two keys as written (escaped by [`write_string`]): the order of the
-/// keys themselves, by code point. An escape changes it (`\u0000` sorts before a space,
-/// its backslash after), so escaped keys are compared as what they stand for.
-fn key_order(a: &[u8], b: &[u8]) -> std::cmp::Ordering {
-    if a.contains(&b'\\') || b.contains(&b'\\') {
-        unescaped(a).cmp(unescaped(b))
-    } else {
-        a.cmp(b)
+/// Sorts the members of an object with an escaped key by what their keys stand for;
+/// says whether they were in order already. Off the common path: escaped keys are rare.
+#[cold]
+fn sort_escaped(spans: &mut [MemberSpan], out: &[u8]) -> bool {
+    let order = |a: &MemberSpan, b: &MemberSpan| {
+        unescaped(&out[a.key.0..a.key.1]).cmp(unescaped(&out[b.key.0..b.key.1]))
+    };
+    let in_order = spans.windows(2).all(|w| order(&w[0], &w[1]).is_lt());
+    if !in_order {
+        spans.sort_unstable_by(order);
     }
+    in_order
 }
 
-/// The bytes a string written by [`write_string`] stands for: its escapes are `\"`,
-/// `\\`, `\n`, `\r`, `\t`, `\b`, `\f` and `\u00XX`.
+/// The bytes a string written by [`write_string`] stands for, which is how escaped keys
+/// are compared (`\u0000` stands before a space; its backslash would sort after). Its
+/// escapes are `\"`, `\\`, `\n`, `\r`, `\t`, `\b`, `\f` and `\u00XX`.
 fn unescaped(text: &[u8]) -> impl Iterator<Item = u8> + '_ {
     let mut bytes = text.iter().copied();
     std::iter::from_fn(move || {
@@ -837,36 +851,35 @@ impl ser::Serializer for RawText<'_, '_> {
 }
 
 /// Writes a map key as a JSON string: strings as they are, integers in decimal (as
-/// `serde_json` does); anything else is refused.
+/// `serde_json` does); anything else is refused. Says whether the key took an escape.
 struct KeyWriter<'o> {
     out: &'o mut Vec<u8>,
 }
 
 impl KeyWriter<'_> {
-    fn digits(self, value: impl itoa_like::Integer) -> Result<(), Error> {
+    fn digits(self, value: impl itoa_like::Integer) -> Result<bool, Error> {
         self.out.push(b'"');
         value.write(self.out);
         self.out.push(b'"');
-        Ok(())
+        Ok(false)
     }
 }
 
 impl ser::Serializer for KeyWriter<'_> {
-    type Ok = ();
+    type Ok = bool;
     type Error = Error;
-    type SerializeSeq = Impossible<(), Error>;
-    type SerializeTuple = Impossible<(), Error>;
-    type SerializeTupleStruct = Impossible<(), Error>;
-    type SerializeTupleVariant = Impossible<(), Error>;
-    type SerializeMap = Impossible<(), Error>;
-    type SerializeStruct = Impossible<(), Error>;
-    type SerializeStructVariant = Impossible<(), Error>;
+    type SerializeSeq = Impossible<bool, Error>;
+    type SerializeTuple = Impossible<bool, Error>;
+    type SerializeTupleStruct = Impossible<bool, Error>;
+    type SerializeTupleVariant = Impossible<bool, Error>;
+    type SerializeMap = Impossible<bool, Error>;
+    type SerializeStruct = Impossible<bool, Error>;
+    type SerializeStructVariant = Impossible<bool, Error>;
 
-    fn serialize_str(self, v: &str) -> Result<(), Error> {
-        write_string(v, self.out);
-        Ok(())
+    fn serialize_str(self, v: &str) -> Result<bool, Error> {
+        Ok(write_key(v, self.out))
     }
-    fn serialize_char(self, v: char) -> Result<(), Error> {
+    fn serialize_char(self, v: char) -> Result<bool, Error> {
         self.serialize_str(v.encode_utf8(&mut [0; 4]))
     }
     fn serialize_unit_variant(
@@ -874,68 +887,68 @@ impl ser::Serializer for KeyWriter<'_> {
         _: &'static str,
         _: u32,
         variant: &'static str,
-    ) -> Result<(), Error> {
+    ) -> Result<bool, Error> {
         self.serialize_str(variant)
     }
     fn serialize_newtype_struct<T: Serialize + ?Sized>(
         self,
         _: &'static str,
         value: &T,
-    ) -> Result<(), Error> {
+    ) -> Result<bool, Error> {
         value.serialize(self)
     }
-    fn serialize_i8(self, v: i8) -> Result<(), Error> {
+    fn serialize_i8(self, v: i8) -> Result<bool, Error> {
         self.digits(v)
     }
-    fn serialize_i16(self, v: i16) -> Result<(), Error> {
+    fn serialize_i16(self, v: i16) -> Result<bool, Error> {
         self.digits(v)
     }
-    fn serialize_i32(self, v: i32) -> Result<(), Error> {
+    fn serialize_i32(self, v: i32) -> Result<bool, Error> {
         self.digits(v)
     }
-    fn serialize_i64(self, v: i64) -> Result<(), Error> {
+    fn serialize_i64(self, v: i64) -> Result<bool, Error> {
         self.digits(v)
     }
-    fn serialize_i128(self, v: i128) -> Result<(), Error> {
+    fn serialize_i128(self, v: i128) -> Result<bool, Error> {
         self.digits(v)
     }
-    fn serialize_u8(self, v: u8) -> Result<(), Error> {
+    fn serialize_u8(self, v: u8) -> Result<bool, Error> {
         self.digits(v)
     }
-    fn serialize_u16(self, v: u16) -> Result<(), Error> {
+    fn serialize_u16(self, v: u16) -> Result<bool, Error> {
         self.digits(v)
     }
-    fn serialize_u32(self, v: u32) -> Result<(), Error> {
+    fn serialize_u32(self, v: u32) -> Result<bool, Error> {
         self.digits(v)
     }
-    fn serialize_u64(self, v: u64) -> Result<(), Error> {
+    fn serialize_u64(self, v: u64) -> Result<bool, Error> {
         self.digits(v)
     }
-    fn serialize_u128(self, v: u128) -> Result<(), Error> {
+    fn serialize_u128(self, v: u128) -> Result<bool, Error> {
         self.digits(v)
     }
-    fn serialize_bool(self, _: bool) -> Result<(), Error> {
+    fn serialize_bool(self, _: bool) -> Result<bool, Error> {
         Err(not_key())
     }
-    fn serialize_f32(self, _: f32) -> Result<(), Error> {
+    fn serialize_f32(self, _: f32) -> Result<bool, Error> {
         Err(not_key())
     }
-    fn serialize_f64(self, _: f64) -> Result<(), Error> {
+    fn serialize_f64(self, _: f64) -> Result<bool, Error> {
         Err(not_key())
     }
-    fn serialize_bytes(self, _: &[u8]) -> Result<(), Error> {
+    fn serialize_bytes(self, _: &[u8]) -> Result<bool, Error> {
         Err(not_key())
     }
-    fn serialize_none(self) -> Result<(), Error> {
+    fn serialize_none(self) -> Result<bool, Error> {
         Err(not_key())
     }
-    fn serialize_some<T: Serialize + ?Sized>(self, _: &T) -> Result<(), Error> {
+    fn serialize_some<T: Serialize + ?Sized>(self, _: &T) -> Result<bool, Error> {
         Err(not_key())
     }
-    fn serialize_unit(self) -> Result<(), Error> {
+    fn serialize_unit(self) -> Result<bool, Error> {
         Err(not_key())
     }
-    fn serialize_unit_struct(self, _: &'static str) -> Result<(), Error> {
+    fn serialize_unit_struct(self, _: &'static str) -> Result<bool, Error> {
         Err(not_key())
     }
     fn serialize_newtype_variant<T: Serialize + ?Sized>(
@@ -944,7 +957,7 @@ impl ser::Serializer for KeyWriter<'_> {
         _: u32,
         _: &'static str,
         _: &T,
-    ) -> Result<(), Error> {
+    ) -> Result<bool, Error> {
         Err(not_key())
     }
     fn serialize_seq(self, _: Option<usize>) -> Result<Self::SerializeSeq, Error> {
@@ -984,6 +997,13 @@ impl ser::Serializer for KeyWriter<'_> {
     ) -> Result<Self::SerializeStructVariant, Error> {
         Err(not_key())
     }
+}
+
+/// Writes `key` as a JSON string; says whether it took an escape.
+fn write_key(key: &str, out: &mut Vec<u8>) -> bool {
+    let start = out.len();
+    write_string(key, out);
+    out.len() - start != key.len() + 2
 }
 
 fn not_key() -> Error {
