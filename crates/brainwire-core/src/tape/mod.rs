@@ -47,10 +47,13 @@ pub struct Tape {
     decoded: String,
     order: Vec<u32>,
     /// The orders that sorted the last few small objects of distinct shapes (an
-    /// envelope and its payload alternate): for each member, its position in wire order
-    /// (at most [`MAX_REMEMBERED_ORDER`] members, [`REMEMBERED_ORDERS`] orders).
-    remembered: [Vec<u32>; REMEMBERED_ORDERS],
-    /// The slot of `remembered` the next new order replaces.
+    /// envelope and its payload alternate): for each member, its position in wire order.
+    /// [`REMEMBERED_ORDERS`] slots of [`MAX_REMEMBERED_ORDER`] positions back to back, one
+    /// allocation made at the first sort.
+    remembered: Vec<u32>,
+    /// Members of the order in each slot (0: empty).
+    remembered_len: [u8; REMEMBERED_ORDERS],
+    /// The slot the next new order replaces.
     next_remembered: usize,
     /// The keys of the object being sorted, in wire order.
     wire_order: Vec<u32>,

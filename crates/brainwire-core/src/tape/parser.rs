@@ -222,12 +222,11 @@ impl Parser<'_, '_> {
     fn reuse_remembered_order(&mut self, members: std::ops::Range<usize>) -> bool {
         let mut order = std::mem::take(&mut self.tape.order);
         let slots = &mut order[members.clone()];
-        let sorted = self
-            .tape
-            .remembered
-            .iter()
-            .filter(|remembered| remembered.len() == members.len())
-            .any(|remembered| {
+        let sorted = (0..REMEMBERED_ORDERS)
+            .filter(|&slot| usize::from(self.tape.remembered_len[slot]) == members.len())
+            .any(|slot| {
+                let start = slot * MAX_REMEMBERED_ORDER;
+                let remembered = &self.tape.remembered[start..start + members.len()];
                 for (slot, &rank) in slots.iter_mut().zip(remembered) {
                     *slot = self.tape.wire_order[rank as usize];
                 }
@@ -245,16 +244,21 @@ impl Parser<'_, '_> {
     /// Records, for each key at `members` (now sorted), its position in wire order, in
     /// place of the oldest remembered order.
     fn remember_order(&mut self, members: std::ops::Range<usize>) {
-        let slot = self.tape.next_remembered;
-        self.tape.next_remembered = (slot + 1) % REMEMBERED_ORDERS;
-        let mut remembered = std::mem::take(&mut self.tape.remembered[slot]);
-        remembered.clear();
-        for &key in &self.tape.order[members] {
-            // Keys in wire order have increasing tape indices.
-            let position = self.tape.wire_order.binary_search(&key).unwrap_or(0);
-            remembered.push(u32_of(position));
+        let tape = &mut *self.tape;
+        if tape.remembered.is_empty() {
+            tape.remembered = vec![0; REMEMBERED_ORDERS * MAX_REMEMBERED_ORDER];
         }
-        self.tape.remembered[slot] = remembered;
+        let slot = tape.next_remembered;
+        tape.next_remembered = (slot + 1) % REMEMBERED_ORDERS;
+        let start = slot * MAX_REMEMBERED_ORDER;
+        for (position, &key) in tape.remembered[start..]
+            .iter_mut()
+            .zip(&tape.order[members.clone()])
+        {
+            // Keys in wire order have increasing tape indices.
+            *position = u32_of(tape.wire_order.binary_search(&key).unwrap_or(0));
+        }
+        tape.remembered_len[slot] = u8::try_from(members.len()).expect("at most 64 members");
     }
 
     pub(super) fn number(&mut self) -> Result<(), JsonError> {

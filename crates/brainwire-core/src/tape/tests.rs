@@ -136,7 +136,7 @@ fn remembered_orders_sort_each_shape_and_never_hide_a_duplicate() {
             [vec!["p", "t", "v"], vec!["b", "x", "y"]]
         );
     }
-    let mut lengths: Vec<usize> = tape.remembered.iter().map(Vec::len).collect();
+    let mut lengths = tape.remembered_len;
     lengths.sort_unstable();
     assert_eq!(lengths, [0, 0, 3, 3], "both shapes remembered once");
     // Same member counts, other orders: the remembered orders do not sort these.
