@@ -48,9 +48,8 @@ pub struct Tape {
     order: Vec<u32>,
     /// The orders that sorted the last few small objects of distinct shapes (an
     /// envelope and its payload alternate): for each member, its position in wire order.
-    /// [`REMEMBERED_ORDERS`] slots of [`MAX_REMEMBERED_ORDER`] positions back to back, one
-    /// allocation made at the first sort.
-    remembered: Vec<u32>,
+    /// Held inline, so that a fresh tape (one per decode) allocates nothing for them.
+    remembered: [[u32; MAX_REMEMBERED_ORDER]; REMEMBERED_ORDERS],
     /// Members of the order in each slot (0: empty).
     remembered_len: [u8; REMEMBERED_ORDERS],
     /// The slot the next new order replaces.
@@ -59,8 +58,9 @@ pub struct Tape {
     wire_order: Vec<u32>,
 }
 
-/// Most members of an object whose sorting order a tape remembers.
-pub(crate) const MAX_REMEMBERED_ORDER: usize = 64;
+/// Most members of an object whose sorting order a tape remembers (a frame's envelope
+/// has 8, a task event 12); larger objects are sorted each time.
+pub(crate) const MAX_REMEMBERED_ORDER: usize = 16;
 
 /// Sorting orders a tape remembers: enough for a frame's envelope, its payload and a
 /// nested object or two, few enough that a miss costs little.

@@ -225,8 +225,7 @@ impl Parser<'_, '_> {
         let sorted = (0..REMEMBERED_ORDERS)
             .filter(|&slot| usize::from(self.tape.remembered_len[slot]) == members.len())
             .any(|slot| {
-                let start = slot * MAX_REMEMBERED_ORDER;
-                let remembered = &self.tape.remembered[start..start + members.len()];
+                let remembered = &self.tape.remembered[slot][..members.len()];
                 for (slot, &rank) in slots.iter_mut().zip(remembered) {
                     *slot = self.tape.wire_order[rank as usize];
                 }
@@ -245,20 +244,16 @@ impl Parser<'_, '_> {
     /// place of the oldest remembered order.
     fn remember_order(&mut self, members: std::ops::Range<usize>) {
         let tape = &mut *self.tape;
-        if tape.remembered.is_empty() {
-            tape.remembered = vec![0; REMEMBERED_ORDERS * MAX_REMEMBERED_ORDER];
-        }
         let slot = tape.next_remembered;
         tape.next_remembered = (slot + 1) % REMEMBERED_ORDERS;
-        let start = slot * MAX_REMEMBERED_ORDER;
-        for (position, &key) in tape.remembered[start..]
+        for (position, &key) in tape.remembered[slot]
             .iter_mut()
             .zip(&tape.order[members.clone()])
         {
             // Keys in wire order have increasing tape indices.
             *position = u32_of(tape.wire_order.binary_search(&key).unwrap_or(0));
         }
-        tape.remembered_len[slot] = u8::try_from(members.len()).expect("at most 64 members");
+        tape.remembered_len[slot] = u8::try_from(members.len()).expect("at most 16 members");
     }
 
     pub(super) fn number(&mut self) -> Result<(), JsonError> {
