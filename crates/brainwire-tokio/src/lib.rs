@@ -38,10 +38,12 @@
 //!   clients that fall quiet and a drop of those that do not answer ([`DashboardOptions`]).
 //! - axum routes (feature `axum`): `agent_route`, `any_agent_route`, `v1_agent_route`,
 //!   `RunStreamServer::route` and
-//!   `status_route`, `ChannelServer::route`, with the same limits.
+//!   `status_route`, `ChannelServer::route`, with the same limits. Served through
+//!   `axum::serve`, call its `tcp_nodelay(true)`: with Nagle on, a frame written after a
+//!   large one waits for the peer's delayed ACK.
 //! - [`FrameTap`]: every frame a connection sends and receives, for transcripts.
 //! - [`serve`]: an accept loop with a connection cap that survives accept errors
-//!   (EMFILE, ENFILE, ECONNABORTED).
+//!   (EMFILE, ENFILE, ECONNABORTED), with `TCP_NODELAY` set on every connection.
 //!
 //! # Logging
 //!
