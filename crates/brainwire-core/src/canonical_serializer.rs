@@ -710,77 +710,44 @@ struct RawText<'w, 'a> {
     canonical: bool,
 }
 
-/// A serializer that takes only a string: whatever else comes is refused.
-macro_rules! only_strings {
-    ($what:literal) => {
-        type Ok = ();
+/// The serde shapes a text-only serializer ([`RawText`], [`KeyWriter`]) refuses with
+/// `$refused`: everything but strings, characters, integers, unit variants and newtype
+/// structs, which each of them decides itself.
+macro_rules! refuse_other_shapes {
+    ($ok:ty, $refused:expr) => {
+        type Ok = $ok;
         type Error = Error;
-        type SerializeSeq = Impossible<(), Error>;
-        type SerializeTuple = Impossible<(), Error>;
-        type SerializeTupleStruct = Impossible<(), Error>;
-        type SerializeTupleVariant = Impossible<(), Error>;
-        type SerializeMap = Impossible<(), Error>;
-        type SerializeStruct = Impossible<(), Error>;
-        type SerializeStructVariant = Impossible<(), Error>;
+        type SerializeSeq = Impossible<$ok, Error>;
+        type SerializeTuple = Impossible<$ok, Error>;
+        type SerializeTupleStruct = Impossible<$ok, Error>;
+        type SerializeTupleVariant = Impossible<$ok, Error>;
+        type SerializeMap = Impossible<$ok, Error>;
+        type SerializeStruct = Impossible<$ok, Error>;
+        type SerializeStructVariant = Impossible<$ok, Error>;
 
-        fn serialize_bool(self, _: bool) -> Result<(), Error> {
-            Err(unserializable($what))
+        fn serialize_bool(self, _: bool) -> Result<$ok, Error> {
+            Err($refused)
         }
-        fn serialize_i8(self, _: i8) -> Result<(), Error> {
-            Err(unserializable($what))
+        fn serialize_f32(self, _: f32) -> Result<$ok, Error> {
+            Err($refused)
         }
-        fn serialize_i16(self, _: i16) -> Result<(), Error> {
-            Err(unserializable($what))
+        fn serialize_f64(self, _: f64) -> Result<$ok, Error> {
+            Err($refused)
         }
-        fn serialize_i32(self, _: i32) -> Result<(), Error> {
-            Err(unserializable($what))
+        fn serialize_bytes(self, _: &[u8]) -> Result<$ok, Error> {
+            Err($refused)
         }
-        fn serialize_i64(self, _: i64) -> Result<(), Error> {
-            Err(unserializable($what))
+        fn serialize_none(self) -> Result<$ok, Error> {
+            Err($refused)
         }
-        fn serialize_u8(self, _: u8) -> Result<(), Error> {
-            Err(unserializable($what))
+        fn serialize_some<T: Serialize + ?Sized>(self, _: &T) -> Result<$ok, Error> {
+            Err($refused)
         }
-        fn serialize_u16(self, _: u16) -> Result<(), Error> {
-            Err(unserializable($what))
+        fn serialize_unit(self) -> Result<$ok, Error> {
+            Err($refused)
         }
-        fn serialize_u32(self, _: u32) -> Result<(), Error> {
-            Err(unserializable($what))
-        }
-        fn serialize_u64(self, _: u64) -> Result<(), Error> {
-            Err(unserializable($what))
-        }
-        fn serialize_f32(self, _: f32) -> Result<(), Error> {
-            Err(unserializable($what))
-        }
-        fn serialize_f64(self, _: f64) -> Result<(), Error> {
-            Err(unserializable($what))
-        }
-        fn serialize_char(self, _: char) -> Result<(), Error> {
-            Err(unserializable($what))
-        }
-        fn serialize_bytes(self, _: &[u8]) -> Result<(), Error> {
-            Err(unserializable($what))
-        }
-        fn serialize_none(self) -> Result<(), Error> {
-            Err(unserializable($what))
-        }
-        fn serialize_some<T: Serialize + ?Sized>(self, _: &T) -> Result<(), Error> {
-            Err(unserializable($what))
-        }
-        fn serialize_unit(self) -> Result<(), Error> {
-            Err(unserializable($what))
-        }
-        fn serialize_unit_struct(self, _: &'static str) -> Result<(), Error> {
-            Err(unserializable($what))
-        }
-        fn serialize_unit_variant(
-            self,
-            _: &'static str,
-            _: u32,
-            _: &'static str,
-        ) -> Result<(), Error> {
-            Err(unserializable($what))
+        fn serialize_unit_struct(self, _: &'static str) -> Result<$ok, Error> {
+            Err($refused)
         }
         fn serialize_newtype_variant<T: Serialize + ?Sized>(
             self,
@@ -788,21 +755,21 @@ macro_rules! only_strings {
             _: u32,
             _: &'static str,
             _: &T,
-        ) -> Result<(), Error> {
-            Err(unserializable($what))
+        ) -> Result<$ok, Error> {
+            Err($refused)
         }
         fn serialize_seq(self, _: Option<usize>) -> Result<Self::SerializeSeq, Error> {
-            Err(unserializable($what))
+            Err($refused)
         }
         fn serialize_tuple(self, _: usize) -> Result<Self::SerializeTuple, Error> {
-            Err(unserializable($what))
+            Err($refused)
         }
         fn serialize_tuple_struct(
             self,
             _: &'static str,
             _: usize,
         ) -> Result<Self::SerializeTupleStruct, Error> {
-            Err(unserializable($what))
+            Err($refused)
         }
         fn serialize_tuple_variant(
             self,
@@ -811,17 +778,17 @@ macro_rules! only_strings {
             _: &'static str,
             _: usize,
         ) -> Result<Self::SerializeTupleVariant, Error> {
-            Err(unserializable($what))
+            Err($refused)
         }
         fn serialize_map(self, _: Option<usize>) -> Result<Self::SerializeMap, Error> {
-            Err(unserializable($what))
+            Err($refused)
         }
         fn serialize_struct(
             self,
             _: &'static str,
             _: usize,
         ) -> Result<Self::SerializeStruct, Error> {
-            Err(unserializable($what))
+            Err($refused)
         }
         fn serialize_struct_variant(
             self,
@@ -830,24 +797,58 @@ macro_rules! only_strings {
             _: &'static str,
             _: usize,
         ) -> Result<Self::SerializeStructVariant, Error> {
-            Err(unserializable($what))
-        }
-        fn serialize_newtype_struct<T: Serialize + ?Sized>(
-            self,
-            _: &'static str,
-            value: &T,
-        ) -> Result<(), Error> {
-            value.serialize(self)
+            Err($refused)
         }
     };
 }
 
 impl ser::Serializer for RawText<'_, '_> {
-    only_strings!("raw JSON is not text");
+    refuse_other_shapes!((), not_raw_text());
 
     fn serialize_str(self, text: &str) -> Result<(), Error> {
         self.writer.raw(text, self.canonical)
     }
+    fn serialize_newtype_struct<T: Serialize + ?Sized>(
+        self,
+        _: &'static str,
+        value: &T,
+    ) -> Result<(), Error> {
+        value.serialize(self)
+    }
+    fn serialize_char(self, _: char) -> Result<(), Error> {
+        Err(not_raw_text())
+    }
+    fn serialize_unit_variant(self, _: &'static str, _: u32, _: &'static str) -> Result<(), Error> {
+        Err(not_raw_text())
+    }
+    fn serialize_i8(self, _: i8) -> Result<(), Error> {
+        Err(not_raw_text())
+    }
+    fn serialize_i16(self, _: i16) -> Result<(), Error> {
+        Err(not_raw_text())
+    }
+    fn serialize_i32(self, _: i32) -> Result<(), Error> {
+        Err(not_raw_text())
+    }
+    fn serialize_i64(self, _: i64) -> Result<(), Error> {
+        Err(not_raw_text())
+    }
+    fn serialize_u8(self, _: u8) -> Result<(), Error> {
+        Err(not_raw_text())
+    }
+    fn serialize_u16(self, _: u16) -> Result<(), Error> {
+        Err(not_raw_text())
+    }
+    fn serialize_u32(self, _: u32) -> Result<(), Error> {
+        Err(not_raw_text())
+    }
+    fn serialize_u64(self, _: u64) -> Result<(), Error> {
+        Err(not_raw_text())
+    }
+}
+
+fn not_raw_text() -> Error {
+    unserializable("raw JSON is not text")
 }
 
 /// Writes a map key as a JSON string: strings as they are, integers in decimal (as
@@ -866,15 +867,7 @@ impl KeyWriter<'_> {
 }
 
 impl ser::Serializer for KeyWriter<'_> {
-    type Ok = bool;
-    type Error = Error;
-    type SerializeSeq = Impossible<bool, Error>;
-    type SerializeTuple = Impossible<bool, Error>;
-    type SerializeTupleStruct = Impossible<bool, Error>;
-    type SerializeTupleVariant = Impossible<bool, Error>;
-    type SerializeMap = Impossible<bool, Error>;
-    type SerializeStruct = Impossible<bool, Error>;
-    type SerializeStructVariant = Impossible<bool, Error>;
+    refuse_other_shapes!(bool, not_key());
 
     fn serialize_str(self, v: &str) -> Result<bool, Error> {
         Ok(write_key(v, self.out))
@@ -926,76 +919,6 @@ impl ser::Serializer for KeyWriter<'_> {
     }
     fn serialize_u128(self, v: u128) -> Result<bool, Error> {
         self.digits(v)
-    }
-    fn serialize_bool(self, _: bool) -> Result<bool, Error> {
-        Err(not_key())
-    }
-    fn serialize_f32(self, _: f32) -> Result<bool, Error> {
-        Err(not_key())
-    }
-    fn serialize_f64(self, _: f64) -> Result<bool, Error> {
-        Err(not_key())
-    }
-    fn serialize_bytes(self, _: &[u8]) -> Result<bool, Error> {
-        Err(not_key())
-    }
-    fn serialize_none(self) -> Result<bool, Error> {
-        Err(not_key())
-    }
-    fn serialize_some<T: Serialize + ?Sized>(self, _: &T) -> Result<bool, Error> {
-        Err(not_key())
-    }
-    fn serialize_unit(self) -> Result<bool, Error> {
-        Err(not_key())
-    }
-    fn serialize_unit_struct(self, _: &'static str) -> Result<bool, Error> {
-        Err(not_key())
-    }
-    fn serialize_newtype_variant<T: Serialize + ?Sized>(
-        self,
-        _: &'static str,
-        _: u32,
-        _: &'static str,
-        _: &T,
-    ) -> Result<bool, Error> {
-        Err(not_key())
-    }
-    fn serialize_seq(self, _: Option<usize>) -> Result<Self::SerializeSeq, Error> {
-        Err(not_key())
-    }
-    fn serialize_tuple(self, _: usize) -> Result<Self::SerializeTuple, Error> {
-        Err(not_key())
-    }
-    fn serialize_tuple_struct(
-        self,
-        _: &'static str,
-        _: usize,
-    ) -> Result<Self::SerializeTupleStruct, Error> {
-        Err(not_key())
-    }
-    fn serialize_tuple_variant(
-        self,
-        _: &'static str,
-        _: u32,
-        _: &'static str,
-        _: usize,
-    ) -> Result<Self::SerializeTupleVariant, Error> {
-        Err(not_key())
-    }
-    fn serialize_map(self, _: Option<usize>) -> Result<Self::SerializeMap, Error> {
-        Err(not_key())
-    }
-    fn serialize_struct(self, _: &'static str, _: usize) -> Result<Self::SerializeStruct, Error> {
-        Err(not_key())
-    }
-    fn serialize_struct_variant(
-        self,
-        _: &'static str,
-        _: u32,
-        _: &'static str,
-        _: usize,
-    ) -> Result<Self::SerializeStructVariant, Error> {
-        Err(not_key())
     }
 }
 
