@@ -260,8 +260,9 @@ pub(crate) async fn start_session<W: MessageSocket>(
     options: &BrainOptions,
 ) -> Result<AgentConnection, AcceptError> {
     let session_id = crate::random_uuid();
+    let accepted_at = Instant::now();
     let mut session = BrainSession::accept(
-        Instant::now(),
+        accepted_at,
         bearer,
         authority,
         session_id.clone(),
@@ -281,7 +282,11 @@ pub(crate) async fn start_session<W: MessageSocket>(
     // The agent's ids join the span once its `hello` is accepted.
     let span = ConnectionSpan::agent_connection(&session_id);
     let handle = ConnectionHandle::spawn(session, socket, first, span, options);
-    Ok(AgentConnection { session_id, handle })
+    Ok(AgentConnection {
+        session_id,
+        accepted_at,
+        handle,
+    })
 }
 
 /// The v2 agent endpoint as an axum route: `GET` upgrades to a WebSocket with the
@@ -420,6 +425,7 @@ pub(crate) enum V2Request {
 #[derive(Debug)]
 pub struct AgentConnection {
     session_id: String,
+    accepted_at: Instant,
     handle: ConnectionHandle<BrainSession>,
 }
 
@@ -427,6 +433,15 @@ impl AgentConnection {
     /// The session id given to this connection (bound into every MAC).
     pub fn session_id(&self) -> &str {
         &self.session_id
+    }
+
+    /// When the connection was accepted, before its driver started (so before its
+    /// `hello`). Each connection's handler runs on its own task, and a busy runtime may
+    /// run a newer connection's handler first: a registry that keeps one connection per
+    /// agent orders them by this instant, not by when it sees their
+    /// [`BrainEvent::Hello`], or a stale connection replaces the live one.
+    pub fn accepted_at(&self) -> Instant {
+        self.accepted_at
     }
 
     /// The next event; `None` once the connection has ended. Until the application reads,

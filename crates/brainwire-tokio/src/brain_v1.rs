@@ -84,6 +84,7 @@ impl DrivenSession for BrainSession {
 pub struct V1AgentConnection {
     agent_id: String,
     project_id: String,
+    accepted_at: Instant,
     handle: ConnectionHandle<BrainSession>,
 }
 
@@ -96,6 +97,12 @@ impl V1AgentConnection {
     /// The project its bearer token names.
     pub fn project_id(&self) -> &str {
         &self.project_id
+    }
+
+    /// When the connection was accepted, before its driver started: see
+    /// [`AgentConnection::accepted_at`].
+    pub fn accepted_at(&self) -> Instant {
+        self.accepted_at
     }
 
     /// The next event; `None` once the connection has ended. Until the application reads,
@@ -160,7 +167,8 @@ async fn start_v1_session<W: MessageSocket>(
     options: &BrainOptions,
 ) -> Result<V1AgentConnection, AcceptError> {
     let grant = bearer.and_then(|bearer| authority.authorize(bearer));
-    let mut session = BrainSession::accept(Instant::now(), grant.is_some(), options.v1.clone());
+    let accepted_at = Instant::now();
+    let mut session = BrainSession::accept(accepted_at, grant.is_some(), options.v1.clone());
     let Some(grant) = grant else {
         if let Some(closing) = session.poll_close() {
             debug!(code = closing.frame.code(), "v1 agent refused at accept");
@@ -174,6 +182,7 @@ async fn start_v1_session<W: MessageSocket>(
     Ok(V1AgentConnection {
         agent_id: grant.agent_id,
         project_id: grant.project_id,
+        accepted_at,
         handle: ConnectionHandle::spawn(session, socket, first, span, options),
     })
 }

@@ -519,3 +519,36 @@ async fn reconnect_closes_with_1001_and_re_sends_what_was_not_acknowledged() {
     assert_eq!(events.len(), 100);
     assert_eq!(ends.first(), Some(&Some(1001)), "{ends:?}");
 }
+
+/// A registry keeping one connection per agent orders them by `accepted_at`: here the
+/// first connection's handler reads its `hello` only after the second connection exists,
+/// as a busy runtime may have it, and the instants still say which is newer.
+#[tokio::test]
+async fn accepted_at_orders_connections_whatever_order_their_handlers_run_in() {
+    let listener = TcpListener::bind("127.0.0.1:0").await.unwrap();
+    let url = format!("ws://{}/ws/agent", listener.local_addr().unwrap());
+    let (accepted, mut connections) = mpsc::unbounded_channel();
+    let options = brain_options();
+    tokio::spawn(serve(listener, 16, move |stream, _| {
+        let (accepted, options) = (accepted.clone(), options.clone());
+        async move {
+            if let Ok(connection) = accept_agent(stream, &tokens(), &options).await {
+                // Handed over unread, kept open by the test.
+                let _ = accepted.send(connection);
+            }
+        }
+    }));
+    let mut agent = Agent::spawn(agent_options(url, "good-token"));
+    let connected = |update: &Update| matches!(update, Update::Connected { .. });
+    while !connected(&timeout(WAIT, agent.next_update()).await.unwrap().unwrap()) {}
+    let mut first = timeout(WAIT, connections.recv()).await.unwrap().unwrap();
+    agent.reconnect();
+    while !connected(&timeout(WAIT, agent.next_update()).await.unwrap().unwrap()) {}
+    let second = timeout(WAIT, connections.recv()).await.unwrap().unwrap();
+    // Asked of the newer one first: an instant taken when asked would order them wrong.
+    let (newer, older) = (second.accepted_at(), first.accepted_at());
+    assert!(newer > older, "{newer:?} after {older:?}");
+    let late = timeout(WAIT, first.next_event()).await.unwrap();
+    assert!(matches!(late, Some(BrainEvent::Hello { .. })), "{late:?}");
+    drop(agent);
+}

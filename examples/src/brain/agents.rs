@@ -110,9 +110,11 @@ async fn connection_loop(mut connection: AgentConnection, shared: &Shared) {
                     if shared.cluster.is_revoked(&agent_id).await.unwrap_or(false) {
                         break Some(CloseFrame::new(CloseCode::Revoked, "agent revoked"));
                     }
-                    let (id, control) = shared.register(&agent_id).await;
-                    registered = Some((agent_id.clone(), id));
-                    controlled = Some(control);
+                    let Some(registration) = shared.register(&agent_id, connection.accepted_at()).await else {
+                        break Some(CloseFrame::new(CloseCode::Replaced, "replaced by a newer connection"));
+                    };
+                    registered = Some((agent_id.clone(), registration.id));
+                    controlled = Some(registration.control);
                     arrived = Some(agent_id);
                 }
                 react(&connection, shared, event, &mut session).await;

@@ -35,8 +35,16 @@ pub(super) async fn connection_loop(mut connection: V1AgentConnection, shared: &
         connection.close(revoked).await;
         return;
     }
-    let (id, control) = shared.register(&agent_id).await;
-    let mut controlled = Some(control);
+    let replaced = CloseFrame::new(
+        CloseCode::AgentNameConflict,
+        "replaced by a newer connection",
+    );
+    let Some(registration) = shared.register(&agent_id, connection.accepted_at()).await else {
+        connection.close(replaced).await;
+        return;
+    };
+    let id = registration.id;
+    let mut controlled = Some(registration.control);
     let mut session = Session::default();
     for command_id in shared
         .cluster
@@ -56,9 +64,7 @@ pub(super) async fn connection_loop(mut connection: V1AgentConnection, shared: &
                 react(&connection, shared, event, &mut session).await;
             }
             Some(control) = next_control(&mut controlled) => match control {
-                Control::Replaced => {
-                    break Some(CloseFrame::new(CloseCode::AgentNameConflict, "replaced by a newer connection"))
-                }
+                Control::Replaced => break Some(replaced),
                 Control::Revoke => break Some(CloseFrame::new(CloseCode::AgentRevoked, "agent revoked")),
                 Control::Command(command_id) => {
                     session.commands.offer_v1(&connection, shared, &agent_id, &command_id).await;

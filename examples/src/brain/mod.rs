@@ -18,12 +18,13 @@ mod cluster;
 mod commands;
 mod feed;
 mod http1;
+mod live;
 mod roster;
 
-use std::collections::{HashMap, HashSet};
-use std::sync::atomic::{AtomicU64, AtomicUsize, Ordering};
+use std::collections::HashSet;
+use std::sync::atomic::{AtomicUsize, Ordering};
 use std::sync::{Arc, Mutex};
-use std::time::Duration;
+use std::time::{Duration, Instant};
 
 use axum::extract::{Request, State};
 use axum::http::header::{AUTHORIZATION, CONTENT_TYPE};
@@ -167,9 +168,6 @@ pub(crate) enum Control {
     Revoke,
 }
 
-/// Requests a connection takes from its node before it stops reading them.
-const CONTROL_QUEUE: usize = 64;
-
 /// What every connection of the brain shares.
 struct Shared {
     options: BrainOptions,
@@ -183,13 +181,10 @@ struct Shared {
     feed: Mutex<feed::Feed>,
     run_stream: RunStreamServer,
     channels: ChannelServer,
-    /// Each agent connected to this node: its connection's number and what the node asks
-    /// of it.
-    live_agents: Mutex<HashMap<String, (u64, mpsc::Sender<Control>)>>,
+    /// Each agent's live connection on this node.
+    live_agents: live::LiveAgents,
     /// The state the brain's nodes share, and its bus.
     cluster: cluster::Cluster,
-    /// Numbers agent sessions.
-    next_session: AtomicU64,
 }
 
 impl Shared {
@@ -213,38 +208,22 @@ impl Shared {
 }
 
 impl Shared {
-    /// Records a connection of `agent_id` as its live one on this node and in the
-    /// cluster; gives its number and what the node will ask of it. An older connection
-    /// of the same agent is told it was replaced.
-    async fn register(&self, agent_id: &str) -> (u64, mpsc::Receiver<Control>) {
-        let id = self.next_session.fetch_add(1, Ordering::Relaxed);
-        let (control, controlled) = mpsc::channel(CONTROL_QUEUE);
-        let older = self
-            .live_agents
-            .lock()
-            .expect("not poisoned")
-            .insert(agent_id.to_owned(), (id, control));
-        if let Some((_, older)) = older {
-            let _ = older.try_send(Control::Replaced);
-        }
+    /// Records the connection of `agent_id` accepted at `accepted_at` as its live one on
+    /// this node and in the cluster; an older connection of the same agent is told it
+    /// was replaced. `None` when a newer connection of the agent registered first (this
+    /// one's handler saw `hello` late): this one closes as replaced.
+    async fn register(&self, agent_id: &str, accepted_at: Instant) -> Option<live::Registration> {
+        let registration = self.live_agents.register(agent_id, accepted_at)?;
         if let Err(e) = self.cluster.agent_online(agent_id).await {
             let text = format!("cluster: agent {agent_id} not recorded online: {e}");
             self.transcript.note(Side::Brain, text).await;
         }
-        (id, controlled)
+        Some(registration)
     }
 
     /// Forgets connection `id` of `agent_id`, unless a newer one replaced it.
     async fn unregister(&self, agent_id: &str, id: u64) {
-        let gone = {
-            let mut live = self.live_agents.lock().expect("not poisoned");
-            let gone = live.get(agent_id).is_some_and(|(owner, _)| *owner == id);
-            if gone {
-                live.remove(agent_id);
-            }
-            gone
-        };
-        if gone {
+        if self.live_agents.unregister(agent_id, id) {
             self.roster
                 .lock()
                 .expect("not poisoned")
@@ -281,10 +260,7 @@ impl Shared {
 
     /// Asks `agent_id`'s connection on this node, if any, for `control`.
     fn tell(&self, agent_id: &str, control: Control) {
-        if let Some((_, connection)) = self.live_agents.lock().expect("not poisoned").get(agent_id)
-        {
-            let _ = connection.try_send(control);
-        }
+        self.live_agents.tell(agent_id, control);
     }
 
     /// Whether a session of `agent_id` that has `sent` the demo command or not should
@@ -352,9 +328,8 @@ pub async fn serve(
         feed: Mutex::new(feed::Feed::default()),
         run_stream,
         channels,
-        live_agents: Mutex::default(),
+        live_agents: live::LiveAgents::default(),
         cluster,
-        next_session: AtomicU64::new(1),
     });
     // What other nodes (or the API on this one) ask of this node's agents.
     let for_messages = Arc::clone(&shared);
@@ -379,14 +354,7 @@ pub async fn serve(
         let mut every = tokio::time::interval(cluster::SWEEP_INTERVAL);
         loop {
             every.tick().await;
-            let agents: Vec<String> = for_sweeper
-                .live_agents
-                .lock()
-                .expect("not poisoned")
-                .keys()
-                .cloned()
-                .collect();
-            for agent_id in agents {
+            for agent_id in for_sweeper.live_agents.agent_ids() {
                 let Ok(open) = for_sweeper.cluster.open_commands(&agent_id).await else {
                     continue;
                 };
