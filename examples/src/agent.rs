@@ -4,6 +4,7 @@
 //!
 //! [`ReconnectPolicy`]: brainwire_close::ReconnectPolicy
 
+use std::sync::Arc;
 use std::time::Duration;
 
 use brainwire_close::Backoff;
@@ -11,7 +12,7 @@ use brainwire_core::{JsonObject, Timestamp};
 use brainwire_sign::Secret;
 use brainwire_tokio::{Agent, FrameDirection, FrameTap, Update};
 use brainwire_v2::{CommandResult, Hello};
-use tokio::sync::watch;
+use tokio::sync::{watch, Notify};
 
 use crate::transcript::{Side, Transcript};
 
@@ -42,6 +43,9 @@ pub struct AgentOptions {
     pub backoff: Backoff,
     /// How long to stay connected (heartbeating) once everything is acknowledged.
     pub stay_connected: Duration,
+    /// Ends the stay early when notified: a caller that saw what it waited for (the
+    /// brain recording a command's result, which has no acknowledgement to wait on).
+    pub stop_staying: Option<Arc<Notify>>,
     /// Prefix of the task ids (`<prefix>-task-<n>`); random by default, so that a brain
     /// that de-duplicates by task sees fresh tasks.
     pub task_prefix: String,
@@ -70,6 +74,7 @@ impl AgentOptions {
             backoff: Backoff::new(Duration::from_millis(100), Duration::from_secs(5))
                 .with_max_attempts(10),
             stay_connected: Duration::ZERO,
+            stop_staying: None,
             task_prefix: uuid::Uuid::new_v4().simple().to_string()[..8].to_owned(),
             protocol_version: brainwire_v2::PROTOCOL_VERSION.to_owned(),
         }
@@ -169,9 +174,17 @@ pub async fn run(options: AgentOptions, transcript: Transcript) -> anyhow::Resul
     // acknowledged before closing.
     let stay = tokio::time::sleep(options.stay_connected);
     tokio::pin!(stay);
+    let stop_staying = async {
+        match &options.stop_staying {
+            Some(stop) => stop.notified().await,
+            None => std::future::pending().await,
+        }
+    };
+    tokio::pin!(stop_staying);
     loop {
         tokio::select! {
             () = &mut stay => break,
+            () = &mut stop_staying => break,
             update = agent.next_update() => match update {
                 Some(Update::Command(command)) => {
                     answer(command).await?;

@@ -45,9 +45,14 @@ async fn the_brainwire_agent_talks_to_the_real_brain() {
     options.task_prefix = format!("e2e{}", std::process::id());
     let prefix = options.task_prefix.clone();
     options.expect_commands = 1;
-    // The brain persists control frames on its own worker: stay a moment after answering,
-    // as a long-lived agent would, rather than closing on the heels of the result.
-    options.stay_connected = Duration::from_secs(2);
+    // The brain ingests frames in order on its own worker and drops what is still queued
+    // when the connection closes; `command_ack` and `command_result` have no
+    // acknowledgement to wait on, and a slow disk queues them behind seconds of batches.
+    // So the agent stays, as a long-lived one would, until the test has seen the result
+    // recorded.
+    options.stay_connected = Duration::from_secs(90);
+    let stop_staying = std::sync::Arc::new(tokio::sync::Notify::new());
+    options.stop_staying = Some(stop_staying.clone());
     let (lines, mut seen) = tokio::sync::mpsc::channel(1024);
     let agent = tokio::spawn(run(options, Transcript::new(lines)));
 
@@ -77,6 +82,18 @@ async fn the_brainwire_agent_talks_to_the_real_brain() {
         .as_str()
         .unwrap_or_else(|| panic!("cancel-task refused: {issued}"))
         .to_owned();
+    // The brain matched the agent's signed answer to its command (while connected).
+    let mut state = Value::Null;
+    for _ in 0..240 {
+        state = tokio::task::block_in_place(|| ask(&format!("command {command_id}")));
+        if state["status"] != "dispatched" && state["status"] != "pending" {
+            break;
+        }
+        tokio::time::sleep(Duration::from_millis(250)).await;
+    }
+    stop_staying.notify_one();
+    assert_eq!(state["status"], "completed", "{state}");
+    assert_eq!(state["result"]["cancelled"], true, "{state}");
     let report = tokio::time::timeout(Duration::from_secs(60), agent)
         .await
         .expect("the agent finishes")
@@ -88,18 +105,6 @@ async fn the_brainwire_agent_talks_to_the_real_brain() {
         "the real brain stored every event once"
     );
     assert_eq!(report.commands_answered, 1);
-
-    // The brain matched the agent's signed answer to its command.
-    let mut state = Value::Null;
-    for _ in 0..40 {
-        state = tokio::task::block_in_place(|| ask(&format!("command {command_id}")));
-        if state["status"] != "dispatched" && state["status"] != "pending" {
-            break;
-        }
-        tokio::time::sleep(Duration::from_millis(250)).await;
-    }
-    assert_eq!(state["status"], "completed", "{state}");
-    assert_eq!(state["result"]["cancelled"], true, "{state}");
     // The brain's REST API shows every event, with its kind, under its task.
     for i in (0..120).step_by(7) {
         let stored =
