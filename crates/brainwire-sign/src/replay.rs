@@ -1,6 +1,9 @@
 //! Freshness, sequence and nonce rules of one direction of one session.
 
+use std::collections::hash_map::{Entry, RandomState};
 use std::collections::{HashMap, VecDeque};
+use std::hash::{BuildHasher, BuildHasherDefault, Hash, Hasher};
+use std::sync::OnceLock;
 use std::time::Duration;
 
 use brainwire_core::{Timestamp, TimestampError};
@@ -101,7 +104,7 @@ pub struct ReplayFields<'a> {
 #[must_use = "a checked frame changes no state until it is committed"]
 pub struct ReplayTicket {
     seq: u64,
-    nonce: Nonce,
+    nonce: NonceKey,
     ts: Timestamp,
 }
 
@@ -118,20 +121,51 @@ enum Nonce {
     Heap(Box<str>),
 }
 
-impl Nonce {
-    fn as_bytes(&self) -> &[u8] {
-        match self {
-            Self::Inline(len, bytes) => &bytes[..usize::from(*len)],
-            Self::Heap(text) => text.as_bytes(),
+/// A nonce with its keyed hash, computed once per frame: the lookup in `check`, the
+/// insert in `commit` and the removal at expiry reuse it instead of hashing again.
+/// Equality compares the bytes, so two nonces are never taken for one.
+#[derive(Debug, Clone, PartialEq, Eq)]
+struct NonceKey {
+    hash: u64,
+    nonce: Nonce,
+}
+
+impl NonceKey {
+    fn new(text: &str) -> Self {
+        // SipHash under a random key: a peer cannot choose nonces that collide.
+        static KEY: OnceLock<RandomState> = OnceLock::new();
+        let hash = KEY.get_or_init(RandomState::new).hash_one(text.as_bytes());
+        Self {
+            hash,
+            nonce: Nonce::from(text),
         }
     }
 }
 
-/// By the nonce's bytes only (not the inline padding): equal nonces hash equally, as
-/// `Eq` requires, since one text always takes the same form.
-impl std::hash::Hash for Nonce {
-    fn hash<H: std::hash::Hasher>(&self, state: &mut H) {
-        self.as_bytes().hash(state);
+impl Hash for NonceKey {
+    fn hash<H: Hasher>(&self, state: &mut H) {
+        state.write_u64(self.hash);
+    }
+}
+
+/// Passes a [`NonceKey`]'s hash through to the map, already keyed and uniform.
+#[derive(Debug, Default)]
+struct PassThrough(u64);
+
+impl Hasher for PassThrough {
+    fn finish(&self) -> u64 {
+        self.0
+    }
+
+    fn write_u64(&mut self, hash: u64) {
+        self.0 = hash;
+    }
+
+    /// Not used by [`NonceKey`]; folds the bytes in rather than dropping them.
+    fn write(&mut self, bytes: &[u8]) {
+        for &byte in bytes {
+            self.0 = self.0.rotate_left(8) ^ u64::from(byte);
+        }
     }
 }
 
@@ -170,9 +204,9 @@ pub struct ReplayGuard {
     config: ReplayConfig,
     last_seq: u64,
     /// Nonces in insertion order, with the time they were accepted.
-    order: VecDeque<(Nonce, Timestamp)>,
+    order: VecDeque<(NonceKey, Timestamp)>,
     /// Nonce -> when it was accepted, for lookup.
-    seen: HashMap<Nonce, Timestamp>,
+    seen: HashMap<NonceKey, Timestamp, BuildHasherDefault<PassThrough>>,
 }
 
 impl Default for ReplayGuard {
@@ -188,7 +222,7 @@ impl ReplayGuard {
             config,
             last_seq: 0,
             order: VecDeque::new(),
-            seen: HashMap::new(),
+            seen: HashMap::default(),
         }
     }
 
@@ -219,7 +253,11 @@ impl ReplayGuard {
             .ok_or(ReplayError::InvalidSeq)?;
         let nonce = fields
             .nonce
-            .filter(|n| !n.is_empty() && n.chars().count() <= self.config.max_nonce_chars)
+            .filter(|n| {
+                let max = self.config.max_nonce_chars;
+                // Characters never outnumber bytes: count them only for long nonces.
+                !n.is_empty() && (n.len() <= max || n.chars().count() <= max)
+            })
             .ok_or(ReplayError::InvalidNonce)?;
         let ts_text = fields.ts.ok_or(ReplayError::MissingTimestamp)?;
         let ts = Timestamp::parse(ts_text).map_err(ReplayError::BadTimestamp)?;
@@ -236,7 +274,7 @@ impl ReplayGuard {
                 last: self.last_seq,
             });
         }
-        let nonce = Nonce::from(nonce);
+        let nonce = NonceKey::new(nonce);
         if let Some(&accepted_at) = self.seen.get(&nonce) {
             if now.duration_since(accepted_at) <= self.config.nonce_ttl {
                 return Err(ReplayError::NonceReused);
@@ -271,8 +309,10 @@ impl ReplayGuard {
     fn pop_oldest(&mut self) {
         if let Some((nonce, accepted_at)) = self.order.pop_front() {
             // A nonce re-accepted after expiry has a newer entry; keep that one.
-            if self.seen.get(&nonce) == Some(&accepted_at) {
-                self.seen.remove(&nonce);
+            if let Entry::Occupied(entry) = self.seen.entry(nonce) {
+                if *entry.get() == accepted_at {
+                    entry.remove();
+                }
             }
         }
     }
@@ -384,6 +424,42 @@ mod tests {
         assert!(guard
             .check(fields("2027-01-15T08:00:00Z", &longer, 3), at(1))
             .is_ok());
+    }
+
+    #[test]
+    fn nonces_with_one_hash_are_still_two_nonces() {
+        // Forced to collide: the map finds each by its bytes, not its hash alone.
+        let key = |text: &str| NonceKey {
+            hash: 7,
+            nonce: Nonce::from(text),
+        };
+        let mut guard = ReplayGuard::default();
+        let now = at(0);
+        guard.seen.insert(key("first"), now);
+        guard.order.push_back((key("first"), now));
+        assert_eq!(guard.seen.get(&key("first")), Some(&now));
+        assert_eq!(guard.seen.get(&key("second")), None);
+        guard.seen.insert(key("second"), at(1));
+        guard.order.push_back((key("second"), at(1)));
+        guard.pop_oldest();
+        assert_eq!(guard.seen.get(&key("first")), None);
+        assert_eq!(guard.seen.get(&key("second")), Some(&at(1)));
+    }
+
+    #[test]
+    fn a_ticket_from_one_guard_is_remembered_by_another() {
+        // Every guard hashes with the same key, so a ticket's hash holds in any guard.
+        let now = at(0);
+        let ts = now.to_string();
+        let ticket = ReplayGuard::default()
+            .check(fields(&ts, "n1", 1), now)
+            .unwrap();
+        let mut other = ReplayGuard::default();
+        other.commit(ticket, now);
+        assert_eq!(
+            other.check(fields(&ts, "n1", 2), now),
+            Err(ReplayError::NonceReused)
+        );
     }
 
     #[test]
