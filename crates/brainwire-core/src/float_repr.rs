@@ -56,34 +56,80 @@ pub(crate) fn write_python_repr(value: f64, out: &mut Vec<u8>) {
 }
 
 /// Whether a JSON number literal is already Python's `repr` of its value, so that the
-/// canonical writer may copy it: positional (`-?int.frac`, no exponent), at most 15
-/// significant digits (then they are the shortest round-trip digits, as no other decimal
-/// of 15 digits or fewer rounds to the same `f64`), no trailing zero in the fraction but
-/// a lone `.0`, and `1e-4 <= |x| < 1e16` or zero. Anything else takes [`write_python_repr`].
+/// canonical writer may copy it: positional (`-?int.frac`, no exponent), no trailing zero
+/// in the fraction but a lone `.0`, `1e-4 <= |x| < 1e16` or zero, and the shortest
+/// round-trip digits. Up to 15 significant digits always are (no other decimal of 15
+/// digits or fewer rounds to the same `f64`); 16 or 17 (a `time.time()` stamp has 17)
+/// are compared with ryu's. Anything else takes [`write_python_repr`].
 pub(crate) fn is_python_repr(literal: &[u8]) -> bool {
+    match spelling(literal) {
+        Spelling::Repr => true,
+        Spelling::NotRepr => false,
+        Spelling::LongDigits => is_shortest(literal.strip_prefix(b"-").unwrap_or(literal)),
+    }
+}
+
+/// What the digits alone say of a literal being its value's `repr`.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub(crate) enum Spelling {
+    /// It is.
+    Repr,
+    /// It is not.
+    NotRepr,
+    /// Shaped like one, with 16 or 17 significant digits: whether they are the shortest
+    /// takes ryu (the parser leaves that to the canonical writer).
+    LongDigits,
+}
+
+/// [`is_python_repr`] without the ryu comparison.
+pub(crate) fn spelling(literal: &[u8]) -> Spelling {
+    let long = |significant: usize| match significant {
+        0..=15 => Spelling::Repr,
+        16..=MAX_DIGITS => Spelling::LongDigits,
+        _ => Spelling::NotRepr,
+    };
     let unsigned = literal.strip_prefix(b"-").unwrap_or(literal);
     let Some(point) = unsigned.iter().position(|&b| b == b'.') else {
-        return false;
+        return Spelling::NotRepr;
     };
     let (int, frac) = (&unsigned[..point], &unsigned[point + 1..]);
     let digits = |part: &[u8]| !part.is_empty() && part.iter().all(u8::is_ascii_digit);
     if !digits(int) || !digits(frac) || (int.len() > 1 && int[0] == b'0') {
-        return false;
+        return Spelling::NotRepr;
     }
     let lone_zero = frac == b"0";
     if !lone_zero && frac.ends_with(b"0") {
-        return false;
+        return Spelling::NotRepr;
     }
     if int == b"0" {
         let zeros = frac.iter().take_while(|&&b| b == b'0').count();
-        return lone_zero || (zeros <= 3 && frac.len() - zeros <= 15);
+        return match (lone_zero, zeros <= 3) {
+            (true, _) => Spelling::Repr,
+            (false, true) => long(frac.len() - zeros),
+            (false, false) => Spelling::NotRepr,
+        };
     }
     let significant = if lone_zero {
         int.len() - int.iter().rev().take_while(|&&b| b == b'0').count()
     } else {
         int.len() + frac.len()
     };
-    int.len() <= 16 && significant <= 15
+    if int.len() > 16 {
+        return Spelling::NotRepr;
+    }
+    long(significant)
+}
+
+/// Whether an unsigned positional literal (digits, one point, no trailing zero but a
+/// lone `.0`) has ryu's shortest round-trip digits at the same place.
+fn is_shortest(unsigned: &[u8]) -> bool {
+    let text = std::str::from_utf8(unsigned).expect("ASCII digits and a point");
+    let value: f64 = text.parse().expect("a positional literal reads as a float");
+    let mut buffer = ryu::Buffer::new();
+    let (mut written, mut shortest) = ([0u8; MAX_DIGITS], [0u8; MAX_DIGITS]);
+    let (len, decpt) = digits_and_point(text, &mut written);
+    digits_and_point(buffer.format_finite(value), &mut shortest) == (len, decpt)
+        && written[..len] == shortest[..len]
 }
 
 /// Reads ryu's text for a positive finite non-zero value into `digits`: its significant
@@ -170,8 +216,13 @@ mod tests {
             ("0.00001", false),
             ("2.50", false),
             ("10000000000000000.0", false),
-            ("1746428308.9996243", false),
-            ("0.30000000000000004", false),
+            // 16 and 17 digits, against CPython's repr of the same literals.
+            ("1746428308.9996243", true),
+            ("0.30000000000000004", true),
+            ("0.0001234567890123456", true),
+            ("0.10000000000000001", false),
+            ("9007199254740993.0", false),
+            ("1234567890123456.7", false),
             ("1e5", false),
             ("1.5E2", false),
             ("12", false),

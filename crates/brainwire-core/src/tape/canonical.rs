@@ -1,7 +1,7 @@
 //! The canonical writer over `Node`: the reference's `json.dumps(sort_keys=True)` bytes.
 
 use super::*;
-use crate::float_repr::write_python_repr;
+use crate::float_repr::{is_python_repr, write_python_repr};
 
 impl<'t> Node<'t> {
     /// Appends this value's canonical form (see [`canonicalize`](crate::canonicalize)).
@@ -11,6 +11,7 @@ impl<'t> Node<'t> {
             &mut Flush {
                 at: usize::MAX,
                 sink: &mut |_| {},
+                floats_refused: false,
             },
         );
     }
@@ -42,6 +43,7 @@ impl<'t> Node<'t> {
             &mut Flush {
                 at: chunk_bytes,
                 sink,
+                floats_refused: false,
             },
         );
     }
@@ -50,6 +52,19 @@ impl<'t> Node<'t> {
     pub(super) fn write(&self, out: &mut Vec<u8>, flush: &mut Flush<'_>) {
         let e = self.entry();
         match e.tag() {
+            Tag::Array | Tag::Object if e.b == CANONICAL => {
+                flush.copy(self.raw_text().as_bytes(), out);
+            }
+            Tag::Array | Tag::Object if e.b == CANONICAL_IF_FLOATS && !flush.floats_refused => {
+                if self.long_floats_are_repr() {
+                    flush.copy(self.raw_text().as_bytes(), out);
+                } else {
+                    // Inside, no container checks its floats again: each is checked once.
+                    flush.floats_refused = true;
+                    self.write(out, flush);
+                    flush.floats_refused = false;
+                }
+            }
             Tag::Null => out.extend_from_slice(b"null"),
             Tag::True => out.extend_from_slice(b"true"),
             Tag::False => out.extend_from_slice(b"false"),
@@ -98,7 +113,7 @@ impl<'t> Node<'t> {
                     }
                     flush.offer(out);
                 };
-                if e.b == IN_ORDER {
+                if in_key_order(e.b) {
                     let mut key = self.index + 1;
                     while key < e.a as usize {
                         write_member(key);
@@ -117,10 +132,24 @@ impl<'t> Node<'t> {
     }
 }
 
+impl Node<'_> {
+    /// Whether every float in this container is its `repr` (in a
+    /// [`CANONICAL_IF_FLOATS`] container, only those of 16 or 17 digits can differ).
+    pub(super) fn long_floats_are_repr(&self) -> bool {
+        let end = self.entry().a as usize;
+        (self.index + 1..end).all(|index| {
+            let e = self.doc.entry(index);
+            e.tag() != Tag::Float || is_python_repr(self.at(index).raw_text().as_bytes())
+        })
+    }
+}
+
 /// Where a chunked canonical write hands its output over, and from what size.
 pub(super) struct Flush<'s> {
     pub(super) at: usize,
     pub(super) sink: &'s mut dyn FnMut(&[u8]),
+    /// Set while writing a [`CANONICAL_IF_FLOATS`] container whose floats were refused.
+    pub(super) floats_refused: bool,
 }
 
 impl Flush<'_> {
@@ -130,6 +159,19 @@ impl Flush<'_> {
         if out.len() >= self.at {
             (self.sink)(out);
             out.clear();
+        }
+    }
+
+    /// Appends `text`, already canonical; a chunk or more of it goes to the sink as it
+    /// is, after what `out` holds, rather than through `out`.
+    #[inline]
+    pub(super) fn copy(&mut self, text: &[u8], out: &mut Vec<u8>) {
+        if text.len() >= self.at {
+            (self.sink)(out);
+            out.clear();
+            (self.sink)(text);
+        } else {
+            out.extend_from_slice(text);
         }
     }
 }

@@ -18,15 +18,32 @@ pub(super) enum Tag {
     RawString,
     /// `a`: start in the decoded buffer, `b`: length.
     DecodedString,
-    /// `a`: index of the node after the array.
+    /// `a`: index of the node after the array, `b`: [`CANONICAL`],
+    /// [`CANONICAL_IF_FLOATS`] or [`IN_ORDER`].
     Array,
     /// `a`: index of the node after the object, `b`: where its sorted member index starts
-    /// in `order` (a count, then that many key indices), or [`IN_ORDER`].
+    /// in `order` (a count, then that many key indices), or [`IN_ORDER`], or
+    /// [`CANONICAL`] or [`CANONICAL_IF_FLOATS`] (in order too).
     Object,
 }
 
 /// An object whose members came sorted, so its wire order is its canonical order.
 pub(super) const IN_ORDER: u32 = u32::MAX;
+
+/// An array, or an object in order, whose whole wire text is already its canonical form
+/// (compact, every key and value canonical): the writer copies its span. What brainwire
+/// signs is sent this way, so on a verify most of a payload is one copy.
+pub(super) const CANONICAL: u32 = u32::MAX - 1;
+
+/// [`CANONICAL`] if each of its floats with 16 or 17 significant digits (all other
+/// floats in it are their `repr`) is the shortest spelling: the writer checks them, once,
+/// rather than the parser, which would slow every decode that never canonicalizes.
+pub(super) const CANONICAL_IF_FLOATS: u32 = u32::MAX - 2;
+
+/// Whether an object's members come in key order (`b` of an object entry).
+pub(super) const fn in_key_order(b: u32) -> bool {
+    b >= CANONICAL_IF_FLOATS
+}
 
 /// One node in 16 bytes: the tag rides in the top four bits of `start`, which is why
 /// documents are limited to [`MAX_DOCUMENT_BYTES`].

@@ -146,7 +146,7 @@ impl<'t> Node<'t> {
                 order: Order::Wire { next: 0, end: 0 },
             };
         }
-        let order = if e.b == IN_ORDER {
+        let order = if in_key_order(e.b) {
             Order::Wire {
                 next: self.index + 1,
                 end: e.a as usize,

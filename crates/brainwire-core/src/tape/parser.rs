@@ -1,7 +1,7 @@
 //! The one-pass parser that fills a `Tape`.
 
 use super::*;
-use crate::float_repr::is_python_repr;
+use crate::float_repr::{spelling, Spelling};
 use crate::scan::plain_run_end;
 
 pub(super) struct Parser<'a, 'l> {
@@ -11,6 +11,29 @@ pub(super) struct Parser<'a, 'l> {
     pub(super) depth_left: usize,
     pub(super) limits: &'l Limits,
     pub(super) tape: &'a mut Tape,
+}
+
+/// How far a value's wire text is from its canonical form, least first; a container is
+/// as far as its farthest member.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord)]
+pub(super) enum Wire {
+    /// Written differently: whitespace, keys out of order, an escape or number Python
+    /// spells otherwise.
+    Respelled,
+    /// Canonical if its floats of 16 or 17 digits are their shortest spelling.
+    CanonicalIfFloats,
+    /// Exactly the canonical form.
+    Canonical,
+}
+
+impl Wire {
+    fn of(canonical: bool) -> Self {
+        if canonical {
+            Self::Canonical
+        } else {
+            Self::Respelled
+        }
+    }
 }
 
 /// Offsets and counts fit in u32: the input was checked to be under
@@ -43,18 +66,29 @@ impl Parser<'_, '_> {
         }
     }
 
-    pub(super) fn literal(&mut self, literal: &'static str, tag: Tag) -> Result<(), JsonError> {
+    /// [`skip_ws`](Self::skip_ws), saying whether there was none (canonical text has none
+    /// between tokens).
+    fn skip_ws_none(&mut self) -> Wire {
+        let at = self.pos;
+        self.skip_ws();
+        Wire::of(self.pos == at)
+    }
+
+    pub(super) fn literal(&mut self, literal: &'static str, tag: Tag) -> Result<Wire, JsonError> {
         if self.bytes[self.pos..].starts_with(literal.as_bytes()) {
             let start = u32_of(self.pos);
             self.pos += literal.len();
             self.push(Entry::new(tag, start, u32_of(self.pos)));
-            Ok(())
+            Ok(Wire::Canonical)
         } else {
             Err(self.malformed("expected a value"))
         }
     }
 
-    pub(super) fn value(&mut self) -> Result<(), JsonError> {
+    /// Parses one value; says whether its wire text is its canonical form, so that a
+    /// container made only of such values, written compactly and in key order, is
+    /// copied by the canonical writer rather than walked ([`CANONICAL`]).
+    pub(super) fn value(&mut self) -> Result<Wire, JsonError> {
         match self.peek() {
             Some(b'{') => self.object(),
             Some(b'[') => self.array(),
@@ -83,72 +117,77 @@ impl Parser<'_, '_> {
         Ok(self.push(entry))
     }
 
-    /// Closes the container at `at` on its closing bracket.
-    pub(super) fn leave(&mut self, at: usize) {
+    /// Closes the container at `at` on its closing bracket, recording how far its wire
+    /// text is from canonical (an object's keys came in order unless `Respelled`).
+    pub(super) fn leave(&mut self, at: usize, wire: Wire) -> Wire {
         self.pos += 1;
         self.depth_left += 1;
         let next = u32_of(self.tape.entries.len());
         let entry = &mut self.tape.entries[at];
         entry.end = u32_of(self.pos);
         entry.a = next;
+        match wire {
+            Wire::Canonical => entry.b = CANONICAL,
+            Wire::CanonicalIfFloats => entry.b = CANONICAL_IF_FLOATS,
+            Wire::Respelled => {}
+        }
+        wire
     }
 
-    pub(super) fn array(&mut self) -> Result<(), JsonError> {
+    pub(super) fn array(&mut self) -> Result<Wire, JsonError> {
         let at = self.enter(Tag::Array)?;
-        self.skip_ws();
+        let mut wire = self.skip_ws_none();
         if self.peek() == Some(b']') {
-            self.leave(at);
-            return Ok(());
+            return Ok(self.leave(at, wire));
         }
         loop {
-            self.skip_ws();
-            self.value()?;
-            self.skip_ws();
+            wire = wire.min(self.skip_ws_none());
+            wire = wire.min(self.value()?);
+            wire = wire.min(self.skip_ws_none());
             match self.peek() {
                 Some(b',') => self.pos += 1,
-                Some(b']') => {
-                    self.leave(at);
-                    return Ok(());
-                }
+                Some(b']') => return Ok(self.leave(at, wire)),
                 _ => return Err(self.malformed("expected ',' or ']'")),
             }
         }
     }
 
-    pub(super) fn object(&mut self) -> Result<(), JsonError> {
+    pub(super) fn object(&mut self) -> Result<Wire, JsonError> {
         let at = self.enter(Tag::Object)?;
-        self.skip_ws();
+        let mut wire = self.skip_ws_none();
         if self.peek() == Some(b'}') {
-            self.leave(at);
-            return Ok(());
+            return Ok(self.leave(at, wire));
         }
         let mut count = 0;
         let mut in_order = true;
         let mut previous_key = None;
         loop {
-            self.skip_ws();
+            wire = wire.min(self.skip_ws_none());
             if self.peek() != Some(b'"') {
                 return Err(self.malformed("expected a string key"));
             }
             let key = self.tape.entries.len();
-            self.string()?;
+            wire = wire.min(self.string()?);
             if let (true, Some(previous)) = (in_order, previous_key) {
                 in_order = key_less(self.key(previous), self.key(key));
             }
             previous_key = Some(key);
-            self.skip_ws();
+            wire = wire.min(self.skip_ws_none());
             if self.peek() != Some(b':') {
                 return Err(self.malformed("expected ':'"));
             }
             self.pos += 1;
-            self.skip_ws();
-            self.value()?;
+            wire = wire.min(self.skip_ws_none());
+            wire = wire.min(self.value()?);
             count += 1;
-            self.skip_ws();
+            wire = wire.min(self.skip_ws_none());
             match self.peek() {
                 Some(b',') => self.pos += 1,
                 Some(b'}') => {
-                    self.leave(at);
+                    if !in_order {
+                        wire = Wire::Respelled;
+                    }
+                    wire = self.leave(at, wire);
                     break;
                 }
                 _ => return Err(self.malformed("expected ',' or '}'")),
@@ -157,7 +196,7 @@ impl Parser<'_, '_> {
         if !in_order {
             self.sort_members(at, count)?;
         }
-        Ok(())
+        Ok(wire)
     }
 
     /// The bytes of the key string at `index`.
@@ -256,7 +295,7 @@ impl Parser<'_, '_> {
         tape.remembered_len[slot] = u8::try_from(members.len()).expect("at most 16 members");
     }
 
-    pub(super) fn number(&mut self) -> Result<(), JsonError> {
+    pub(super) fn number(&mut self) -> Result<Wire, JsonError> {
         let start = self.pos;
         if self.peek() == Some(b'-') {
             self.pos += 1;
@@ -301,18 +340,19 @@ impl Parser<'_, '_> {
                 });
             }
             self.push(Entry::new(Tag::Integer, u32_of(start), u32_of(self.pos)));
-            return Ok(());
+            // Python's int has no negative zero.
+            return Ok(Wire::of(&self.bytes[start..self.pos] != b"-0"));
         }
         // Without an exponent, fewer than 309 integer digits cannot overflow: the value is
         // finite and is parsed only when asked for.
         if !has_exponent && int_digits <= 308 {
-            let tag = if is_python_repr(&self.bytes[start..self.pos]) {
-                Tag::ReprFloat
-            } else {
-                Tag::Float
+            let (tag, wire) = match spelling(&self.bytes[start..self.pos]) {
+                Spelling::Repr => (Tag::ReprFloat, Wire::Canonical),
+                Spelling::LongDigits => (Tag::Float, Wire::CanonicalIfFloats),
+                Spelling::NotRepr => (Tag::Float, Wire::Respelled),
             };
             self.push(Entry::new(tag, u32_of(start), u32_of(self.pos)));
-            return Ok(());
+            return Ok(wire);
         }
         // The literal matched JSON's number grammar, which Rust's float parser accepts.
         let value: f64 = self.text[start..self.pos]
@@ -322,7 +362,7 @@ impl Parser<'_, '_> {
             return Err(JsonError::NonFiniteNumber { offset: start });
         }
         self.push(Entry::new(Tag::Float, u32_of(start), u32_of(self.pos)));
-        Ok(())
+        Ok(Wire::Respelled)
     }
 
     pub(super) fn skip_digits(&mut self) {
@@ -332,8 +372,9 @@ impl Parser<'_, '_> {
     }
 
     /// Parses a string starting at its opening quote. Without escapes it stays a span of
-    /// the input; with them it is decoded into the tape's buffer.
-    pub(super) fn string(&mut self) -> Result<(), JsonError> {
+    /// the input; with them it is decoded into the tape's buffer. Says whether the wire
+    /// text is canonical: every escape one that Python's `json.dumps` writes.
+    pub(super) fn string(&mut self) -> Result<Wire, JsonError> {
         let quote = u32_of(self.pos);
         self.pos += 1;
         let start = self.pos;
@@ -342,7 +383,7 @@ impl Parser<'_, '_> {
             Some(b'"') => {
                 self.pos += 1;
                 self.push(Entry::new(Tag::RawString, quote, u32_of(self.pos)));
-                return Ok(());
+                return Ok(Wire::Canonical);
             }
             Some(b'\\') => {}
             Some(_) => return Err(self.malformed("control character in string")),
@@ -350,6 +391,7 @@ impl Parser<'_, '_> {
         }
         let decoded_start = self.tape.decoded.len();
         self.tape.decoded.push_str(&self.text[start..self.pos]);
+        let mut canonical = true;
         loop {
             match self.peek() {
                 Some(b'"') => {
@@ -358,9 +400,9 @@ impl Parser<'_, '_> {
                     entry.a = u32_of(decoded_start);
                     entry.b = u32_of(self.tape.decoded.len() - decoded_start);
                     self.push(entry);
-                    return Ok(());
+                    return Ok(Wire::of(canonical));
                 }
-                Some(b'\\') => self.escape()?,
+                Some(b'\\') => canonical &= self.escape()?,
                 Some(_) => return Err(self.malformed("control character in string")),
                 None => return Err(self.malformed("unterminated string")),
             }
@@ -370,13 +412,20 @@ impl Parser<'_, '_> {
         }
     }
 
-    pub(super) fn escape(&mut self) -> Result<(), JsonError> {
+    /// Decodes one escape; says whether it is the one Python's `json.dumps` writes for
+    /// its character (`\"`, `\\`, the five short control escapes, `\u00xx` for the
+    /// other control characters), so that the escaped wire text is canonical.
+    pub(super) fn escape(&mut self) -> Result<bool, JsonError> {
         let escape_at = self.pos;
         self.pos += 1;
         let c = match self.peek() {
             Some(b'"') => '"',
             Some(b'\\') => '\\',
-            Some(b'/') => '/',
+            Some(b'/') => {
+                self.pos += 1;
+                self.tape.decoded.push('/');
+                return Ok(false);
+            }
             Some(b'b') => '\u{8}',
             Some(b'f') => '\u{c}',
             Some(b'n') => '\n',
@@ -404,13 +453,15 @@ impl Parser<'_, '_> {
                         .ok_or(JsonError::LoneSurrogate { offset: escape_at })?,
                 };
                 self.tape.decoded.push(c);
-                return Ok(());
+                let digits = &self.bytes[escape_at + 2..self.pos];
+                let short_form = matches!(c, '\u{8}' | '\t' | '\n' | '\u{c}' | '\r');
+                return Ok(c < ' ' && !short_form && !digits.iter().any(u8::is_ascii_uppercase));
             }
             _ => return Err(self.malformed("invalid escape")),
         };
         self.pos += 1;
         self.tape.decoded.push(c);
-        Ok(())
+        Ok(true)
     }
 
     pub(super) fn hex4(&mut self) -> Result<u32, JsonError> {

@@ -2,6 +2,13 @@
 
 use super::*;
 
+/// What the canonical writer makes of `doc`.
+fn canonical_text(doc: Document<'_>) -> String {
+    let mut out = Vec::new();
+    doc.root().write_canonical(&mut out);
+    String::from_utf8(out).unwrap()
+}
+
 #[test]
 fn members_come_in_key_order_and_items_in_wire_order() {
     let mut tape = Tape::new();
@@ -66,9 +73,7 @@ fn members_copied_from_the_wire_are_exactly_the_canonical_ones() {
     let mut tape = Tape::new();
     for (wire, canonical) in cases {
         let doc = tape.parse(wire.as_bytes(), &Limits::default()).unwrap();
-        let mut out = Vec::new();
-        doc.root().write_canonical(&mut out);
-        assert_eq!(std::str::from_utf8(&out).unwrap(), canonical, "{wire}");
+        assert_eq!(canonical_text(doc), canonical, "{wire}");
     }
 }
 
@@ -152,4 +157,74 @@ fn remembered_orders_sort_each_shape_and_never_hide_a_duplicate() {
         )
         .unwrap_err();
     assert_eq!(err.kind(), "duplicate_key");
+}
+
+#[test]
+fn a_container_is_copied_exactly_when_its_wire_text_is_canonical() {
+    // Expected outputs from CPython 3.11's `json.dumps(json.loads(x), sort_keys=True,
+    // separators=(",", ":"), ensure_ascii=False, allow_nan=False)`.
+    let cases = [
+        (r#"{"a":-0,"b":[1,2]}"#, r#"{"a":0,"b":[1,2]}"#),
+        (r#"{"a":1E2,"b":0.5}"#, r#"{"a":100.0,"b":0.5}"#),
+        (
+            r#"{"a":"\u00e9","b":"\u001f\u001F"}"#,
+            r#"{"a":"é","b":"\u001f\u001f"}"#,
+        ),
+        (r#"{"a":"\/\n\"\\"}"#, r#"{"a":"/\n\"\\"}"#),
+        (r#"{"a":{"c":1,"b":2}}"#, r#"{"a":{"b":2,"c":1}}"#),
+        (r#"{"a":[1,2 ]}"#, r#"{"a":[1,2]}"#),
+        (r#"{"a":"\u0009"}"#, r#"{"a":"\t"}"#),
+        (r#"[{"b":1,"a":2}]"#, r#"[{"a":2,"b":1}]"#),
+        (
+            r#"{"b":1,"a":{"x":[true,null]}}"#,
+            r#"{"a":{"x":[true,null]},"b":1}"#,
+        ),
+        (r#"{"a":"\ud83d\ude00"}"#, r#"{"a":"😀"}"#),
+        (r#"{"\u0062":1,"a":2}"#, r#"{"a":2,"b":1}"#),
+        (r#"{ "a":1}"#, r#"{"a":1}"#),
+        (r#"[1,"x"] "#, r#"[1,"x"]"#),
+        (r#"[1, "x"]"#, r#"[1,"x"]"#),
+        // Already canonical: escapes as Python writes them, repr floats, nesting. (A
+        // float with an exponent is always respelled, never copied: none is here.)
+        (
+            "{\"a\":\"\\t\\u0000\\b\\f\\r\u{7f}\",\"b\":[{\"c\":[]},{}]}",
+            "{\"a\":\"\\t\\u0000\\b\\f\\r\u{7f}\",\"b\":[{\"c\":[]},{}]}",
+        ),
+        (
+            r#"{"ts":1746428308.9996243,"x":[-1,0,0.001,"\"q\""]}"#,
+            r#"{"ts":1746428308.9996243,"x":[-1,0,0.001,"\"q\""]}"#,
+        ),
+        ("[]", "[]"),
+        ("{}", "{}"),
+        // 17 digits that are not the shortest; a refused container holding one that is.
+        (r#"{"a":0.10000000000000001}"#, r#"{"a":0.1}"#),
+        (
+            r#"[[0.10000000000000001],[1746428308.9996243]]"#,
+            r#"[[0.1],[1746428308.9996243]]"#,
+        ),
+    ];
+    let mut tape = Tape::new();
+    for (wire, canonical) in cases {
+        let doc = tape.parse(wire.as_bytes(), &Limits::default()).unwrap();
+        assert_eq!(canonical_text(doc), canonical, "{wire}");
+        // The span excludes the whitespace around the document.
+        let span_is_canonical = doc.root().raw_text() == canonical;
+        let b = doc.root().entry().b;
+        let copied =
+            b == CANONICAL || (b == CANONICAL_IF_FLOATS && doc.root().long_floats_are_repr());
+        assert_eq!(copied, span_is_canonical, "{wire} copied: {copied}");
+    }
+}
+
+#[test]
+fn a_canonical_span_reaches_a_chunked_sink_whole_and_in_order() {
+    let wire = br#"{"b":1,"a":["x","y","z"],"c":"w"}"#;
+    let mut tape = Tape::new();
+    let doc = tape.parse(wire, &Limits::default()).unwrap();
+    let (mut buffer, mut chunks) = (Vec::new(), Vec::new());
+    doc.root()
+        .write_canonical_chunked(&mut buffer, 8, &mut |c| chunks.push(c.to_vec()));
+    chunks.push(buffer);
+    assert!(chunks.contains(&br#"["x","y","z"]"#.to_vec()), "{chunks:?}");
+    assert_eq!(chunks.concat(), br#"{"a":["x","y","z"],"b":1,"c":"w"}"#);
 }
