@@ -130,9 +130,7 @@ impl<'t> Node<'t> {
             }
         }
     }
-}
 
-impl Node<'_> {
     /// Whether every float in this container is its `repr` (in a
     /// [`CANONICAL_IF_FLOATS`] container, only those of 16 or 17 digits can differ).
     pub(super) fn long_floats_are_repr(&self) -> bool {

@@ -85,8 +85,8 @@ impl Parser<'_, '_> {
         }
     }
 
-    /// Parses one value; says whether its wire text is its canonical form, so that a
-    /// container made only of such values, written compactly and in key order, is
+    /// Parses one value; says how far its wire text is from its canonical form, so that
+    /// a container made only of canonical values, written compactly and in key order, is
     /// copied by the canonical writer rather than walked ([`CANONICAL`]).
     pub(super) fn value(&mut self) -> Result<Wire, JsonError> {
         match self.peek() {
