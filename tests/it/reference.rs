@@ -89,7 +89,12 @@ fn payloads() -> Vec<Payload> {
 #[test]
 fn frames_brainwire_signs_are_accepted_by_the_reference() {
     let secret = Secret::new(b"interop-secret-0123456789abcdef!".to_vec()).unwrap();
-    let binding = SessionBinding::new("agent-uuid", "project-uuid", "session-uuid");
+    // Ids that need escaping: the MAC covers the binding as the reference writes it.
+    let binding = SessionBinding::new(
+        "agent-\"uuid\"\\",
+        "project-\u{e9}-\u{1F600}",
+        "session\u{7}",
+    );
     let mut signer = FrameSigner::new(secret.clone(), binding.clone());
     let mut requests = Vec::new();
     let mut expected = Vec::new();

@@ -32,6 +32,30 @@ impl SessionBinding {
     }
 }
 
+/// The binding's three values as canonical JSON strings (quoted and escaped), written
+/// once per signer or verifier rather than on every frame.
+#[derive(Debug, Clone)]
+pub(crate) struct BoundText {
+    pub(crate) agent_id: Box<[u8]>,
+    pub(crate) project_id: Box<[u8]>,
+    pub(crate) session_id: Box<[u8]>,
+}
+
+impl BoundText {
+    pub(crate) fn of(binding: &SessionBinding) -> Self {
+        let text = |value: &str| {
+            let mut out = Vec::with_capacity(value.len() + 2);
+            write_string(value, &mut out);
+            out.into_boxed_slice()
+        };
+        Self {
+            agent_id: text(&binding.agent_id),
+            project_id: text(&binding.project_id),
+            session_id: text(&binding.session_id),
+        }
+    }
+}
+
 /// The keys that never reach the MAC from the wire: the tag itself, and the binding,
 /// which the session supplies.
 pub(crate) fn excluded(key: &str) -> bool {
@@ -43,44 +67,48 @@ pub(crate) fn excluded(key: &str) -> bool {
 pub(crate) const CHUNK_BYTES: usize = 16 * 1024;
 
 /// Writes the canonical envelope of a received frame: its `members` (sorted by key, none
-/// of them [`excluded`]) merged with the session's binding, without building anything.
+/// of them [`excluded`]) merged with the session's binding (`bound`), without building
+/// anything.
 /// The text goes through `buffer` to `sink` in chunks of about [`CHUNK_BYTES`], so a MAC
 /// can take it without the whole text ever being held. (The signer, whose envelope keys
 /// are fixed, writes its envelope in their sorted order directly.)
 pub(crate) fn write_envelope<'a>(
     members: impl IntoIterator<Item = (&'a str, Node<'a>)>,
-    binding: &'a SessionBinding,
+    bound: &BoundText,
     buffer: &mut Vec<u8>,
     sink: &mut impl FnMut(&[u8]),
 ) {
+    // Each bound member's key, written quoted with its `:`, beside its value's text.
     let mut bound = [
-        ("agent_id", binding.agent_id.as_str()),
-        ("project_id", binding.project_id.as_str()),
-        ("session_id", binding.session_id.as_str()),
+        ("agent_id", &b"\"agent_id\":"[..], &bound.agent_id[..]),
+        ("project_id", b"\"project_id\":", &bound.project_id),
+        ("session_id", b"\"session_id\":", &bound.session_id),
     ]
     .into_iter()
     .peekable();
     let mut first = true;
-    let mut key_of = |key: &str, out: &mut Vec<u8>| {
+    let mut comma = |out: &mut Vec<u8>| {
         if !std::mem::take(&mut first) {
             out.push(b',');
         }
-        write_string(key, out);
-        out.push(b':');
     };
     buffer.clear();
     buffer.push(b'{');
     for (key, value) in members {
-        while let Some((k, v)) = bound.next_if(|(k, _)| k.as_bytes() < key.as_bytes()) {
-            key_of(k, buffer);
-            write_string(v, buffer);
+        while let Some((_, k, v)) = bound.next_if(|(k, _, _)| k.as_bytes() < key.as_bytes()) {
+            comma(buffer);
+            buffer.extend_from_slice(k);
+            buffer.extend_from_slice(v);
         }
-        key_of(key, buffer);
+        comma(buffer);
+        write_string(key, buffer);
+        buffer.push(b':');
         value.write_canonical_chunked(buffer, CHUNK_BYTES, sink);
     }
-    for (k, v) in bound {
-        key_of(k, buffer);
-        write_string(v, buffer);
+    for (_, k, v) in bound {
+        comma(buffer);
+        buffer.extend_from_slice(k);
+        buffer.extend_from_slice(v);
     }
     buffer.push(b'}');
     sink(buffer);

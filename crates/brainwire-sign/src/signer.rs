@@ -9,7 +9,7 @@ use bytes::Bytes;
 
 use hmac::Mac as _;
 
-use crate::envelope::CHUNK_BYTES;
+use crate::envelope::{BoundText, CHUNK_BYTES};
 use crate::{mac, MacEncoding, Secret, SessionBinding};
 
 /// Where the signer takes the 16 random bytes of each nonce from.
@@ -169,6 +169,7 @@ impl SignError {
 pub struct FrameSigner<C = SystemClock, N = OsNonces> {
     secret: Secret,
     binding: SessionBinding,
+    bound: BoundText,
     next_seq: u64,
     encoding: MacEncoding,
     limits: Limits,
@@ -199,6 +200,7 @@ impl<C: Clock, N: NonceSource> FrameSigner<C, N> {
     pub fn with_sources(secret: Secret, binding: SessionBinding, clock: C, nonces: N) -> Self {
         Self {
             secret,
+            bound: BoundText::of(&binding),
             binding,
             next_seq: 1,
             encoding: MacEncoding::default(),
@@ -402,13 +404,13 @@ impl<C: Clock, N: NonceSource> FrameSigner<C, N> {
         let mut seq_digits = [0u8; 20];
         let seq = decimal(stamp.seq, &mut seq_digits);
 
-        let binding = &self.binding;
+        let bound = &self.bound;
         // One buffer holds the canonical envelope, then the wire text.
         let mut envelope =
             Vec::with_capacity(512 + payload.len().max(canonical.len().min(CHUNK_BYTES)));
         let tag = mac::compute(&self.secret, |mac| {
             envelope.extend_from_slice(br#"{"agent_id":"#);
-            write_string(&binding.agent_id, &mut envelope);
+            envelope.extend_from_slice(&bound.agent_id);
             envelope.extend_from_slice(br#","id":"#);
             write_string(id, &mut envelope);
             envelope.extend_from_slice(br#","nonce":"#);
@@ -423,11 +425,11 @@ impl<C: Clock, N: NonceSource> FrameSigner<C, N> {
                 envelope.extend_from_slice(canonical);
             }
             envelope.extend_from_slice(br#","project_id":"#);
-            write_string(&binding.project_id, &mut envelope);
+            envelope.extend_from_slice(&bound.project_id);
             envelope.extend_from_slice(br#","seq":"#);
             envelope.extend_from_slice(seq);
             envelope.extend_from_slice(br#","session_id":"#);
-            write_string(&binding.session_id, &mut envelope);
+            envelope.extend_from_slice(&bound.session_id);
             envelope.extend_from_slice(br#","ts":"#);
             envelope.extend_from_slice(ts);
             envelope.extend_from_slice(br#","type":"#);

@@ -6,7 +6,7 @@ use brainwire_core::{JsonError, Kind, Limits, Node, Tape, Timestamp, MAX_TYPE_CH
 
 use hmac::Mac as _;
 
-use crate::envelope::{excluded, write_envelope, CHUNK_BYTES};
+use crate::envelope::{excluded, write_envelope, BoundText, CHUNK_BYTES};
 use crate::{mac, MacEncoding, ReplayError, ReplayFields, ReplayGuard, Secret, SessionBinding};
 
 /// Whether a frame type is signed.
@@ -218,6 +218,7 @@ impl<E> VerifyError<E> {
 pub struct FrameVerifier<S> {
     keys: Keyring,
     binding: SessionBinding,
+    bound: BoundText,
     encoding: MacEncoding,
     limits: Limits,
     guard: ReplayGuard,
@@ -244,6 +245,7 @@ impl<S: FrameSchema> FrameVerifier<S> {
     pub fn new(keys: impl Into<Keyring>, binding: SessionBinding) -> Self {
         Self {
             keys: keys.into(),
+            bound: BoundText::of(&binding),
             binding,
             encoding: MacEncoding::default(),
             limits: Limits::default(),
@@ -374,14 +376,14 @@ impl<S: FrameSchema> FrameVerifier<S> {
         let members = || root.members().filter(|(k, _)| !excluded(k));
         // A member larger than a chunk grows the buffer for one frame; give it back.
         self.buffer.shrink_to(2 * CHUNK_BYTES);
-        let (binding, buffer) = (&self.binding, &mut self.buffer);
+        let (bound, buffer) = (&self.bound, &mut self.buffer);
         let key = self
             .keys
             .keys()
             .iter()
             .position(|secret| {
                 mac::matches(secret, &tag, |mac| {
-                    write_envelope(members(), binding, buffer, &mut |c| mac.update(c));
+                    write_envelope(members(), bound, buffer, &mut |c| mac.update(c));
                 })
             })
             .map(KeyId)
