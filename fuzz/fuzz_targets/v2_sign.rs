@@ -7,8 +7,10 @@
 use std::collections::BTreeMap;
 use std::convert::Infallible;
 
-use brainwire_core::{canonicalize, Limits, Node, Timestamp};
-use brainwire_sign::{FrameKind, FrameSchema, FrameSigner, FrameVerifier, Secret, SessionBinding};
+use brainwire_core::{canonicalize, Limits, Timestamp};
+use brainwire_sign::{
+    EnvelopeFields, FrameKind, FrameSchema, FrameSigner, FrameVerifier, Secret, SessionBinding,
+};
 use hmac::{Hmac, KeyInit, Mac};
 use libfuzzer_sys::fuzz_target;
 use serde_json::value::RawValue;
@@ -19,11 +21,15 @@ struct Any;
 impl FrameSchema for Any {
     type Frame = ();
     type Error = Infallible;
+    type FrameType = ();
     const VERSION: u64 = 2;
-    fn kind(frame_type: &str) -> Option<FrameKind> {
-        (frame_type == "x").then_some(FrameKind::Signed)
+    fn frame_type(name: &str) -> Option<()> {
+        (name == "x").then_some(())
     }
-    fn decode(_: &str, _: Node<'_>) -> Result<(), Infallible> {
+    fn kind(_: ()) -> FrameKind {
+        FrameKind::Signed
+    }
+    fn decode(_: (), _: &EnvelopeFields<'_>) -> Result<(), Infallible> {
         Ok(())
     }
 }

@@ -2,6 +2,8 @@
 
 use brainwire_core::{write_string, Node};
 
+use crate::ReplayFields;
+
 /// The session a frame belongs to: bound into every MAC, never sent on the wire.
 ///
 /// The reference binds `agent_id`, `project_id` and `session_id` so that a frame captured
@@ -52,6 +54,77 @@ impl BoundText {
             agent_id: text(&binding.agent_id),
             project_id: text(&binding.project_id),
             session_id: text(&binding.session_id),
+        }
+    }
+}
+
+/// The envelope members of a received frame, found in one walk over its members (any
+/// other member is ignored, as the reference ignores it). The verifier finds them once
+/// and hands them to [`FrameSchema::decode`](crate::FrameSchema::decode), so a frame's
+/// members are walked once for both the MAC's checks and the typed decode.
+#[derive(Debug, Clone, Copy)]
+#[non_exhaustive]
+pub struct EnvelopeFields<'t> {
+    /// The whole frame, a JSON object.
+    pub root: Node<'t>,
+    /// `v`, the protocol version.
+    pub v: Option<Node<'t>>,
+    /// `type`.
+    pub frame_type: Option<Node<'t>>,
+    /// `id`.
+    pub id: Option<Node<'t>>,
+    /// `ts`.
+    pub ts: Option<Node<'t>>,
+    /// `nonce`.
+    pub nonce: Option<Node<'t>>,
+    /// `seq`.
+    pub seq: Option<Node<'t>>,
+    /// `hmac`.
+    pub hmac: Option<Node<'t>>,
+    /// `payload`.
+    pub payload: Option<Node<'t>>,
+}
+
+impl<'t> EnvelopeFields<'t> {
+    /// The envelope members of `root` (none when `root` is not an object).
+    pub fn of(root: Node<'t>) -> Self {
+        let mut fields = Self {
+            root,
+            v: None,
+            frame_type: None,
+            id: None,
+            ts: None,
+            nonce: None,
+            seq: None,
+            hmac: None,
+            payload: None,
+        };
+        for (key, value) in root.members_in_wire_order() {
+            let slot = match key {
+                "v" => &mut fields.v,
+                "type" => &mut fields.frame_type,
+                "id" => &mut fields.id,
+                "ts" => &mut fields.ts,
+                "nonce" => &mut fields.nonce,
+                "seq" => &mut fields.seq,
+                "hmac" => &mut fields.hmac,
+                "payload" => &mut fields.payload,
+                _ => continue,
+            };
+            *slot = Some(value);
+        }
+        fields
+    }
+
+    /// What the replay rules read: `ts`, `nonce` and `seq`, where they have the right type.
+    pub(crate) fn replay(&self) -> ReplayFields<'t> {
+        ReplayFields {
+            ts: self.ts.and_then(|n| n.as_str()),
+            nonce: self.nonce.and_then(|n| n.as_str()),
+            seq: self
+                .seq
+                .and_then(|n| n.as_integer())
+                .and_then(|digits| digits.parse().ok()),
         }
     }
 }

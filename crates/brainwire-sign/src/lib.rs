@@ -18,16 +18,18 @@
 //! to the envelope, so a frame from one session fails its MAC in any other.
 //!
 //! ```
-//! use brainwire_sign::{FrameKind, FrameSchema, FrameSigner, FrameVerifier, Secret,
-//!     SessionBinding};
+//! use brainwire_sign::{EnvelopeFields, FrameKind, FrameSchema, FrameSigner, FrameVerifier,
+//!     Secret, SessionBinding};
 //! # struct AnyFrame;
 //! # impl FrameSchema for AnyFrame {
 //! #     type Frame = String;
 //! #     type Error = std::convert::Infallible;
+//! #     type FrameType = ();
 //! #     const VERSION: u64 = 2;
-//! #     fn kind(t: &str) -> Option<FrameKind> { (t == "heartbeat").then_some(FrameKind::Signed) }
-//! #     fn decode(_: &str, root: brainwire_core::Node<'_>) -> Result<String, Self::Error> {
-//! #         Ok(root.raw_text().to_owned())
+//! #     fn frame_type(name: &str) -> Option<()> { (name == "heartbeat").then_some(()) }
+//! #     fn kind(_: ()) -> FrameKind { FrameKind::Signed }
+//! #     fn decode(_: (), fields: &EnvelopeFields<'_>) -> Result<String, Self::Error> {
+//! #         Ok(fields.root.raw_text().to_owned())
 //! #     }
 //! # }
 //!
@@ -70,7 +72,7 @@ mod secret;
 mod signer;
 mod verifier;
 
-pub use envelope::SessionBinding;
+pub use envelope::{EnvelopeFields, SessionBinding};
 pub use mac::MacEncoding;
 pub use replay::{ReplayConfig, ReplayError, ReplayFields, ReplayGuard, ReplayTicket};
 pub use secret::{

@@ -2,12 +2,12 @@
 
 use std::marker::PhantomData;
 
-use brainwire_core::{JsonError, Kind, Limits, Node, Tape, Timestamp, MAX_TYPE_CHARS_KEPT};
+use brainwire_core::{JsonError, Kind, Limits, Tape, Timestamp, MAX_TYPE_CHARS_KEPT};
 
 use hmac::Mac as _;
 
-use crate::envelope::{excluded, write_envelope, BoundText, CHUNK_BYTES};
-use crate::{mac, MacEncoding, ReplayError, ReplayFields, ReplayGuard, Secret, SessionBinding};
+use crate::envelope::{excluded, write_envelope, BoundText, EnvelopeFields, CHUNK_BYTES};
+use crate::{mac, MacEncoding, ReplayError, ReplayGuard, Secret, SessionBinding};
 
 /// Whether a frame type is signed.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
@@ -28,19 +28,30 @@ pub trait FrameSchema {
     /// Why the typed decode refused a frame (the protocol crate's own error).
     type Error: std::error::Error + Send + Sync + 'static;
 
+    /// The protocol's frame types, looked up once per frame from the wire `type`.
+    type FrameType: Copy;
+
     /// The protocol version in the `v` field.
     const VERSION: u64;
 
-    /// Whether `frame_type` is a known type, and whether it is signed.
-    fn kind(frame_type: &str) -> Option<FrameKind>;
+    /// The type named `name` on the wire, if this protocol defines it.
+    fn frame_type(name: &str) -> Option<Self::FrameType>;
 
-    /// Decodes and validates the whole frame (caps, required fields) from its parsed
-    /// document ([`Node::decode`] reads it with serde without a second parse).
+    /// Whether frames of `frame_type` are signed.
+    fn kind(frame_type: Self::FrameType) -> FrameKind;
+
+    /// Decodes and validates the whole frame (caps, required fields) from its envelope
+    /// members, found by the verifier's one walk over the parsed frame
+    /// ([`Node::decode`](brainwire_core::Node::decode) reads any of them with serde without
+    /// a second parse).
     ///
     /// # Errors
     ///
     /// The protocol crate's decode error.
-    fn decode(frame_type: &str, root: Node<'_>) -> Result<Self::Frame, Self::Error>;
+    fn decode(
+        frame_type: Self::FrameType,
+        fields: &EnvelopeFields<'_>,
+    ) -> Result<Self::Frame, Self::Error>;
 }
 
 /// The current secret and, during a rotation, the previous ones.
@@ -341,15 +352,15 @@ impl<S: FrameSchema> FrameVerifier<S> {
                 None => return Err(VerifyError::InvalidVersion),
             },
         }
-        let frame_type = fields
+        let name = fields
             .frame_type
             .and_then(|t| t.as_str())
             .ok_or(VerifyError::MissingType)?;
-        let kind = S::kind(frame_type).ok_or_else(|| VerifyError::UnknownType {
-            found: frame_type.chars().take(MAX_TYPE_CHARS_KEPT).collect(),
+        let frame_type = S::frame_type(name).ok_or_else(|| VerifyError::UnknownType {
+            found: name.chars().take(MAX_TYPE_CHARS_KEPT).collect(),
         })?;
-        if kind == FrameKind::Unsigned {
-            let frame = S::decode(frame_type, root).map_err(VerifyError::InvalidFrame)?;
+        if S::kind(frame_type) == FrameKind::Unsigned {
+            let frame = S::decode(frame_type, &fields).map_err(VerifyError::InvalidFrame)?;
             return Ok(Verified { frame, key: None });
         }
         if version.is_none() {
@@ -397,7 +408,7 @@ impl<S: FrameSchema> FrameVerifier<S> {
             ),
             None => None,
         };
-        let frame = S::decode(frame_type, root).map_err(VerifyError::InvalidFrame)?;
+        let frame = S::decode(frame_type, &fields).map_err(VerifyError::InvalidFrame)?;
         if let (Some(ticket), Some(now)) = (ticket, now) {
             self.guard.commit(ticket, now);
         }
@@ -405,48 +416,5 @@ impl<S: FrameSchema> FrameVerifier<S> {
             frame,
             key: Some(key),
         })
-    }
-}
-
-/// The envelope members the verifier reads, found in one pass over the frame.
-#[derive(Default)]
-struct EnvelopeFields<'t> {
-    v: Option<Node<'t>>,
-    frame_type: Option<Node<'t>>,
-    payload: Option<Node<'t>>,
-    hmac: Option<Node<'t>>,
-    ts: Option<Node<'t>>,
-    nonce: Option<Node<'t>>,
-    seq: Option<Node<'t>>,
-}
-
-impl<'t> EnvelopeFields<'t> {
-    fn of(root: Node<'t>) -> Self {
-        let mut fields = Self::default();
-        for (key, value) in root.members_in_wire_order() {
-            let slot = match key {
-                "v" => &mut fields.v,
-                "type" => &mut fields.frame_type,
-                "payload" => &mut fields.payload,
-                "hmac" => &mut fields.hmac,
-                "ts" => &mut fields.ts,
-                "nonce" => &mut fields.nonce,
-                "seq" => &mut fields.seq,
-                _ => continue,
-            };
-            *slot = Some(value);
-        }
-        fields
-    }
-
-    fn replay(&self) -> ReplayFields<'t> {
-        ReplayFields {
-            ts: self.ts.and_then(|n| n.as_str()),
-            nonce: self.nonce.and_then(|n| n.as_str()),
-            seq: self
-                .seq
-                .and_then(|n| n.as_integer())
-                .and_then(|digits| digits.parse().ok()),
-        }
     }
 }

@@ -1,10 +1,10 @@
 //! Signer and verifier against each other, with a tiny schema: every rule the verifier
 //! enforces, named by the error it gives.
 
-use brainwire_core::{Node, Timestamp};
+use brainwire_core::Timestamp;
 use brainwire_sign::{
-    FrameKind, FrameSchema, FrameSigner, FrameVerifier, Keyring, MacEncoding, Refusal, ReplayError,
-    Secret, SessionBinding, Stamp, VerifyError,
+    EnvelopeFields, FrameKind, FrameSchema, FrameSigner, FrameVerifier, Keyring, MacEncoding,
+    Refusal, ReplayError, Secret, SessionBinding, Stamp, VerifyError,
 };
 
 /// The schema's own refusal.
@@ -18,16 +18,20 @@ struct Ping;
 impl FrameSchema for Ping {
     type Frame = serde_json::Value;
     type Error = PingError;
+    type FrameType = FrameKind;
     const VERSION: u64 = 2;
-    fn kind(frame_type: &str) -> Option<FrameKind> {
-        match frame_type {
+    fn frame_type(name: &str) -> Option<FrameKind> {
+        match name {
             "ping" => Some(FrameKind::Signed),
             "hello" => Some(FrameKind::Unsigned),
             _ => None,
         }
     }
-    fn decode(_: &str, root: Node<'_>) -> Result<serde_json::Value, PingError> {
-        let v: serde_json::Value = root.decode().map_err(|e| PingError(e.to_string()))?;
+    fn kind(frame_type: FrameKind) -> FrameKind {
+        frame_type
+    }
+    fn decode(_: FrameKind, fields: &EnvelopeFields<'_>) -> Result<serde_json::Value, PingError> {
+        let v: serde_json::Value = fields.root.decode().map_err(|e| PingError(e.to_string()))?;
         if let Some(payload) = v.get("payload") {
             if payload.get("n").and_then(|n| n.as_i64()).is_none() {
                 return Err(PingError("payload.n must be an integer".into()));

@@ -4,7 +4,7 @@ use brainwire_core::Clock;
 use brainwire_core::{
     write_canonical_value, Kind, Limits, Node, RawTexts, ShapeError, Tape, Timestamp,
 };
-use brainwire_sign::{FrameKind, FrameSchema, FrameSigner, NonceSource, Stamp};
+use brainwire_sign::{EnvelopeFields, FrameKind, FrameSchema, FrameSigner, NonceSource, Stamp};
 use bytes::Bytes;
 use serde::de::DeserializeOwned;
 use serde::Serialize;
@@ -91,11 +91,15 @@ macro_rules! frames {
             }
         }
 
-        /// Decodes the frame of `frame_type` from its parsed document into exactly one
+        /// Decodes the frame of `frame_type` from its envelope members into exactly one
         /// struct.
-        fn decode_one(frame_type: FrameType, root: Node<'_>) -> Result<Frame, DecodeError> {
+        fn decode_one(
+            frame_type: FrameType,
+            fields: &EnvelopeFields<'_>,
+        ) -> Result<Frame, DecodeError> {
+            let envelope = Envelope(fields);
             match frame_type {
-                $(FrameType::$variant => $form(root, Payload::$variant),)*
+                $(FrameType::$variant => $form(envelope, Payload::$variant),)*
             }
         }
     };
@@ -225,83 +229,57 @@ pub fn decode_with(wire: &[u8], limits: &Limits) -> Result<Frame, DecodeError> {
     if root.kind() != Kind::Object {
         return Err(ShapeError::NotObject.into());
     }
+    let fields = EnvelopeFields::of(root);
     // The version gate comes first, as in the verifier and the reference.
-    if let Some(v) = root.get("v").and_then(|v| v.as_integer()) {
+    if let Some(v) = fields.v.and_then(|v| v.as_integer()) {
         if v != "2" {
             return Err(DecodeError::UnsupportedVersion);
         }
     }
-    let frame_type = root
-        .get("type")
+    let frame_type = fields
+        .frame_type
         .and_then(|t| t.as_str())
         .ok_or(ShapeError::MissingType)?;
     let frame_type =
         FrameType::from_wire(frame_type).ok_or_else(|| ShapeError::unknown_type(frame_type))?;
-    decode_checked(frame_type, root)
+    decode_checked(frame_type, &fields)
 }
 
-/// The envelope members of a frame, found in one pass over its members (unknown ones
-/// are ignored, as in the reference). Each is then decoded on its own, with the same
-/// defaults and errors as a `#[derive(Deserialize)]` struct of them would give, without
-/// serde's per-key dispatch: on a heartbeat, that dispatch was a third of the typed decode.
-#[derive(Default)]
-struct Envelope<'t> {
-    v: Option<Node<'t>>,
-    id: Option<Node<'t>>,
-    ts: Option<Node<'t>>,
-    nonce: Option<Node<'t>>,
-    seq: Option<Node<'t>>,
-    hmac: Option<Node<'t>>,
-    payload: Option<Node<'t>>,
-}
+/// The envelope members of a frame ([`EnvelopeFields`], one walk), each decoded on its
+/// own, with the same defaults and errors as a `#[derive(Deserialize)]` struct of them
+/// would give, without serde's per-key dispatch: on a heartbeat, that dispatch was a third
+/// of the typed decode.
+#[derive(Clone, Copy)]
+struct Envelope<'e, 't>(&'e EnvelopeFields<'t>);
 
-impl<'t> Envelope<'t> {
-    /// The members of `root`, an object (decoders check that first).
-    fn of(root: Node<'t>) -> Self {
-        let mut envelope = Self::default();
-        for (key, value) in root.members_in_wire_order() {
-            let slot = match key {
-                "v" => &mut envelope.v,
-                "id" => &mut envelope.id,
-                "ts" => &mut envelope.ts,
-                "nonce" => &mut envelope.nonce,
-                "seq" => &mut envelope.seq,
-                "hmac" => &mut envelope.hmac,
-                "payload" => &mut envelope.payload,
-                _ => continue,
-            };
-            *slot = Some(value);
-        }
-        envelope
-    }
-
+impl Envelope<'_, '_> {
     /// The version (2 when absent), refused unless 2.
     fn check_version(&self) -> Result<(), DecodeError> {
-        check_version(field_or(self.v, || 2)?)
+        check_version(field_or(self.0.v, || 2)?)
     }
 
     fn id(&self) -> Result<String, DecodeError> {
-        match self.id {
+        match self.0.id {
             Some(id) => field(id),
             None => Err(ShapeError::Schema(serde::de::Error::missing_field("id")).into()),
         }
     }
 
     fn ts(&self) -> Result<Option<Timestamp>, DecodeError> {
-        field_or(self.ts, || None)
+        field_or(self.0.ts, || None)
     }
 
     fn signature(&self) -> Result<Signature, DecodeError> {
         Ok(Signature {
-            nonce: field_or(self.nonce, String::new)?,
-            seq: field_or(self.seq, || 0)?,
-            hmac: field_or(self.hmac, String::new)?,
+            nonce: field_or(self.0.nonce, String::new)?,
+            seq: field_or(self.0.seq, || 0)?,
+            hmac: field_or(self.0.hmac, String::new)?,
         })
     }
 
     /// The payload, `None` when absent or `null`.
     fn payload<P: DeserializeOwned>(&self) -> Result<Option<P>, DecodeError> {
-        field_or(self.payload, || None)
+        field_or(self.0.payload, || None)
     }
 }
 
@@ -320,8 +298,11 @@ fn field_or<T: DeserializeOwned>(
 
 /// Decodes a frame already parsed under limits into exactly one struct, straight from the
 /// tape, then checks the caps.
-pub(crate) fn decode_checked(frame_type: FrameType, root: Node<'_>) -> Result<Frame, DecodeError> {
-    let frame = decode_one(frame_type, root)?;
+pub(crate) fn decode_checked(
+    frame_type: FrameType,
+    fields: &EnvelopeFields<'_>,
+) -> Result<Frame, DecodeError> {
+    let frame = decode_one(frame_type, fields)?;
     chars("id", &frame.id, 1, 64)?;
     if let Some(sig) = &frame.signature {
         chars("nonce", &sig.nonce, 0, 32)?;
@@ -340,14 +321,14 @@ fn check_version(v: u64) -> Result<(), DecodeError> {
 }
 
 fn unsigned<P: DeserializeOwned>(
-    root: Node<'_>,
+    envelope: Envelope<'_, '_>,
     wrap: fn(P) -> Payload,
 ) -> Result<Frame, DecodeError> {
-    let envelope = Envelope::of(root);
     envelope.check_version()?;
     let id = envelope.id()?;
     let ts = envelope.ts()?;
     let payload = envelope
+        .0
         .payload
         .ok_or_else(|| ShapeError::Schema(serde::de::Error::missing_field("payload")))?;
     Ok(Frame {
@@ -359,10 +340,9 @@ fn unsigned<P: DeserializeOwned>(
 }
 
 fn signed<P: DeserializeOwned>(
-    root: Node<'_>,
+    envelope: Envelope<'_, '_>,
     wrap: fn(P) -> Payload,
 ) -> Result<Frame, DecodeError> {
-    let envelope = Envelope::of(root);
     envelope.check_version()?;
     let (id, ts, signature) = (envelope.id()?, envelope.ts()?, envelope.signature()?);
     let payload = envelope
@@ -378,10 +358,9 @@ fn signed<P: DeserializeOwned>(
 
 /// `command_ack` alone has a default payload in the reference.
 fn signed_or_default<P: DeserializeOwned + Default>(
-    root: Node<'_>,
+    envelope: Envelope<'_, '_>,
     wrap: fn(P) -> Payload,
 ) -> Result<Frame, DecodeError> {
-    let envelope = Envelope::of(root);
     envelope.check_version()?;
     let (id, ts, signature) = (envelope.id()?, envelope.ts()?, envelope.signature()?);
     Ok(Frame {
@@ -524,15 +503,18 @@ pub enum V2 {}
 impl FrameSchema for V2 {
     type Frame = Frame;
     type Error = DecodeError;
+    type FrameType = FrameType;
     const VERSION: u64 = 2;
 
-    fn kind(frame_type: &str) -> Option<FrameKind> {
-        FrameType::from_wire(frame_type).map(FrameType::kind)
+    fn frame_type(name: &str) -> Option<FrameType> {
+        FrameType::from_wire(name)
     }
 
-    fn decode(frame_type: &str, root: Node<'_>) -> Result<Frame, DecodeError> {
-        let known = FrameType::from_wire(frame_type)
-            .ok_or_else(|| DecodeError::Shape(ShapeError::unknown_type(frame_type)))?;
-        decode_checked(known, root)
+    fn kind(frame_type: FrameType) -> FrameKind {
+        frame_type.kind()
+    }
+
+    fn decode(frame_type: FrameType, fields: &EnvelopeFields<'_>) -> Result<Frame, DecodeError> {
+        decode_checked(frame_type, fields)
     }
 }
