@@ -68,11 +68,14 @@ impl<'t> Node<'t> {
             Tag::Null => out.extend_from_slice(b"null"),
             Tag::True => out.extend_from_slice(b"true"),
             Tag::False => out.extend_from_slice(b"false"),
-            Tag::Integer => match self.raw_text() {
-                // Python's int has no negative zero.
-                "-0" => out.push(b'0'),
-                digits => out.extend_from_slice(digits.as_bytes()),
-            },
+            Tag::Integer => {
+                let digits = self.raw_text().as_bytes();
+                if integer_is_canonical(digits) {
+                    out.extend_from_slice(digits);
+                } else {
+                    out.push(b'0');
+                }
+            }
             Tag::Float => write_python_repr(self.as_f64().expect("a float"), out),
             Tag::ReprFloat => out.extend_from_slice(self.raw_text().as_bytes()),
             // No escape on the wire: no `"`, `\` or control character inside either, so

@@ -45,6 +45,13 @@ pub(super) const fn in_key_order(b: u32) -> bool {
     b >= CANONICAL_IF_FLOATS
 }
 
+/// Whether an integer's wire digits are already its canonical form: Python's `int` has
+/// no negative zero, so `-0` is written `0`. The parser's verdict, the writer's member
+/// copy and its respelling all ask this one rule.
+pub(super) fn integer_is_canonical(digits: &[u8]) -> bool {
+    digits != b"-0"
+}
+
 /// One node in 16 bytes: the tag rides in the top four bits of `start`, which is why
 /// documents are limited to [`MAX_DOCUMENT_BYTES`].
 #[derive(Debug, Clone, Copy)]

@@ -187,7 +187,7 @@ impl<'t> Node<'t> {
     pub(super) fn is_canonical_scalar(&self) -> bool {
         match self.entry().tag() {
             Tag::Null | Tag::True | Tag::False | Tag::RawString | Tag::ReprFloat => true,
-            Tag::Integer => self.raw_text() != "-0",
+            Tag::Integer => integer_is_canonical(self.raw_text().as_bytes()),
             Tag::Float | Tag::DecodedString | Tag::Array | Tag::Object => false,
         }
     }

@@ -340,8 +340,7 @@ impl Parser<'_, '_> {
                 });
             }
             self.push(Entry::new(Tag::Integer, u32_of(start), u32_of(self.pos)));
-            // Python's int has no negative zero.
-            return Ok(Wire::of(&self.bytes[start..self.pos] != b"-0"));
+            return Ok(Wire::of(integer_is_canonical(&self.bytes[start..self.pos])));
         }
         // Without an exponent, fewer than 309 integer digits cannot overflow: the value is
         // finite and is parsed only when asked for.
