@@ -16,6 +16,23 @@ const RUN: Duration = Duration::from_secs(120);
 const SECRET: &str = "bHVzdGVyLXRlc3Qtc2VjcmV0LTAxMjM0NTY3ODlhYmNkZWY";
 const ADMIN: &str = "cluster-admin-token";
 
+/// The example agent of `token`, trying each of `nodes` in turn, sending `events`, with
+/// `more` arguments.
+fn agent(nodes: &[&str], token: &str, events: &str, more: &[&str]) -> Program {
+    let urls: Vec<String> = nodes.iter().map(|n| format!("ws://{n}/ws/agent")).collect();
+    let mut args: Vec<&str> = urls.iter().flat_map(|u| ["--url", u.as_str()]).collect();
+    args.extend([
+        "--token",
+        token,
+        "--hmac-secret",
+        SECRET,
+        "--events",
+        events,
+    ]);
+    args.extend(more);
+    Program::start("agent", &args)
+}
+
 /// A node of the brain: `brain --redis URL --node NAME` with the shared configuration.
 fn node(redis: &str, name: &str, project: &str) -> (Program, String) {
     let brain = Program::start(
@@ -105,21 +122,7 @@ fn two_nodes_share_agents_commands_events_and_fan_out_through_redis() {
     std::thread::sleep(Duration::from_millis(500));
 
     // The agent on A only; it stays until it answered one command.
-    let mut agent = Program::start(
-        "agent",
-        &[
-            "--url",
-            &format!("ws://{a}/ws/agent"),
-            "--token",
-            "agent-one",
-            "--hmac-secret",
-            SECRET,
-            "--events",
-            "2000",
-            "--expect-commands",
-            "1",
-        ],
-    );
+    let mut agent_one = agent(&[&a], "agent-one", "2000", &["--expect-commands", "1"]);
     let held_by = eventually(START, "agent one online", || agent_node(&b, &one));
     assert_eq!(held_by, "a", "B sees the agent held by A");
     let command = json!({"agent_id": one, "action": "cancel_task", "target": {"task_id": "t-1"}, "parameters": {"reason": "test"}});
@@ -139,30 +142,14 @@ fn two_nodes_share_agents_commands_events_and_fan_out_through_redis() {
         );
         assert_eq!(done["error"], Value::Null);
     }
-    assert!(agent.wait(RUN).success(), "{}", agent.output());
+    assert!(agent_one.wait(RUN).success(), "{}", agent_one.output());
     assert!(runs.wait(RUN).success(), "{}", runs.output());
     assert!(events.wait(RUN).success(), "{}", events.output());
     assert!(runs.output().contains("\n2000 tasks:"), "{}", runs.output());
     assert_eq!(event_count(&b, &one), 2000);
 
     // Agent two fails over from A to B when A dies mid-stream.
-    let mut failing_over = Program::start(
-        "agent",
-        &[
-            "--url",
-            &format!("ws://{a}/ws/agent"),
-            "--url",
-            &format!("ws://{b}/ws/agent"),
-            "--token",
-            "agent-two",
-            "--hmac-secret",
-            SECRET,
-            "--events",
-            "6000",
-            "--stay-connected",
-            "60",
-        ],
-    );
+    let mut failing_over = agent(&[&a, &b], "agent-two", "6000", &["--stay-connected", "60"]);
     eventually(START, "agent two's first batch", || {
         (event_count(&b, &two) > 0).then_some(())
     });
@@ -191,6 +178,15 @@ fn two_nodes_share_agents_commands_events_and_fan_out_through_redis() {
     let exit = failing_over.wait(RUN);
     assert!(!exit.success());
     let output = failing_over.output();
+    assert!(output.contains("4003"), "{output}");
+    assert_eq!(event_count(&b, &two), 6000);
+
+    // Once revoked, a new connection of the agent is refused at its hello with 4003,
+    // before it can store anything.
+    let mut again = agent(&[&b], "agent-two", "10", &[]);
+    let exit = again.wait(RUN);
+    assert!(!exit.success());
+    let output = again.output();
     assert!(output.contains("4003"), "{output}");
     assert_eq!(event_count(&b, &two), 6000);
 }

@@ -14,7 +14,8 @@ use tokio::sync::mpsc;
 
 use super::commands::SentCommands;
 use super::feed::Reporter;
-use super::{Control, Shared};
+use super::live::Registration;
+use super::{Control, Refused, Shared};
 use crate::transcript::Side;
 
 /// The `brain_version` of `hello_ack`. The deployed agent compares its major.minor with
@@ -107,11 +108,9 @@ async fn connection_loop(mut connection: AgentConnection, shared: &Shared) {
                 let mut arrived = None;
                 if let (BrainEvent::Hello { binding, .. }, None) = (&event, &registered) {
                     let agent_id = binding.agent_id.clone();
-                    if shared.cluster.is_revoked(&agent_id).await.unwrap_or(false) {
-                        break Some(CloseFrame::new(CloseCode::Revoked, "agent revoked"));
-                    }
-                    let Some(registration) = shared.register(&agent_id, connection.accepted_at()).await else {
-                        break Some(CloseFrame::new(CloseCode::Replaced, "replaced by a newer connection"));
+                    let registration = match admit(&connection, shared, &agent_id).await {
+                        Ok(registration) => registration,
+                        Err(refusal) => break Some(refusal),
                     };
                     registered = Some((agent_id.clone(), registration.id));
                     controlled = Some(registration.control);
@@ -152,6 +151,24 @@ async fn connection_loop(mut connection: AgentConnection, shared: &Shared) {
         .transcript
         .note(Side::Brain, format!("connection ended (close code {code})"))
         .await;
+}
+
+/// Admits the connection of `agent_id` ([`Shared::admit`]), or the close frame that
+/// refuses it.
+async fn admit(
+    connection: &AgentConnection,
+    shared: &Shared,
+    agent_id: &str,
+) -> Result<Registration, CloseFrame> {
+    shared
+        .admit(agent_id, connection.accepted_at())
+        .await
+        .map_err(|refused| match refused {
+            Refused::Revoked => CloseFrame::new(CloseCode::Revoked, "agent revoked"),
+            Refused::Replaced => {
+                CloseFrame::new(CloseCode::Replaced, "replaced by a newer connection")
+            }
+        })
 }
 
 /// The next request of the node to a connection (never, before it registered).

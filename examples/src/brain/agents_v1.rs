@@ -12,7 +12,7 @@ use brainwire_v1::{BrainEvent, Command, CommandVerb};
 use super::agents::next_control;
 use super::commands::SentCommands;
 use super::feed::Reporter;
-use super::{Control, Shared};
+use super::{Control, Refused, Shared};
 use crate::transcript::Side;
 
 /// What one v1 connection keeps between events.
@@ -30,18 +30,21 @@ struct Session {
 /// with 4003.
 pub(super) async fn connection_loop(mut connection: V1AgentConnection, shared: &Shared) {
     let agent_id = connection.agent_id().to_owned();
-    if shared.cluster.is_revoked(&agent_id).await.unwrap_or(false) {
-        let revoked = CloseFrame::new(CloseCode::AgentRevoked, "agent revoked");
-        connection.close(revoked).await;
-        return;
-    }
     let replaced = CloseFrame::new(
         CloseCode::AgentNameConflict,
         "replaced by a newer connection",
     );
-    let Some(registration) = shared.register(&agent_id, connection.accepted_at()).await else {
-        connection.close(replaced).await;
-        return;
+    let registration = match shared.admit(&agent_id, connection.accepted_at()).await {
+        Ok(registration) => registration,
+        Err(refused) => {
+            connection
+                .close(match refused {
+                    Refused::Revoked => CloseFrame::new(CloseCode::AgentRevoked, "agent revoked"),
+                    Refused::Replaced => replaced,
+                })
+                .await;
+            return;
+        }
     };
     let id = registration.id;
     let mut controlled = Some(registration.control);

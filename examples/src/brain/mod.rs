@@ -207,18 +207,37 @@ impl Shared {
     }
 }
 
+/// Why [`Shared::admit`] refused a connection.
+enum Refused {
+    /// The agent is revoked.
+    Revoked,
+    /// A newer connection of the agent holds its registration.
+    Replaced,
+}
+
 impl Shared {
-    /// Records the connection of `agent_id` accepted at `accepted_at` as its live one on
-    /// this node and in the cluster; an older connection of the same agent is told it
-    /// was replaced. `None` when a newer connection of the agent registered first (this
-    /// one's handler saw `hello` late): this one closes as replaced.
-    async fn register(&self, agent_id: &str, accepted_at: Instant) -> Option<live::Registration> {
-        let registration = self.live_agents.register(agent_id, accepted_at)?;
+    /// Admits the connection of `agent_id` accepted at `accepted_at`: records it as the
+    /// agent's live one on this node and in the cluster, and tells an older connection
+    /// of the same agent it was replaced. Refused when the agent is revoked, or when a
+    /// newer connection of it registered first (this one's handler saw `hello` late);
+    /// each protocol closes with its own code.
+    async fn admit(
+        &self,
+        agent_id: &str,
+        accepted_at: Instant,
+    ) -> Result<live::Registration, Refused> {
+        if self.cluster.is_revoked(agent_id).await.unwrap_or(false) {
+            return Err(Refused::Revoked);
+        }
+        let registration = self
+            .live_agents
+            .register(agent_id, accepted_at)
+            .ok_or(Refused::Replaced)?;
         if let Err(e) = self.cluster.agent_online(agent_id).await {
             let text = format!("cluster: agent {agent_id} not recorded online: {e}");
             self.transcript.note(Side::Brain, text).await;
         }
-        Some(registration)
+        Ok(registration)
     }
 
     /// Forgets connection `id` of `agent_id`, unless a newer one replaced it.
@@ -256,11 +275,6 @@ impl Shared {
         };
         counter.fetch_add(count, Ordering::SeqCst);
         Ok(new)
-    }
-
-    /// Asks `agent_id`'s connection on this node, if any, for `control`.
-    fn tell(&self, agent_id: &str, control: Control) {
-        self.live_agents.tell(agent_id, control);
     }
 
     /// Whether a session of `agent_id` that has `sent` the demo command or not should
@@ -339,9 +353,11 @@ pub async fn serve(
                 cluster::NodeMessage::Command {
                     agent_id,
                     command_id,
-                } => for_messages.tell(&agent_id, Control::Command(command_id)),
+                } => for_messages
+                    .live_agents
+                    .tell(&agent_id, Control::Command(command_id)),
                 cluster::NodeMessage::Revoke { agent_id } => {
-                    for_messages.tell(&agent_id, Control::Revoke)
+                    for_messages.live_agents.tell(&agent_id, Control::Revoke)
                 }
             }
         }
@@ -359,7 +375,9 @@ pub async fn serve(
                     continue;
                 };
                 for command_id in open {
-                    for_sweeper.tell(&agent_id, Control::Command(command_id));
+                    for_sweeper
+                        .live_agents
+                        .tell(&agent_id, Control::Command(command_id));
                 }
             }
         }
