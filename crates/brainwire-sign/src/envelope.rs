@@ -141,8 +141,7 @@ pub(crate) const CHUNK_BYTES: usize = 16 * 1024;
 
 /// Writes the canonical envelope of a received frame: its `members` (sorted by key, none
 /// of them [`excluded`]) merged with the session's binding (`bound`), without building
-/// anything.
-/// The text goes through `buffer` to `sink` in chunks of about [`CHUNK_BYTES`], so a MAC
+/// anything. The text goes through `buffer` to `sink` in chunks of about [`CHUNK_BYTES`], so a MAC
 /// can take it without the whole text ever being held. (The signer, whose envelope keys
 /// are fixed, writes its envelope in their sorted order directly.)
 pub(crate) fn write_envelope<'a>(
@@ -151,7 +150,7 @@ pub(crate) fn write_envelope<'a>(
     buffer: &mut Vec<u8>,
     sink: &mut impl FnMut(&[u8]),
 ) {
-    // Each bound member's key, written quoted with its `:`, beside its value's text.
+    // Each bound member: its key, the key quoted with its `:`, and the value's text.
     let mut bound = [
         ("agent_id", &b"\"agent_id\":"[..], &bound.agent_id[..]),
         ("project_id", b"\"project_id\":", &bound.project_id),
@@ -168,20 +167,22 @@ pub(crate) fn write_envelope<'a>(
     buffer.clear();
     buffer.push(b'{');
     for (key, value) in members {
-        while let Some((_, k, v)) = bound.next_if(|(k, _, _)| k.as_bytes() < key.as_bytes()) {
+        while let Some((_, quoted, text)) =
+            bound.next_if(|(bound_key, _, _)| bound_key.as_bytes() < key.as_bytes())
+        {
             comma(buffer);
-            buffer.extend_from_slice(k);
-            buffer.extend_from_slice(v);
+            buffer.extend_from_slice(quoted);
+            buffer.extend_from_slice(text);
         }
         comma(buffer);
         write_string(key, buffer);
         buffer.push(b':');
         value.write_canonical_chunked(buffer, CHUNK_BYTES, sink);
     }
-    for (_, k, v) in bound {
+    for (_, quoted, text) in bound {
         comma(buffer);
-        buffer.extend_from_slice(k);
-        buffer.extend_from_slice(v);
+        buffer.extend_from_slice(quoted);
+        buffer.extend_from_slice(text);
     }
     buffer.push(b'}');
     sink(buffer);

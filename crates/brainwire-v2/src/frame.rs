@@ -277,6 +277,14 @@ impl Envelope<'_, '_> {
         })
     }
 
+    /// The payload, which must be present (a `null` one is refused by `P` itself).
+    fn required_payload<P: DeserializeOwned>(&self) -> Result<P, DecodeError> {
+        match self.0.payload {
+            Some(payload) => field(payload),
+            None => Err(ShapeError::Schema(serde::de::Error::missing_field("payload")).into()),
+        }
+    }
+
     /// The payload, `None` when absent or `null`.
     fn payload<P: DeserializeOwned>(&self) -> Result<Option<P>, DecodeError> {
         field_or(self.0.payload, || None)
@@ -327,15 +335,11 @@ fn unsigned<P: DeserializeOwned>(
     envelope.check_version()?;
     let id = envelope.id()?;
     let ts = envelope.ts()?;
-    let payload = envelope
-        .0
-        .payload
-        .ok_or_else(|| ShapeError::Schema(serde::de::Error::missing_field("payload")))?;
     Ok(Frame {
         id,
         ts,
         signature: None,
-        payload: wrap(field(payload)?),
+        payload: wrap(envelope.required_payload()?),
     })
 }
 

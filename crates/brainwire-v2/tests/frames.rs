@@ -234,6 +234,35 @@ fn envelope_errors_name_kind_and_close_code() {
 }
 
 #[test]
+fn a_payload_is_required_and_null_is_no_payload() {
+    // Handshake frames need a payload object; signed ones other than `command_ack` need
+    // a payload too, and for them `null` counts as absent.
+    let cases: [(&[u8], &str); 4] = [
+        (
+            br#"{"v":2,"id":"h","type":"hello"}"#,
+            "missing field `payload`",
+        ),
+        (
+            br#"{"v":2,"id":"h","type":"hello","payload":null}"#,
+            "expected struct Hello",
+        ),
+        (
+            br#"{"v":2,"id":"a","type":"heartbeat","nonce":"n","seq":1,"hmac":"h"}"#,
+            "missing field `payload`",
+        ),
+        (
+            br#"{"v":2,"id":"a","type":"heartbeat","nonce":"n","seq":1,"hmac":"h","payload":null}"#,
+            "missing field `payload`",
+        ),
+    ];
+    for (wire, cause) in cases {
+        let err = decode(wire).unwrap_err();
+        assert_eq!(err.kind(), "invalid_frame");
+        assert!(format!("{err:?}").contains(cause), "{err:?}");
+    }
+}
+
+#[test]
 fn command_ack_payload_defaults_like_the_reference() {
     let frame =
         decode(br#"{"v":2,"id":"a","type":"command_ack","nonce":"n","seq":1,"hmac":"h"}"#).unwrap();
