@@ -34,26 +34,30 @@ impl SessionBinding {
     }
 }
 
-/// The binding's three values as canonical JSON strings (quoted and escaped), written
-/// once per signer or verifier rather than on every frame.
+/// The binding's three members as canonical JSON text (`"agent_id":"…"`, key and value
+/// escaped), in key order: written once per signer or verifier rather than on every
+/// frame.
 #[derive(Debug, Clone)]
 pub(crate) struct BoundText {
-    pub(crate) agent_id: Box<[u8]>,
-    pub(crate) project_id: Box<[u8]>,
-    pub(crate) session_id: Box<[u8]>,
+    /// `agent_id`, `project_id`, `session_id`: each key beside its member's text.
+    pub(crate) members: [(&'static str, Box<[u8]>); 3],
 }
 
 impl BoundText {
     pub(crate) fn of(binding: &SessionBinding) -> Self {
-        let text = |value: &str| {
-            let mut out = Vec::with_capacity(value.len() + 2);
-            write_string(value, &mut out);
-            out.into_boxed_slice()
+        let member = |key: &'static str, value: &str| {
+            let mut text = Vec::with_capacity(key.len() + value.len() + 5);
+            write_string(key, &mut text);
+            text.push(b':');
+            write_string(value, &mut text);
+            (key, text.into_boxed_slice())
         };
         Self {
-            agent_id: text(&binding.agent_id),
-            project_id: text(&binding.project_id),
-            session_id: text(&binding.session_id),
+            members: [
+                member("agent_id", &binding.agent_id),
+                member("project_id", &binding.project_id),
+                member("session_id", &binding.session_id),
+            ],
         }
     }
 }
@@ -141,23 +145,17 @@ pub(crate) const CHUNK_BYTES: usize = 16 * 1024;
 
 /// Writes the canonical envelope of a received frame: its `members` (sorted by key, none
 /// of them [`excluded`]) merged with the session's binding (`bound`), without building
-/// anything. The text goes through `buffer` to `sink` in chunks of about [`CHUNK_BYTES`], so a MAC
-/// can take it without the whole text ever being held. (The signer, whose envelope keys
-/// are fixed, writes its envelope in their sorted order directly.)
+/// anything. The text goes through `buffer` to `sink` in chunks of about
+/// [`CHUNK_BYTES`], so a MAC can take it without the whole text ever being held. (The
+/// signer, whose envelope keys are fixed, writes its envelope in their sorted order
+/// directly.)
 pub(crate) fn write_envelope<'a>(
     members: impl IntoIterator<Item = (&'a str, Node<'a>)>,
     bound: &BoundText,
     buffer: &mut Vec<u8>,
     sink: &mut impl FnMut(&[u8]),
 ) {
-    // Each bound member: its key, the key quoted with its `:`, and the value's text.
-    let mut bound = [
-        ("agent_id", &b"\"agent_id\":"[..], &bound.agent_id[..]),
-        ("project_id", b"\"project_id\":", &bound.project_id),
-        ("session_id", b"\"session_id\":", &bound.session_id),
-    ]
-    .into_iter()
-    .peekable();
+    let mut bound = bound.members.iter().peekable();
     let mut first = true;
     let mut comma = |out: &mut Vec<u8>| {
         if !std::mem::take(&mut first) {
@@ -167,22 +165,20 @@ pub(crate) fn write_envelope<'a>(
     buffer.clear();
     buffer.push(b'{');
     for (key, value) in members {
-        while let Some((_, quoted, text)) =
-            bound.next_if(|(bound_key, _, _)| bound_key.as_bytes() < key.as_bytes())
+        while let Some((_, member)) =
+            bound.next_if(|(bound_key, _)| bound_key.as_bytes() < key.as_bytes())
         {
             comma(buffer);
-            buffer.extend_from_slice(quoted);
-            buffer.extend_from_slice(text);
+            buffer.extend_from_slice(member);
         }
         comma(buffer);
         write_string(key, buffer);
         buffer.push(b':');
         value.write_canonical_chunked(buffer, CHUNK_BYTES, sink);
     }
-    for (_, quoted, text) in bound {
+    for (_, member) in bound {
         comma(buffer);
-        buffer.extend_from_slice(quoted);
-        buffer.extend_from_slice(text);
+        buffer.extend_from_slice(member);
     }
     buffer.push(b'}');
     sink(buffer);

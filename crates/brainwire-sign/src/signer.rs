@@ -404,13 +404,13 @@ impl<C: Clock, N: NonceSource> FrameSigner<C, N> {
         let mut seq_digits = [0u8; 20];
         let seq = decimal(stamp.seq, &mut seq_digits);
 
-        let bound = &self.bound;
+        let [agent_id, project_id, session_id] = &self.bound.members;
         // One buffer holds the canonical envelope, then the wire text.
         let mut envelope =
             Vec::with_capacity(512 + payload.len().max(canonical.len().min(CHUNK_BYTES)));
         let tag = mac::compute(&self.secret, |mac| {
-            envelope.extend_from_slice(br#"{"agent_id":"#);
-            envelope.extend_from_slice(&bound.agent_id);
+            envelope.push(b'{');
+            envelope.extend_from_slice(&agent_id.1);
             envelope.extend_from_slice(br#","id":"#);
             write_string(id, &mut envelope);
             envelope.extend_from_slice(br#","nonce":"#);
@@ -424,12 +424,12 @@ impl<C: Clock, N: NonceSource> FrameSigner<C, N> {
             } else {
                 envelope.extend_from_slice(canonical);
             }
-            envelope.extend_from_slice(br#","project_id":"#);
-            envelope.extend_from_slice(&bound.project_id);
+            envelope.push(b',');
+            envelope.extend_from_slice(&project_id.1);
             envelope.extend_from_slice(br#","seq":"#);
             envelope.extend_from_slice(seq);
-            envelope.extend_from_slice(br#","session_id":"#);
-            envelope.extend_from_slice(&bound.session_id);
+            envelope.push(b',');
+            envelope.extend_from_slice(&session_id.1);
             envelope.extend_from_slice(br#","ts":"#);
             envelope.extend_from_slice(ts);
             envelope.extend_from_slice(br#","type":"#);
