@@ -183,3 +183,19 @@ fn a_verifier_shrinks_back_after_one_large_frame() {
     assert!(kept <= bound, "kept {kept} bytes, more than {bound}");
     drop(verifier);
 }
+
+#[test]
+fn signing_a_heartbeat_allocates_its_canonical_texts_and_wire_only() {
+    let (secret, binding) = workloads::session();
+    let mut signer = brainwire_sign::FrameSigner::new(secret, binding);
+    let payload = workloads::payload(0);
+    // The first frame fills the nonce source's batch; count a steady one.
+    brainwire_v2::sign(&mut signer, "frame-1", &payload).expect("valid");
+    let (wire, allocations) =
+        count(|| brainwire_v2::sign(&mut signer, "frame-2", &payload).expect("valid"));
+    println!("sign heartbeat: {allocations} allocations");
+    // The canonical payload, the canonical writer's member index, the canonical envelope
+    // and the wire text. The nonce is made on the stack, and the wire text is sized
+    // exactly, so `Bytes` takes it without a shared header of its own.
+    assert_eq!(allocations, 4, "{}", String::from_utf8_lossy(&wire));
+}

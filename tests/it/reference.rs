@@ -74,6 +74,11 @@ fn payloads() -> Vec<Payload> {
             ),
             obj(r#"{"deep":[[[[[[[[[[{"k":4.567776956184722e-07}]]]]]]]]]]}"#),
         ])),
+        // Canonical text past the signer's 16 KiB chunk goes to the MAC on its own.
+        Payload::EventBatch(EventBatch::new(vec![obj(&format!(
+            r#"{{"task_id":"t-big","blob":"{}"}}"#,
+            "x\\\"\\u00e9\\n".repeat(4_000)
+        ))])),
         Payload::EventBatchAck(EventBatchAck::new("eb-1", 2, 2, 0)),
         Payload::Heartbeat(hb),
         Payload::Command(V2Command::new("cancel_task", obj(r#"{"task_id":"t-1"}"#))),
@@ -99,7 +104,8 @@ fn frames_brainwire_signs_are_accepted_by_the_reference() {
     let mut requests = Vec::new();
     let mut expected = Vec::new();
     for (i, payload) in payloads().into_iter().enumerate() {
-        let wire = sign(&mut signer, &format!("f-{i}"), &payload).unwrap();
+        // Ids that need escaping too: the signer escapes each once for MAC and wire.
+        let wire = sign(&mut signer, &format!("f-\"{i}\"\\"), &payload).unwrap();
         requests.push(json!({
             "wire": String::from_utf8(wire.to_vec()).unwrap(),
             "secret_b64": secret.to_urlsafe_base64(),

@@ -65,6 +65,15 @@ pub fn write_string(s: &str, out: &mut Vec<u8>) {
     out.push(b'"');
 }
 
+/// The canonical order of two keys' bytes, with the first byte (where most neighbouring
+/// keys differ) compared inline rather than in a call to `memcmp`.
+pub(crate) fn key_order(a: &[u8], b: &[u8]) -> std::cmp::Ordering {
+    match (a.first(), b.first()) {
+        (Some(x), Some(y)) if x != y => x.cmp(y),
+        _ => a.cmp(b),
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;

@@ -8,6 +8,7 @@
 
 use serde::ser::{self, Impossible, Serialize};
 
+use crate::canonical::key_order;
 use crate::float_repr::write_python_repr;
 use crate::raw_json::CANONICAL_TOKEN;
 use crate::tape::duplicate_key;
@@ -275,9 +276,9 @@ impl Object<'_, '_> {
         } else {
             let in_order = spans
                 .windows(2)
-                .all(|w| out[text(&w[0])] < out[text(&w[1])]);
+                .all(|w| key_order(&out[text(&w[0])], &out[text(&w[1])]).is_lt());
             if !in_order {
-                spans.sort_unstable_by(|a, b| out[text(a)].cmp(&out[text(b)]));
+                spans.sort_unstable_by(|a, b| key_order(&out[text(a)], &out[text(b)]));
             }
             in_order
         };

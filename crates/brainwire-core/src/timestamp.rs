@@ -96,6 +96,55 @@ impl Timestamp {
         self.0.checked_sub(delta).map(Self::from_offset_date_time)
     }
 
+    /// Appends the text [`Display`](fmt::Display) writes, without the formatting
+    /// machinery: a signer stamps every frame, and `write!` through an adapter was a
+    /// twentieth of signing a heartbeat.
+    pub fn write_text(&self, out: &mut Vec<u8>) {
+        match self.text() {
+            Some(text) => out.extend_from_slice(text.as_str().as_bytes()),
+            None => {
+                use std::io::Write as _;
+                write!(out, "{self}").expect("writing to a Vec succeeds");
+            }
+        }
+    }
+
+    /// The text, digit by digit on the stack, for the years 0 to 9999 (all that parse
+    /// from the wire); `None` for the others, which only `time` values can hold.
+    fn text(&self) -> Option<Text> {
+        let t = self.0;
+        let year @ 0..=9999 = u32::try_from(t.year()).ok()? else {
+            return None;
+        };
+        let mut text = Text::default();
+        text.number(year, 4);
+        text.byte(b'-');
+        text.number(u32::from(u8::from(t.month())), 2);
+        text.byte(b'-');
+        text.number(u32::from(t.day()), 2);
+        text.byte(b'T');
+        text.number(u32::from(t.hour()), 2);
+        text.byte(b':');
+        text.number(u32::from(t.minute()), 2);
+        text.byte(b':');
+        text.number(u32::from(t.second()), 2);
+        if t.microsecond() != 0 {
+            text.byte(b'.');
+            text.number(t.microsecond(), 6);
+        }
+        let offset = t.offset();
+        if offset.is_utc() {
+            text.byte(b'Z');
+        } else {
+            let (h, m, _) = offset.as_hms();
+            text.byte(if offset.is_negative() { b'-' } else { b'+' });
+            text.number(u32::from(h.unsigned_abs()), 2);
+            text.byte(b':');
+            text.number(u32::from(m.unsigned_abs()), 2);
+        }
+        Some(text)
+    }
+
     /// Parses an RFC 3339 timestamp (see the type docs for what is accepted).
     ///
     /// # Errors
@@ -163,45 +212,17 @@ fn digits(bytes: &[u8]) -> Result<u32, TimestampError> {
 }
 
 impl fmt::Display for Timestamp {
-    /// Written digit by digit into a stack buffer rather than through `write!`: a signer
-    /// stamps every frame with it, and formatting machinery was a tenth of signing a
-    /// heartbeat.
+    /// Written digit by digit into a stack buffer rather than through `write!`.
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        let t = self.0;
-        let Ok(year @ 0..=9999) = u32::try_from(t.year()) else {
-            // A year before 0 (never parsed from the wire, only built): as `{:04}` does.
-            return write!(f, "{:05}", t.year()).and_then(|()| {
-                let rest = Self(t.replace_year(2000).expect("2000 is valid")).to_string();
+        match self.text() {
+            Some(text) => f.write_str(text.as_str()),
+            // A year outside 0..=9999 (never parsed from the wire, only built): as
+            // `{:04}` does.
+            None => write!(f, "{:05}", self.0.year()).and_then(|()| {
+                let rest = Self(self.0.replace_year(2000).expect("2000 is valid")).to_string();
                 f.write_str(&rest[4..])
-            });
-        };
-        let mut text = Text::default();
-        text.number(year, 4);
-        text.byte(b'-');
-        text.number(u32::from(u8::from(t.month())), 2);
-        text.byte(b'-');
-        text.number(u32::from(t.day()), 2);
-        text.byte(b'T');
-        text.number(u32::from(t.hour()), 2);
-        text.byte(b':');
-        text.number(u32::from(t.minute()), 2);
-        text.byte(b':');
-        text.number(u32::from(t.second()), 2);
-        if t.microsecond() != 0 {
-            text.byte(b'.');
-            text.number(t.microsecond(), 6);
+            }),
         }
-        let offset = t.offset();
-        if offset.is_utc() {
-            text.byte(b'Z');
-        } else {
-            let (h, m, _) = offset.as_hms();
-            text.byte(if offset.is_negative() { b'-' } else { b'+' });
-            text.number(u32::from(h.unsigned_abs()), 2);
-            text.byte(b':');
-            text.number(u32::from(m.unsigned_abs()), 2);
-        }
-        f.write_str(text.as_str())
     }
 }
 
@@ -242,7 +263,10 @@ impl std::str::FromStr for Timestamp {
 
 impl serde::Serialize for Timestamp {
     fn serialize<S: serde::Serializer>(&self, serializer: S) -> Result<S::Ok, S::Error> {
-        serializer.collect_str(self)
+        match self.text() {
+            Some(text) => serializer.serialize_str(text.as_str()),
+            None => serializer.collect_str(self),
+        }
     }
 }
 
@@ -335,6 +359,39 @@ mod tests {
         assert_eq!(Timestamp::parse(&t.to_string()), Ok(t));
         let now = Timestamp::now_utc();
         assert_eq!(Timestamp::parse(&now.to_string()), Ok(now));
+    }
+
+    /// `write_text` and serde write what `Display` writes, the years only `time` values
+    /// hold (outside 0..=9999) included: pydantic's spelling in its years, a signed
+    /// four-digit year beyond them.
+    #[test]
+    fn text_serde_and_display_agree() {
+        let cases = [
+            ("2026-11-23T10:15:06.370359Z", "2026-11-23T10:15:06.370359Z"),
+            ("2026-11-23T10:15:06.000000+00:00", "2026-11-23T10:15:06Z"),
+            ("0001-01-01T00:00:00-05:30", "0001-01-01T00:00:00-05:30"),
+            (
+                "9999-12-31T23:59:59.000001+14:00",
+                "9999-12-31T23:59:59.000001+14:00",
+            ),
+        ];
+        let built = |year| {
+            let t = Timestamp::parse("2026-01-02T03:04:05.000006Z").unwrap();
+            Timestamp(t.0.replace_year(year).unwrap())
+        };
+        let mut all: Vec<(Timestamp, String)> = cases
+            .iter()
+            .map(|(wire, text)| (Timestamp::parse(wire).unwrap(), (*text).to_owned()))
+            .collect();
+        all.push((built(-1), "-0001-01-02T03:04:05.000006Z".to_owned()));
+        all.push((built(-44), "-0044-01-02T03:04:05.000006Z".to_owned()));
+        for (t, text) in all {
+            assert_eq!(t.to_string(), text);
+            let mut written = b"prefix:".to_vec();
+            t.write_text(&mut written);
+            assert_eq!(written, format!("prefix:{text}").into_bytes());
+            assert_eq!(serde_json::to_string(&t).unwrap(), format!("\"{text}\""));
+        }
     }
 
     #[test]

@@ -19,26 +19,27 @@ pub enum MacEncoding {
 }
 
 impl MacEncoding {
-    /// Appends `tag` in this encoding, as a JSON string (neither encoding has a
-    /// character to escape).
-    pub(crate) fn write_json(self, tag: &[u8], out: &mut Vec<u8>) {
-        out.push(b'"');
-        match self {
+    /// `tag` in this encoding as a JSON string (neither encoding has a character to
+    /// escape), written into `text`.
+    pub(crate) fn json<'t>(self, tag: &[u8; 32], text: &'t mut [u8; MAX_TAG_JSON]) -> &'t [u8] {
+        let digits = match self {
             Self::LowercaseHex => {
                 // By hand: `hex::encode` pushes one `char` at a time into a `String` of
                 // its own, a twentieth of signing a heartbeat.
                 const DIGITS: &[u8; 16] = b"0123456789abcdef";
-                for byte in tag {
-                    out.push(DIGITS[usize::from(byte >> 4)]);
-                    out.push(DIGITS[usize::from(byte & 0xf)]);
+                for (pair, byte) in text[1..].chunks_exact_mut(2).zip(tag) {
+                    pair[0] = DIGITS[usize::from(byte >> 4)];
+                    pair[1] = DIGITS[usize::from(byte & 0xf)];
                 }
+                2 * tag.len()
             }
-            Self::Base64 => {
-                let text = base64::engine::general_purpose::STANDARD.encode(tag);
-                out.extend_from_slice(text.as_bytes());
-            }
-        }
-        out.push(b'"');
+            Self::Base64 => base64::engine::general_purpose::STANDARD
+                .encode_slice(tag, &mut text[1..])
+                .expect("64 characters hold 32 bytes in base64"),
+        };
+        text[0] = b'"';
+        text[digits + 1] = b'"';
+        &text[..digits + 2]
     }
 
     /// Reads a tag written in this encoding; `None` when it is not one.
@@ -79,6 +80,9 @@ impl MacEncoding {
     }
 }
 
+/// The longest tag as a JSON string: 64 hex digits and two quotes.
+pub(crate) const MAX_TAG_JSON: usize = 66;
+
 /// Each byte's value as a lowercase hex digit, or 0xFF. A table rather than branches: MAC
 /// digits are random, so branching on digit or letter mispredicts about every third digit
 /// (that, and `hex::decode_to_slice` taking uppercase, which the reference refuses).
@@ -96,13 +100,6 @@ const HEX_VALUE: [u8; 256] = {
     }
     table
 };
-
-/// HMAC-SHA256 under `secret` of what `feed` gives it.
-pub(crate) fn compute(secret: &Secret, feed: impl FnOnce(&mut Hmac<Sha256>)) -> [u8; 32] {
-    let mut mac = secret.mac();
-    feed(&mut mac);
-    mac.finalize().into_bytes().into()
-}
 
 /// Whether `tag` is the MAC under `secret` of what `feed` gives it, compared in constant
 /// time.

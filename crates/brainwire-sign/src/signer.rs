@@ -2,7 +2,6 @@
 
 use base64::Engine as _;
 use brainwire_core::{write_string, Clock, JsonError, Kind, Limits, SystemClock, Tape, Timestamp};
-use std::io::Write as _;
 use std::sync::{Arc, Mutex};
 
 use bytes::Bytes;
@@ -10,7 +9,8 @@ use bytes::Bytes;
 use hmac::Mac as _;
 
 use crate::envelope::{BoundText, CHUNK_BYTES};
-use crate::{mac, MacEncoding, Secret, SessionBinding};
+use crate::mac::MAX_TAG_JSON;
+use crate::{MacEncoding, Secret, SessionBinding};
 
 /// Where the signer takes the 16 random bytes of each nonce from.
 pub trait NonceSource {
@@ -241,25 +241,30 @@ impl<C: Clock, N: NonceSource> FrameSigner<C, N> {
     ///
     /// [`SignError`] when the id or payload is unusable; the seq is then not consumed.
     pub fn sign(&mut self, frame_type: &str, id: &str, payload: &[u8]) -> Result<Bytes, SignError> {
-        let stamp = self.next_stamp();
-        let wire = self.sign_stamped(&stamp, frame_type, id, payload)?;
+        let mut nonce = [0; NONCE_CHARS];
+        let stamp = self.next_stamp(&mut nonce);
+        let wire = self.sign_text(stamp, frame_type, id, payload)?;
         self.next_seq = self.next_seq.checked_add(1).ok_or(SignError::InvalidSeq)?;
         Ok(wire)
     }
 
-    /// The stamp of the next frame: now, a fresh nonce, the next seq.
-    fn next_stamp(&mut self) -> Stamp {
+    /// The stamp of the next frame: now, a fresh nonce (written into `nonce`), the next
+    /// seq.
+    fn next_stamp<'n>(&mut self, nonce: &'n mut [u8; NONCE_CHARS]) -> StampRef<'n> {
         let mut random = [0u8; 16];
         self.nonces.fill(&mut random);
-        Stamp {
+        let len = base64::engine::general_purpose::URL_SAFE_NO_PAD
+            .encode_slice(random, nonce)
+            .expect("22 characters hold 16 bytes in base64");
+        StampRef {
             ts: self.clock.now(),
-            nonce: base64::engine::general_purpose::URL_SAFE_NO_PAD.encode(random),
+            nonce: std::str::from_utf8(&nonce[..len]).expect("base64 is ASCII"),
             seq: self.next_seq,
         }
     }
 
     /// Refuses an id, nonce or seq the reference would refuse.
-    fn check_stamp(stamp: &Stamp, id: &str) -> Result<(), SignError> {
+    fn check_stamp(stamp: StampRef<'_>, id: &str) -> Result<(), SignError> {
         let id_chars = id.chars().count();
         if !(1..=64).contains(&id_chars) {
             return Err(SignError::InvalidId { chars: id_chars });
@@ -283,6 +288,17 @@ impl<C: Clock, N: NonceSource> FrameSigner<C, N> {
     pub fn sign_stamped(
         &self,
         stamp: &Stamp,
+        frame_type: &str,
+        id: &str,
+        payload: &[u8],
+    ) -> Result<Bytes, SignError> {
+        self.sign_text(stamp.borrowed(), frame_type, id, payload)
+    }
+
+    /// [`sign_stamped`](Self::sign_stamped) with the stamp borrowed.
+    fn sign_text(
+        &self,
+        stamp: StampRef<'_>,
         frame_type: &str,
         id: &str,
         payload: &[u8],
@@ -319,9 +335,9 @@ impl<C: Clock, N: NonceSource> FrameSigner<C, N> {
         payload: &[u8],
         canonical_payload: &[u8],
     ) -> Result<Bytes, SignError> {
-        let stamp = self.next_stamp();
-        let wire =
-            self.sign_prepared_stamped(&stamp, frame_type, id, payload, canonical_payload)?;
+        let mut nonce = [0; NONCE_CHARS];
+        let stamp = self.next_stamp(&mut nonce);
+        let wire = self.sign_both(stamp, frame_type, id, payload, canonical_payload)?;
         self.next_seq = self.next_seq.checked_add(1).ok_or(SignError::InvalidSeq)?;
         Ok(wire)
     }
@@ -335,6 +351,18 @@ impl<C: Clock, N: NonceSource> FrameSigner<C, N> {
     pub fn sign_prepared_stamped(
         &self,
         stamp: &Stamp,
+        frame_type: &str,
+        id: &str,
+        payload: &[u8],
+        canonical_payload: &[u8],
+    ) -> Result<Bytes, SignError> {
+        self.sign_both(stamp.borrowed(), frame_type, id, payload, canonical_payload)
+    }
+
+    /// [`sign_prepared_stamped`](Self::sign_prepared_stamped) with the stamp borrowed.
+    fn sign_both(
+        &self,
+        stamp: StampRef<'_>,
         frame_type: &str,
         id: &str,
         payload: &[u8],
@@ -384,78 +412,110 @@ impl<C: Clock, N: NonceSource> FrameSigner<C, N> {
     ///
     /// The envelope's keys are fixed, so its canonical text is written in their sorted
     /// order directly: `agent_id, id, nonce, payload, project_id, seq, session_id, ts,
-    /// type, v` (the verifier's general writer merges whatever keys a frame has).
+    /// type, v` (the verifier's general writer merges whatever keys a frame has). The
+    /// strings (id, nonce, ts, type) are written once, there, and copied into the wire
+    /// text, which is sized exactly so that `Bytes` takes it without another allocation.
     fn write_signed(
         &self,
-        stamp: &Stamp,
+        stamp: StampRef<'_>,
         frame_type: &str,
         id: &str,
         canonical: &[u8],
         payload: &[u8],
     ) -> Bytes {
-        // The stamp's time as text, on the stack (it never needs escaping).
-        let mut ts_text = [0u8; 40];
-        let ts = {
-            let mut cursor = std::io::Cursor::new(&mut ts_text[..]);
-            write!(cursor, "\"{}\"", stamp.ts).expect("a timestamp fits in 40 bytes");
-            let len = cursor.position() as usize;
-            &ts_text[..len]
-        };
         let mut seq_digits = [0u8; 20];
         let seq = decimal(stamp.seq, &mut seq_digits);
 
         let [agent_id, project_id, session_id] = &self.bound.members;
-        // One buffer holds the canonical envelope, then the wire text.
-        let mut envelope =
-            Vec::with_capacity(512 + payload.len().max(canonical.len().min(CHUNK_BYTES)));
-        let tag = mac::compute(&self.secret, |mac| {
-            envelope.push(b'{');
-            envelope.extend_from_slice(&agent_id.1);
-            envelope.extend_from_slice(br#","id":"#);
-            write_string(id, &mut envelope);
-            envelope.extend_from_slice(br#","nonce":"#);
-            write_string(&stamp.nonce, &mut envelope);
-            envelope.extend_from_slice(br#","payload":"#);
-            if canonical.len() > CHUNK_BYTES {
-                // A large payload goes to the MAC as it is, not through the buffer.
-                mac.update(&envelope);
-                mac.update(canonical);
-                envelope.clear();
-            } else {
-                envelope.extend_from_slice(canonical);
-            }
-            envelope.push(b',');
-            envelope.extend_from_slice(&project_id.1);
-            envelope.extend_from_slice(br#","seq":"#);
-            envelope.extend_from_slice(seq);
-            envelope.push(b',');
-            envelope.extend_from_slice(&session_id.1);
-            envelope.extend_from_slice(br#","ts":"#);
-            envelope.extend_from_slice(ts);
-            envelope.extend_from_slice(br#","type":"#);
-            write_string(frame_type, &mut envelope);
-            envelope.extend_from_slice(br#","v":2}"#);
+        let escaped = |text: &str, out: &mut Vec<u8>| {
+            let start = out.len();
+            write_string(text, out);
+            start..out.len()
+        };
+        let mut envelope = Vec::with_capacity(512 + canonical.len().min(CHUNK_BYTES));
+        let mut mac = self.secret.mac();
+        envelope.push(b'{');
+        envelope.extend_from_slice(&agent_id.1);
+        envelope.extend_from_slice(br#","id":"#);
+        let id = escaped(id, &mut envelope);
+        envelope.extend_from_slice(br#","nonce":"#);
+        let nonce = escaped(stamp.nonce, &mut envelope);
+        envelope.extend_from_slice(br#","payload":"#);
+        // What of the envelope has gone to the MAC already.
+        let mut maced = 0;
+        if canonical.len() > CHUNK_BYTES {
+            // A large payload goes to the MAC as it is, not through the buffer.
             mac.update(&envelope);
-        });
+            mac.update(canonical);
+            maced = envelope.len();
+        } else {
+            envelope.extend_from_slice(canonical);
+        }
+        envelope.push(b',');
+        envelope.extend_from_slice(&project_id.1);
+        envelope.extend_from_slice(br#","seq":"#);
+        envelope.extend_from_slice(seq);
+        envelope.push(b',');
+        envelope.extend_from_slice(&session_id.1);
+        envelope.extend_from_slice(br#","ts":"#);
+        let ts = {
+            // A timestamp's text needs no escaping.
+            let start = envelope.len();
+            envelope.push(b'"');
+            stamp.ts.write_text(&mut envelope);
+            envelope.push(b'"');
+            start..envelope.len()
+        };
+        envelope.extend_from_slice(br#","type":"#);
+        let frame_type = escaped(frame_type, &mut envelope);
+        envelope.extend_from_slice(br#","v":2}"#);
+        mac.update(&envelope[maced..]);
+        let tag: [u8; 32] = mac.finalize().into_bytes().into();
 
-        let mut wire = envelope;
-        wire.clear();
-        wire.extend_from_slice(b"{\"v\":2,\"id\":");
-        write_string(id, &mut wire);
-        wire.extend_from_slice(b",\"ts\":");
-        wire.extend_from_slice(ts);
-        wire.extend_from_slice(b",\"nonce\":");
-        write_string(&stamp.nonce, &mut wire);
-        wire.extend_from_slice(b",\"seq\":");
-        wire.extend_from_slice(seq);
-        wire.extend_from_slice(b",\"hmac\":");
-        self.encoding.write_json(&tag, &mut wire);
-        wire.extend_from_slice(b",\"type\":");
-        write_string(frame_type, &mut wire);
-        wire.extend_from_slice(b",\"payload\":");
-        wire.extend_from_slice(payload);
-        wire.push(b'}');
+        let mut tag_text = [0; MAX_TAG_JSON];
+        let parts: [&[u8]; 15] = [
+            br#"{"v":2,"id":"#,
+            &envelope[id],
+            br#","ts":"#,
+            &envelope[ts],
+            br#","nonce":"#,
+            &envelope[nonce],
+            br#","seq":"#,
+            seq,
+            br#","hmac":"#,
+            self.encoding.json(&tag, &mut tag_text),
+            br#","type":"#,
+            &envelope[frame_type],
+            br#","payload":"#,
+            payload,
+            b"}",
+        ];
+        let mut wire = Vec::with_capacity(parts.iter().map(|part| part.len()).sum());
+        for part in parts {
+            wire.extend_from_slice(part);
+        }
         Bytes::from(wire)
+    }
+}
+
+/// The characters of a nonce the signer makes: 16 random bytes in unpadded base64.
+const NONCE_CHARS: usize = 22;
+
+/// A [`Stamp`] with its nonce borrowed: `sign` makes one per frame without allocating.
+#[derive(Debug, Clone, Copy)]
+struct StampRef<'a> {
+    ts: Timestamp,
+    nonce: &'a str,
+    seq: u64,
+}
+
+impl Stamp {
+    fn borrowed(&self) -> StampRef<'_> {
+        StampRef {
+            ts: self.ts,
+            nonce: &self.nonce,
+            seq: self.seq,
+        }
     }
 }
 

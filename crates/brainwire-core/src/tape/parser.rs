@@ -1,6 +1,7 @@
 //! The one-pass parser that fills a `Tape`.
 
 use super::*;
+use crate::canonical::key_order;
 use crate::float_repr::{spelling, Spelling};
 use crate::scan::plain_run_end;
 
@@ -169,7 +170,7 @@ impl Parser<'_, '_> {
             let key = self.tape.entries.len();
             wire = wire.min(self.string()?);
             if let (true, Some(previous)) = (in_order, previous_key) {
-                in_order = key_less(self.key(previous), self.key(key));
+                in_order = key_order(self.key(previous), self.key(key)).is_lt();
             }
             previous_key = Some(key);
             wire = wire.min(self.skip_ws_none());
@@ -239,7 +240,7 @@ impl Parser<'_, '_> {
         }
         let mut order = std::mem::take(&mut self.tape.order);
         let sorted = &mut order[members.clone()];
-        sorted.sort_unstable_by(|&x, &y| self.key(x as usize).cmp(self.key(y as usize)));
+        sorted.sort_unstable_by(|&x, &y| key_order(self.key(x as usize), self.key(y as usize)));
         let duplicate = sorted
             .windows(2)
             .find(|w| self.key(w[0] as usize) == self.key(w[1] as usize))
@@ -270,7 +271,7 @@ impl Parser<'_, '_> {
                 }
                 slots
                     .windows(2)
-                    .all(|w| key_less(self.key(w[0] as usize), self.key(w[1] as usize)))
+                    .all(|w| key_order(self.key(w[0] as usize), self.key(w[1] as usize)).is_lt())
             });
         if !sorted {
             slots.copy_from_slice(&self.tape.wire_order);
@@ -480,14 +481,6 @@ impl Parser<'_, '_> {
         }
         self.pos += 4;
         Ok(unit)
-    }
-}
-
-/// Key order, with the first byte (where most neighbouring keys differ) compared inline.
-pub(super) fn key_less(a: &[u8], b: &[u8]) -> bool {
-    match (a.first(), b.first()) {
-        (Some(x), Some(y)) if x != y => x < y,
-        _ => a < b,
     }
 }
 
