@@ -143,44 +143,24 @@ pub(crate) fn excluded(key: &str) -> bool {
 /// SHA-256 busy, small enough to stay in cache.
 pub(crate) const CHUNK_BYTES: usize = 16 * 1024;
 
-/// Writes the canonical envelope of a received frame: its `members` (sorted by key, none
-/// of them [`excluded`]) merged with the session's binding (`bound`), without building
+/// Writes the canonical envelope of a received frame (`root`): its members but the
+/// [`excluded`] ones, merged with the session's binding (`bound`), without building
 /// anything. The text goes through `buffer` to `sink` in chunks of about
 /// [`CHUNK_BYTES`], so a MAC can take it without the whole text ever being held. (The
 /// signer, whose envelope keys are fixed, writes its envelope in their sorted order
 /// directly.)
-pub(crate) fn write_envelope<'a>(
-    members: impl IntoIterator<Item = (&'a str, Node<'a>)>,
+pub(crate) fn write_envelope(
+    root: Node<'_>,
     bound: &BoundText,
     buffer: &mut Vec<u8>,
     sink: &mut impl FnMut(&[u8]),
 ) {
-    let mut bound = bound.members.iter().peekable();
-    let mut first = true;
-    let mut comma = |out: &mut Vec<u8>| {
-        if !std::mem::take(&mut first) {
-            out.push(b',');
-        }
-    };
     buffer.clear();
-    buffer.push(b'{');
-    for (key, value) in members {
-        while let Some((_, member)) =
-            bound.next_if(|(bound_key, _)| bound_key.as_bytes() < key.as_bytes())
-        {
-            comma(buffer);
-            buffer.extend_from_slice(member);
-        }
-        comma(buffer);
-        write_string(key, buffer);
-        buffer.push(b':');
-        value.write_canonical_chunked(buffer, CHUNK_BYTES, sink);
-    }
-    for (_, member) in bound {
-        comma(buffer);
-        buffer.extend_from_slice(member);
-    }
-    buffer.push(b'}');
+    let bound = bound
+        .members
+        .iter()
+        .map(|(key, member)| (*key, &member[..]));
+    root.write_canonical_merged(excluded, bound, buffer, CHUNK_BYTES, sink);
     sink(buffer);
     buffer.clear();
 }

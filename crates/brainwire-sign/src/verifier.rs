@@ -6,7 +6,7 @@ use brainwire_core::{JsonError, Kind, Limits, Tape, Timestamp, MAX_TYPE_CHARS_KE
 
 use hmac::Mac as _;
 
-use crate::envelope::{excluded, write_envelope, BoundText, EnvelopeFields, CHUNK_BYTES};
+use crate::envelope::{write_envelope, BoundText, EnvelopeFields, CHUNK_BYTES};
 use crate::{mac, MacEncoding, ReplayError, ReplayGuard, Secret, SessionBinding};
 
 /// Whether a frame type is signed.
@@ -384,7 +384,6 @@ impl<S: FrameSchema> FrameVerifier<S> {
 
         // The canonical envelope streams into the MAC through a small buffer; during a
         // rotation each older key takes another pass, only when the newer ones fail.
-        let members = || root.members().filter(|(k, _)| !excluded(k));
         // A member larger than a chunk grows the buffer for one frame; give it back.
         self.buffer.shrink_to(2 * CHUNK_BYTES);
         let (bound, buffer) = (&self.bound, &mut self.buffer);
@@ -394,7 +393,7 @@ impl<S: FrameSchema> FrameVerifier<S> {
             .iter()
             .position(|secret| {
                 mac::matches(secret, &tag, |mac| {
-                    write_envelope(members(), bound, buffer, &mut |c| mac.update(c));
+                    write_envelope(root, bound, buffer, &mut |c| mac.update(c));
                 })
             })
             .map(KeyId)

@@ -1,6 +1,7 @@
 //! The canonical writer over `Node`: the reference's `json.dumps(sort_keys=True)` bytes.
 
 use super::*;
+use crate::canonical::key_order;
 use crate::float_repr::{is_python_repr, write_python_repr};
 
 impl<'t> Node<'t> {
@@ -46,6 +47,88 @@ impl<'t> Node<'t> {
                 floats_refused: false,
             },
         );
+    }
+
+    /// [`write_canonical_chunked`](Self::write_canonical_chunked) of this object with the
+    /// members whose key `skip` names left out and the members of `extra` merged in, each
+    /// a key with its whole member's canonical text (`"key":value`), in key order. A
+    /// verifier writes a signed envelope this way: the frame without its MAC, with the
+    /// session's binding, never held whole and without copying the frame. A key of
+    /// `extra` that the object also has should be skipped, or both members are written.
+    /// Any other value than an object is written as `write_canonical_chunked` writes it.
+    ///
+    /// ```
+    /// use brainwire_core::{Limits, Tape};
+    ///
+    /// let mut tape = Tape::new();
+    /// let doc = tape.parse(br#"{"v":2,"mac":"x","b":[1, 2]}"#, &Limits::default())?;
+    /// let mut out = Vec::new();
+    /// let extra: [(&str, &[u8]); 2] = [("a", br#""a":0"#), ("c", br#""c":"s""#)];
+    /// doc.root().write_canonical_merged(|key| key == "mac", extra, &mut out, 1024, &mut |_| {});
+    /// assert_eq!(out, br#"{"a":0,"b":[1,2],"c":"s","v":2}"#);
+    /// # Ok::<(), brainwire_core::JsonError>(())
+    /// ```
+    pub fn write_canonical_merged<'e>(
+        &self,
+        skip: impl Fn(&str) -> bool,
+        extra: impl IntoIterator<Item = (&'e str, &'e [u8])>,
+        buffer: &mut Vec<u8>,
+        chunk_bytes: usize,
+        sink: &mut impl FnMut(&[u8]),
+    ) {
+        let flush = &mut Flush {
+            at: chunk_bytes,
+            sink,
+            floats_refused: false,
+        };
+        if self.entry().tag() != Tag::Object {
+            self.write(buffer, flush);
+            return;
+        }
+        let mut extra = extra.into_iter().peekable();
+        let mut first = true;
+        let mut comma = |out: &mut Vec<u8>| {
+            if !std::mem::take(&mut first) {
+                out.push(b',');
+            }
+        };
+        buffer.push(b'{');
+        for (key, value) in self.members() {
+            if skip(key) {
+                continue;
+            }
+            while let Some((_, member)) = extra
+                .next_if(|(extra_key, _)| key_order(extra_key.as_bytes(), key.as_bytes()).is_lt())
+            {
+                comma(buffer);
+                flush.copy(member, buffer);
+            }
+            comma(buffer);
+            self.write_member(value.index - 1, buffer, flush);
+            flush.offer(buffer);
+        }
+        for (_, member) in extra {
+            comma(buffer);
+            flush.copy(member, buffer);
+        }
+        buffer.push(b'}');
+    }
+
+    /// Writes the member whose key is at `key` of this object: `"key":value` copied
+    /// whole when the wire wrote it compactly and canonically, else key and value each
+    /// written.
+    fn write_member(&self, key: usize, out: &mut Vec<u8>, flush: &mut Flush<'_>) {
+        let (k, v) = (self.doc.entry(key), self.doc.entry(key + 1));
+        if k.tag() == Tag::RawString
+            && v.start() == k.end + 1
+            && self.at(key + 1).is_canonical_scalar()
+        {
+            out.extend_from_slice(&self.doc.text.as_bytes()[k.start() as usize..v.end as usize]);
+        } else {
+            self.at(key).write(out, flush);
+            out.push(b':');
+            self.at(key + 1).write(out, flush);
+        }
     }
 
     /// The canonical writer; `flush` is offered the output after every item and member.
@@ -100,20 +183,7 @@ impl<'t> Node<'t> {
                     if !std::mem::take(&mut first) {
                         out.push(b',');
                     }
-                    let (k, v) = (self.doc.entry(key), self.doc.entry(key + 1));
-                    if k.tag() == Tag::RawString
-                        && v.start() == k.end + 1
-                        && self.at(key + 1).is_canonical_scalar()
-                    {
-                        // `"key":value` written compactly on the wire is already canonical.
-                        out.extend_from_slice(
-                            &self.doc.text.as_bytes()[k.start() as usize..v.end as usize],
-                        );
-                    } else {
-                        self.at(key).write(out, flush);
-                        out.push(b':');
-                        self.at(key + 1).write(out, flush);
-                    }
+                    self.write_member(key, out, flush);
                     flush.offer(out);
                 };
                 if in_key_order(e.b) {

@@ -228,3 +228,66 @@ fn a_canonical_span_reaches_a_chunked_sink_whole_and_in_order() {
     assert!(chunks.contains(&br#"["x","y","z"]"#.to_vec()), "{chunks:?}");
     assert_eq!(chunks.concat(), br#"{"a":["x","y","z"],"b":1,"c":"w"}"#);
 }
+
+/// The merged writer equals the canonical form of the object with the skipped members
+/// removed and the extra ones added, whatever the chunk size, wherever the extra keys
+/// fall (before, between, after the object's keys, beside escaped keys), and whether the
+/// object's own members are copied or respelled.
+#[test]
+fn a_merged_object_is_the_canonical_form_of_the_object_it_stands_for() {
+    let objects = [
+        r#"{"v":2,"id":"f-1","hmac":"ab","payload":{"b":1,"a":[1.50,-1]},"seq":3}"#,
+        r#"{"id":"f-1","payload":{"a":[1.5,0],"b":1},"seq":3,"v":2}"#,
+        r#"{ "\u0069d" : "f\n1", "zz": null, "hmac": 1, "a\"b": true }"#,
+        r#"{"hmac":"only"}"#,
+        r#"{}"#,
+    ];
+    let extras: [&[(&str, &str)]; 4] = [
+        &[],
+        &[
+            ("agent_id", r#""x""#),
+            ("project_id", r#""p\"""#),
+            ("session_id", r#""""#),
+        ],
+        &[("0", "0")],
+        &[("zzz", r#"{"k":[]}"#)],
+    ];
+    for object in objects {
+        for extra in extras {
+            let mut expected: serde_json::Map<String, serde_json::Value> =
+                serde_json::from_str(object).unwrap();
+            expected.remove("hmac");
+            let mut members = Vec::new();
+            for (key, value) in extra {
+                expected.insert((*key).into(), serde_json::from_str(value).unwrap());
+                members.push((
+                    *key,
+                    format!("{}:{value}", serde_json::to_string(key).unwrap()),
+                ));
+            }
+            let expected = crate::canonicalize(
+                serde_json::to_string(&expected).unwrap().as_bytes(),
+                &Limits::default(),
+            )
+            .unwrap();
+            let mut tape = Tape::new();
+            let doc = tape.parse(object.as_bytes(), &Limits::default()).unwrap();
+            for chunk_bytes in [1, 7, 1 << 20] {
+                let (mut buffer, mut chunks) = (Vec::new(), Vec::new());
+                doc.root().write_canonical_merged(
+                    |key| key == "hmac",
+                    members.iter().map(|(key, text)| (*key, text.as_bytes())),
+                    &mut buffer,
+                    chunk_bytes,
+                    &mut |chunk| chunks.push(chunk.to_vec()),
+                );
+                chunks.push(buffer);
+                assert_eq!(
+                    String::from_utf8(chunks.concat()).unwrap(),
+                    String::from_utf8(expected.clone()).unwrap(),
+                    "{object} + {extra:?}, chunks of {chunk_bytes}"
+                );
+            }
+        }
+    }
+}
