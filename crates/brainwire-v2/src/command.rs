@@ -16,21 +16,21 @@ use brainwire_core::ShapeError;
 pub struct Command {
     /// The action (`cancel_task`, `retry_task`, ...), at most 80 characters.
     pub action: String,
-    /// What the action applies to.
-    #[serde(default)]
-    pub target: JsonObject,
-    /// Action parameters.
-    #[serde(default)]
-    pub parameters: JsonObject,
-    /// How long the agent may take, 1 to 3600 s. Default 60.
-    #[serde(default = "default_timeout")]
-    pub timeout_seconds: u32,
-    /// Who issued it (a user UUID), at most 64 characters.
-    #[serde(default)]
-    pub issued_by: Option<String>,
     /// Delivery correlation the agent echoes in its ack and result, at most 64.
     #[serde(default)]
     pub delivery_claim_token: Option<String>,
+    /// Who issued it (a user UUID), at most 64 characters.
+    #[serde(default)]
+    pub issued_by: Option<String>,
+    /// Action parameters.
+    #[serde(default)]
+    pub parameters: JsonObject,
+    /// What the action applies to.
+    #[serde(default)]
+    pub target: JsonObject,
+    /// How long the agent may take, 1 to 3600 s. Default 60.
+    #[serde(default = "default_timeout")]
+    pub timeout_seconds: u32,
 }
 
 fn default_timeout() -> u32 {
@@ -106,17 +106,17 @@ pub enum CommandStatus {
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 #[non_exhaustive]
 pub struct CommandResult {
-    /// Success or failure.
-    pub status: CommandStatus,
-    /// The result object, if any.
-    #[serde(default)]
-    pub result: Option<JsonObject>,
-    /// The error text, at most 8192 characters.
-    #[serde(default)]
-    pub error: Option<String>,
     /// The command's delivery token, echoed. At most 64 characters.
     #[serde(default)]
     pub delivery_claim_token: Option<String>,
+    /// The error text, at most 8192 characters.
+    #[serde(default)]
+    pub error: Option<String>,
+    /// The result object, if any.
+    #[serde(default)]
+    pub result: Option<JsonObject>,
+    /// Success or failure.
+    pub status: CommandStatus,
 }
 
 impl CommandResult {

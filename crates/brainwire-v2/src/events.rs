@@ -34,13 +34,13 @@ impl EventBatch {
 #[derive(Debug, Clone, PartialEq, Eq, Default, Serialize, Deserialize)]
 #[non_exhaustive]
 pub struct EventBatchAck {
+    /// Events newly stored.
+    pub accepted: u64,
     /// The `id` of the `event_batch` acknowledged. At most 64 characters.
     #[serde(default)]
     pub acked_id: String,
     /// Events received.
     pub received: u64,
-    /// Events newly stored.
-    pub accepted: u64,
     /// Events refused.
     pub rejected: u64,
 }

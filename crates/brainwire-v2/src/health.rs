@@ -15,31 +15,31 @@ const MAX_SAFE_INTEGER: u64 = (1 << 53) - 1;
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 #[non_exhaustive]
 pub struct TelemetryLoss {
+    /// Per-adapter event counts, at most 32 keys of 1 to 64 characters.
+    #[serde(default)]
+    pub adapter_events: BTreeMap<String, u64>,
     /// The buffer, 1 to 64 characters.
     pub buffer_id: String,
-    /// The adapter runtime, 1 to 64 characters.
-    pub runtime_id: String,
     /// Frames evicted for capacity.
     #[serde(default)]
     pub capacity_evicted_frames: u64,
+    /// Command results lost.
+    #[serde(default)]
+    pub command_results: u64,
     /// Frames refused for content.
     #[serde(default)]
     pub content_rejected_frames: u64,
     /// Event records inside valid batches (overlaps the frame counters).
     #[serde(default)]
     pub event_records: u64,
-    /// Command results lost.
-    #[serde(default)]
-    pub command_results: u64,
     /// Other frames lost.
     #[serde(default)]
     pub other_frames: u64,
+    /// The adapter runtime, 1 to 64 characters.
+    pub runtime_id: String,
     /// Frames lost for an unknown reason.
     #[serde(default)]
     pub unclassified_frames: u64,
-    /// Per-adapter event counts, at most 32 keys of 1 to 64 characters.
-    #[serde(default)]
-    pub adapter_events: BTreeMap<String, u64>,
 }
 
 impl TelemetryLoss {
@@ -105,21 +105,21 @@ impl TelemetryLoss {
 #[derive(Debug, Clone, PartialEq, Eq, Default, Serialize, Deserialize)]
 #[non_exhaustive]
 pub struct Heartbeat {
-    /// Events waiting in the agent's buffer, at most 10,000,000.
-    #[serde(default)]
-    pub buffer_size: u64,
-    /// When the buffer last flushed.
-    #[serde(default)]
-    pub last_flush_at: Option<Timestamp>,
-    /// Events dropped, at most 10,000,000.
-    #[serde(default)]
-    pub dropped_events: u64,
-    /// Loss accounting, when the agent supports it.
-    #[serde(default)]
-    pub telemetry_loss: Option<TelemetryLoss>,
     /// Health per adapter.
     #[serde(default)]
     pub adapter_health: BTreeMap<String, String>,
+    /// Events waiting in the agent's buffer, at most 10,000,000.
+    #[serde(default)]
+    pub buffer_size: u64,
+    /// Events dropped, at most 10,000,000.
+    #[serde(default)]
+    pub dropped_events: u64,
+    /// When the buffer last flushed.
+    #[serde(default)]
+    pub last_flush_at: Option<Timestamp>,
+    /// Loss accounting, when the agent supports it.
+    #[serde(default)]
+    pub telemetry_loss: Option<TelemetryLoss>,
 }
 
 impl Heartbeat {
@@ -136,42 +136,42 @@ impl Heartbeat {
 #[derive(Debug, Clone, PartialEq, Default, Serialize, Deserialize)]
 #[non_exhaustive]
 pub struct AgentStatus {
-    /// Loss accounting, when the agent supports it.
+    /// The agent's version, at most 40 characters.
     #[serde(default)]
-    pub telemetry_loss: Option<TelemetryLoss>,
+    pub agent_version: String,
     /// Consecutive authentication failures, at most 1,000,000.
     #[serde(default)]
     pub auth_failure_streak: u32,
-    /// Consecutive protocol failures, at most 1,000,000.
-    #[serde(default)]
-    pub protocol_failure_streak: u32,
-    /// Consecutive connection failures, at most 1,000,000.
-    #[serde(default)]
-    pub connection_failure_streak: u32,
-    /// When the last handshake completed.
-    #[serde(default)]
-    pub last_successful_connect_at: Option<Timestamp>,
-    /// Age of the current session, 0 to 315,360,000 s (ten years).
-    #[serde(default)]
-    pub current_session_age_seconds: Option<f64>,
     /// Buffer depth, at most 10,000,000.
     #[serde(default)]
     pub buffer_depth: u64,
     /// Age of the oldest buffered entry, 0 to 315,360,000 s.
     #[serde(default)]
     pub buffer_oldest_age_seconds: Option<f64>,
-    /// The agent's version, at most 40 characters.
+    /// Consecutive connection failures, at most 1,000,000.
     #[serde(default)]
-    pub agent_version: String,
-    /// The protocol version, at most 10 characters.
+    pub connection_failure_streak: u32,
+    /// Age of the current session, 0 to 315,360,000 s (ten years).
     #[serde(default)]
-    pub protocol_version: String,
+    pub current_session_age_seconds: Option<f64>,
     /// Engines wired up, at most 32.
     #[serde(default)]
     pub engines: Vec<String>,
+    /// When the last handshake completed.
+    #[serde(default)]
+    pub last_successful_connect_at: Option<Timestamp>,
+    /// Consecutive protocol failures, at most 1,000,000.
+    #[serde(default)]
+    pub protocol_failure_streak: u32,
+    /// The protocol version, at most 10 characters.
+    #[serde(default)]
+    pub protocol_version: String,
     /// Schedulers wired up, at most 32.
     #[serde(default)]
     pub schedulers: Vec<String>,
+    /// Loss accounting, when the agent supports it.
+    #[serde(default)]
+    pub telemetry_loss: Option<TelemetryLoss>,
 }
 
 impl AgentStatus {

@@ -10,11 +10,11 @@ use brainwire_core::ShapeError;
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 #[non_exhaustive]
 pub struct RegistryDelta {
-    /// The engine, at most 40 characters.
-    pub engine: String,
     /// Task definitions added, at most 10,000.
     #[serde(default)]
     pub added: Vec<JsonObject>,
+    /// The engine, at most 40 characters.
+    pub engine: String,
     /// Names removed, at most 10,000.
     #[serde(default)]
     pub removed: Vec<String>,
@@ -48,11 +48,11 @@ impl RegistryDelta {
 pub struct ErrorReport {
     /// The error code, at most 80 characters.
     pub code: String,
-    /// The message, at most 8192 characters.
-    pub message: String,
     /// Whether the sender closes the connection after it.
     #[serde(default)]
     pub fatal: bool,
+    /// The message, at most 8192 characters.
+    pub message: String,
 }
 
 impl ErrorReport {

@@ -124,6 +124,33 @@ fn every_signed_type_round_trips_through_sign_and_verify() {
     }
 }
 
+/// The keys of `object` as written, each after the last in canonical key order.
+fn keys_in_canonical_order(object: brainwire_core::Node<'_>) -> bool {
+    let keys: Vec<&str> = object.members_in_wire_order().map(|(key, _)| key).collect();
+    keys.windows(2).all(|pair| pair[0] < pair[1])
+}
+
+/// Signed payload structs declare their fields in canonical key order, so the canonical
+/// writer never reorders a typed payload's members (it did, for a tenth of each sign).
+#[test]
+fn signed_payloads_declare_their_fields_in_canonical_order() {
+    let limits = brainwire_core::Limits::default();
+    for payload in signed_payloads() {
+        let text = payload.to_json();
+        let mut tape = brainwire_core::Tape::new();
+        let root = tape.parse(&text, &limits).unwrap().root();
+        let frame_type = payload.frame_type();
+        assert!(keys_in_canonical_order(root), "{frame_type:?}");
+        // The one struct nested in others; held JSON objects keep their own order.
+        if let Some(loss) = root.get("telemetry_loss").filter(|n| !n.is_null()) {
+            assert!(
+                keys_in_canonical_order(loss),
+                "{frame_type:?} telemetry_loss"
+            );
+        }
+    }
+}
+
 #[test]
 fn every_frame_type_is_named_once_on_the_wire() {
     let names: std::collections::HashSet<_> = FrameType::ALL.iter().map(|t| t.as_str()).collect();
