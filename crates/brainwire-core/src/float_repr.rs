@@ -61,11 +61,11 @@ pub(crate) fn write_python_repr(value: f64, out: &mut Vec<u8>) {
 /// round-trip digits. Up to 15 significant digits always are (no other decimal of 15
 /// digits or fewer rounds to the same `f64`); 16 or 17 (a `time.time()` stamp has 17)
 /// are compared with ryu's. Anything else takes [`write_python_repr`].
-pub(crate) fn is_python_repr(literal: &[u8]) -> bool {
-    match spelling(literal) {
+pub(crate) fn is_python_repr(literal: &str) -> bool {
+    match spelling(literal.as_bytes()) {
         Spelling::Repr => true,
         Spelling::NotRepr => false,
-        Spelling::LongDigits => is_shortest(literal.strip_prefix(b"-").unwrap_or(literal)),
+        Spelling::LongDigits => is_shortest(literal.strip_prefix('-').unwrap_or(literal)),
     }
 }
 
@@ -122,14 +122,18 @@ pub(crate) fn spelling(literal: &[u8]) -> Spelling {
 
 /// Whether an unsigned positional literal (digits, one point, no trailing zero but a
 /// lone `.0`) has ryu's shortest round-trip digits at the same place.
-fn is_shortest(unsigned: &[u8]) -> bool {
-    let text = std::str::from_utf8(unsigned).expect("ASCII digits and a point");
+fn is_shortest(text: &str) -> bool {
     let value: f64 = text.parse().expect("a positional literal reads as a float");
     let mut buffer = ryu::Buffer::new();
+    let ryu_text = buffer.format_finite(value);
+    // ryu writes most values of this range as Python does (`time.time()` stamps among
+    // them): the same text is the same digits at the same place.
+    if ryu_text == text {
+        return true;
+    }
     let (mut written, mut shortest) = ([0u8; MAX_DIGITS], [0u8; MAX_DIGITS]);
     let (len, decpt) = digits_and_point(text, &mut written);
-    digits_and_point(buffer.format_finite(value), &mut shortest) == (len, decpt)
-        && written[..len] == shortest[..len]
+    digits_and_point(ryu_text, &mut shortest) == (len, decpt) && written[..len] == shortest[..len]
 }
 
 /// Reads ryu's text for a positive finite non-zero value into `digits`: its significant
@@ -228,7 +232,7 @@ mod tests {
             ("12", false),
         ];
         for (literal, copied) in cases {
-            assert_eq!(is_python_repr(literal.as_bytes()), copied, "{literal}");
+            assert_eq!(is_python_repr(literal), copied, "{literal}");
             if copied {
                 assert_eq!(repr(literal.parse().unwrap()), literal);
             }
@@ -252,7 +256,7 @@ mod tests {
             let int = int.trim_start_matches('0');
             let int = if int.is_empty() { "0" } else { int };
             let literal = format!("{}{int}.{frac}", if seed & 1 == 1 { "-" } else { "" });
-            if is_python_repr(literal.as_bytes()) {
+            if is_python_repr(&literal) {
                 copied += 1;
                 assert_eq!(repr(literal.parse().unwrap()), literal);
             }

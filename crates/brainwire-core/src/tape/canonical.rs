@@ -210,7 +210,7 @@ impl<'t> Node<'t> {
         let end = self.entry().a as usize;
         (self.index + 1..end).all(|index| {
             let e = self.doc.entry(index);
-            e.tag() != Tag::Float || is_python_repr(self.at(index).raw_text().as_bytes())
+            e.tag() != Tag::Float || is_python_repr(self.at(index).raw_text())
         })
     }
 }
