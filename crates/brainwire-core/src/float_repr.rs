@@ -83,18 +83,27 @@ pub(crate) enum Spelling {
 
 /// [`is_python_repr`] without the ryu comparison.
 pub(crate) fn spelling(literal: &[u8]) -> Spelling {
-    let long = |significant: usize| match significant {
-        0..=15 => Spelling::Repr,
-        16..=MAX_DIGITS => Spelling::LongDigits,
-        _ => Spelling::NotRepr,
-    };
     let unsigned = literal.strip_prefix(b"-").unwrap_or(literal);
     let Some(point) = unsigned.iter().position(|&b| b == b'.') else {
         return Spelling::NotRepr;
     };
     let (int, frac) = (&unsigned[..point], &unsigned[point + 1..]);
     let digits = |part: &[u8]| !part.is_empty() && part.iter().all(u8::is_ascii_digit);
-    if !digits(int) || !digits(frac) || (int.len() > 1 && int[0] == b'0') {
+    if !digits(int) || !digits(frac) {
+        return Spelling::NotRepr;
+    }
+    positional_spelling(int, frac)
+}
+
+/// [`spelling`] of a literal the parser has split already: `int` and `frac`, the digits
+/// before and after its point (one or more each), and no exponent.
+pub(crate) fn positional_spelling(int: &[u8], frac: &[u8]) -> Spelling {
+    let long = |significant: usize| match significant {
+        0..=15 => Spelling::Repr,
+        16..=MAX_DIGITS => Spelling::LongDigits,
+        _ => Spelling::NotRepr,
+    };
+    if int.len() > 1 && int[0] == b'0' {
         return Spelling::NotRepr;
     }
     let lone_zero = frac == b"0";
@@ -260,6 +269,12 @@ mod tests {
                 copied += 1;
                 assert_eq!(repr(literal.parse().unwrap()), literal);
             }
+            // The parser splits the literal itself; what it copies is repr too.
+            let canonical = crate::canonicalize(literal.as_bytes(), &crate::Limits::default());
+            assert_eq!(
+                canonical.unwrap(),
+                repr(literal.parse().unwrap()).into_bytes()
+            );
         }
         assert!(copied > 10_000, "only {copied} copied");
     }

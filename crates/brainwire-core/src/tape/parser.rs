@@ -2,7 +2,7 @@
 
 use super::*;
 use crate::canonical::key_order;
-use crate::float_repr::{spelling, Spelling};
+use crate::float_repr::{positional_spelling, Spelling};
 use crate::scan::plain_run_end;
 
 pub(super) struct Parser<'a, 'l> {
@@ -312,6 +312,7 @@ impl Parser<'_, '_> {
         }
         let int_digits = self.pos - int_start;
         let mut is_float = false;
+        let point = self.pos;
         if self.peek() == Some(b'.') {
             self.pos += 1;
             if !matches!(self.peek(), Some(b'0'..=b'9')) {
@@ -346,7 +347,11 @@ impl Parser<'_, '_> {
         // Without an exponent, fewer than 309 integer digits cannot overflow: the value is
         // finite and is parsed only when asked for.
         if !has_exponent && int_digits <= 308 {
-            let (tag, wire) = match spelling(&self.bytes[start..self.pos]) {
+            let (int, frac) = (
+                &self.bytes[int_start..point],
+                &self.bytes[point + 1..self.pos],
+            );
+            let (tag, wire) = match positional_spelling(int, frac) {
                 Spelling::Repr => (Tag::ReprFloat, Wire::Canonical),
                 Spelling::LongDigits => (Tag::Float, Wire::CanonicalIfFloats),
                 Spelling::NotRepr => (Tag::Float, Wire::Respelled),
