@@ -67,6 +67,7 @@
 
 mod envelope;
 mod mac;
+mod nonce_window;
 mod replay;
 mod secret;
 mod signer;

@@ -1,12 +1,10 @@
 //! Freshness, sequence and nonce rules of one direction of one session.
 
-use std::collections::hash_map::{Entry, RandomState};
-use std::collections::{HashMap, VecDeque};
-use std::hash::{BuildHasher, BuildHasherDefault, Hash, Hasher};
-use std::sync::OnceLock;
 use std::time::Duration;
 
 use brainwire_core::{Timestamp, TimestampError};
+
+use crate::nonce_window::{NonceKey, NonceWindow};
 
 /// The replay rules, with the reference's defaults.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -108,80 +106,6 @@ pub struct ReplayTicket {
     ts: Timestamp,
 }
 
-/// Nonce bytes kept inline: the reference's nonces are 22 characters of base64.
-const INLINE_NONCE_BYTES: usize = 32;
-
-/// A nonce as the guard keeps it: inline up to [`INLINE_NONCE_BYTES`] (no allocation per
-/// frame), on the heap beyond (a peer's configuration may allow longer ones).
-#[derive(Debug, Clone, PartialEq, Eq)]
-enum Nonce {
-    /// The bytes, zero-padded, and how many there are.
-    Inline(u8, [u8; INLINE_NONCE_BYTES]),
-    /// A longer nonce.
-    Heap(Box<str>),
-}
-
-/// A nonce with its keyed hash, computed once per frame: the lookup in `check`, the
-/// insert in `commit` and the removal at expiry reuse it instead of hashing again.
-/// Equality compares the bytes, so two nonces are never taken for one.
-#[derive(Debug, Clone, PartialEq, Eq)]
-struct NonceKey {
-    hash: u64,
-    nonce: Nonce,
-}
-
-impl NonceKey {
-    fn new(text: &str) -> Self {
-        // SipHash under a random key: a peer cannot choose nonces that collide.
-        static KEY: OnceLock<RandomState> = OnceLock::new();
-        let hash = KEY.get_or_init(RandomState::new).hash_one(text.as_bytes());
-        Self {
-            hash,
-            nonce: Nonce::from(text),
-        }
-    }
-}
-
-impl Hash for NonceKey {
-    fn hash<H: Hasher>(&self, state: &mut H) {
-        state.write_u64(self.hash);
-    }
-}
-
-/// Passes a [`NonceKey`]'s hash through to the map, already keyed and uniform.
-#[derive(Debug, Default)]
-struct PassThrough(u64);
-
-impl Hasher for PassThrough {
-    fn finish(&self) -> u64 {
-        self.0
-    }
-
-    fn write_u64(&mut self, hash: u64) {
-        self.0 = hash;
-    }
-
-    /// Not used by [`NonceKey`]; folds the bytes in rather than dropping them.
-    fn write(&mut self, bytes: &[u8]) {
-        for &byte in bytes {
-            self.0 = self.0.rotate_left(8) ^ u64::from(byte);
-        }
-    }
-}
-
-impl From<&str> for Nonce {
-    fn from(text: &str) -> Self {
-        if text.len() <= INLINE_NONCE_BYTES {
-            let mut bytes = [0; INLINE_NONCE_BYTES];
-            bytes[..text.len()].copy_from_slice(text.as_bytes());
-            // At most 32, so it fits.
-            Self::Inline(text.len() as u8, bytes)
-        } else {
-            Self::Heap(text.into())
-        }
-    }
-}
-
 impl ReplayTicket {
     /// The frame's sequence number.
     pub fn seq(&self) -> u64 {
@@ -203,10 +127,7 @@ impl ReplayTicket {
 pub struct ReplayGuard {
     config: ReplayConfig,
     last_seq: u64,
-    /// Nonces in insertion order, with the time they were accepted.
-    order: VecDeque<(NonceKey, Timestamp)>,
-    /// Nonce -> when it was accepted, for lookup.
-    seen: HashMap<NonceKey, Timestamp, BuildHasherDefault<PassThrough>>,
+    nonces: NonceWindow,
 }
 
 impl Default for ReplayGuard {
@@ -221,8 +142,7 @@ impl ReplayGuard {
         Self {
             config,
             last_seq: 0,
-            order: VecDeque::new(),
-            seen: HashMap::default(),
+            nonces: NonceWindow::default(),
         }
     }
 
@@ -233,7 +153,7 @@ impl ReplayGuard {
 
     /// Nonces currently remembered.
     pub fn remembered_nonces(&self) -> usize {
-        self.order.len()
+        self.nonces.len()
     }
 
     /// Checks a frame's fields at `now`, in the reference's order (seq, nonce, ts present;
@@ -275,7 +195,7 @@ impl ReplayGuard {
             });
         }
         let nonce = NonceKey::new(nonce);
-        if let Some(&accepted_at) = self.seen.get(&nonce) {
+        if let Some(accepted_at) = self.nonces.accepted_at(&nonce) {
             if now.duration_since(accepted_at) <= self.config.nonce_ttl {
                 return Err(ReplayError::NonceReused);
             }
@@ -288,32 +208,16 @@ impl ReplayGuard {
     /// `now` must be the time given to [`check`](Self::check); a ticket from another
     /// guard is honoured but should not be passed.
     pub fn commit(&mut self, ticket: ReplayTicket, now: Timestamp) {
-        self.evict_expired(now);
-        self.last_seq = ticket.seq;
-        self.seen.insert(ticket.nonce.clone(), now);
-        self.order.push_back((ticket.nonce, now));
-        while self.order.len() > self.config.max_nonces {
-            self.pop_oldest();
-        }
-    }
-
-    fn evict_expired(&mut self, now: Timestamp) {
-        while let Some((_, accepted_at)) = self.order.front() {
-            if now.duration_since(*accepted_at) <= self.config.nonce_ttl {
+        while let Some(accepted_at) = self.nonces.oldest() {
+            if now.duration_since(accepted_at) <= self.config.nonce_ttl {
                 break;
             }
-            self.pop_oldest();
+            self.nonces.pop_oldest();
         }
-    }
-
-    fn pop_oldest(&mut self) {
-        if let Some((nonce, accepted_at)) = self.order.pop_front() {
-            // A nonce re-accepted after expiry has a newer entry; keep that one.
-            if let Entry::Occupied(entry) = self.seen.entry(nonce) {
-                if *entry.get() == accepted_at {
-                    entry.remove();
-                }
-            }
+        self.last_seq = ticket.seq;
+        self.nonces.push(ticket.nonce, now);
+        while self.nonces.len() > self.config.max_nonces {
+            self.nonces.pop_oldest();
         }
     }
 }
@@ -424,26 +328,6 @@ mod tests {
         assert!(guard
             .check(fields("2027-01-15T08:00:00Z", &longer, 3), at(1))
             .is_ok());
-    }
-
-    #[test]
-    fn nonces_with_one_hash_are_still_two_nonces() {
-        // Forced to collide: the map finds each by its bytes, not its hash alone.
-        let key = |text: &str| NonceKey {
-            hash: 7,
-            nonce: Nonce::from(text),
-        };
-        let mut guard = ReplayGuard::default();
-        let now = at(0);
-        guard.seen.insert(key("first"), now);
-        guard.order.push_back((key("first"), now));
-        assert_eq!(guard.seen.get(&key("first")), Some(&now));
-        assert_eq!(guard.seen.get(&key("second")), None);
-        guard.seen.insert(key("second"), at(1));
-        guard.order.push_back((key("second"), at(1)));
-        guard.pop_oldest();
-        assert_eq!(guard.seen.get(&key("first")), None);
-        assert_eq!(guard.seen.get(&key("second")), Some(&at(1)));
     }
 
     #[test]
