@@ -54,8 +54,9 @@ impl<'t> Node<'t> {
     /// a key with its whole member's canonical text (`"key":value`), in key order. A
     /// verifier writes a signed envelope this way: the frame without its MAC, with the
     /// session's binding, never held whole and without copying the frame. A key of
-    /// `extra` that the object also has should be skipped, or both members are written.
-    /// Any other value than an object is written as `write_canonical_chunked` writes it.
+    /// `extra` that the object also has must be skipped, or both members are written;
+    /// debug builds panic on that and on `extra` out of key order. Any other value than an
+    /// object is written as `write_canonical_chunked` writes it.
     ///
     /// ```
     /// use brainwire_core::{Limits, Tape};
@@ -85,7 +86,17 @@ impl<'t> Node<'t> {
             self.write(buffer, flush);
             return;
         }
-        let mut extra = extra.into_iter().peekable();
+        let mut extra = extra
+            .into_iter()
+            .scan(None::<&str>, |previous, (key, member)| {
+                debug_assert!(
+                    previous.is_none_or(|p| key_order(p.as_bytes(), key.as_bytes()).is_lt()),
+                    "extra members must come in key order, once each"
+                );
+                *previous = Some(key);
+                Some((key, member))
+            })
+            .peekable();
         let mut first = true;
         let mut comma = |out: &mut Vec<u8>| {
             if !std::mem::take(&mut first) {
@@ -103,6 +114,10 @@ impl<'t> Node<'t> {
                 comma(buffer);
                 flush.copy(member, buffer);
             }
+            debug_assert!(
+                extra.peek().is_none_or(|(extra_key, _)| *extra_key != key),
+                "an extra member repeats the key {key:?}, which is not skipped"
+            );
             comma(buffer);
             self.write_member(value.index - 1, buffer, flush);
             flush.offer(buffer);

@@ -291,3 +291,36 @@ fn a_merged_object_is_the_canonical_form_of_the_object_it_stands_for() {
         }
     }
 }
+
+/// The merged writer's contract is checked in debug builds: extra members out of key
+/// order, or one repeating a key the object keeps, would write text that is not
+/// canonical (and a MAC no peer computes).
+#[cfg(debug_assertions)]
+#[test]
+fn a_merged_object_refuses_extras_that_break_its_contract_in_debug_builds() {
+    let merged = |object: &str, extra: &[(&str, &str)]| {
+        let mut tape = Tape::new();
+        let doc = tape.parse(object.as_bytes(), &Limits::default()).unwrap();
+        let root = doc.root();
+        let extra: Vec<(&str, &[u8])> = extra.iter().map(|(k, t)| (*k, t.as_bytes())).collect();
+        std::panic::catch_unwind(move || {
+            let mut out = Vec::new();
+            root.write_canonical_merged(|key| key == "hmac", extra, &mut out, 64, &mut |_| {});
+            out
+        })
+    };
+    let object = r#"{"id":"f","v":2,"hmac":"x"}"#;
+    assert_eq!(
+        merged(object, &[("a", r#""a":1"#), ("b", r#""b":2"#)]).unwrap(),
+        br#"{"a":1,"b":2,"id":"f","v":2}"#
+    );
+    // Out of order, and a key written twice.
+    assert!(merged(object, &[("b", r#""b":2"#), ("a", r#""a":1"#)]).is_err());
+    assert!(merged(object, &[("a", r#""a":1"#), ("a", r#""a":1"#)]).is_err());
+    assert!(merged(object, &[("id", r#""id":"g""#)]).is_err());
+    // The skipped key may come as an extra: it replaces the member.
+    assert_eq!(
+        merged(object, &[("hmac", r#""hmac":"y""#)]).unwrap(),
+        br#"{"hmac":"y","id":"f","v":2}"#
+    );
+}
