@@ -2,7 +2,9 @@
 //! process: an agent on node A sends 2,000 events while dashboards on node B receive every
 //! one; a command posted to B reaches the agent on A and completes, seen alike from both
 //! nodes; node A is killed mid-stream, the agent fails over to B and the cluster stores
-//! every event exactly once; a revocation posted to B closes the agent with 4003.
+//! every event exactly once; a revocation posted to B closes the agent with 4003; an agent
+//! connecting to a second node replaces its connection on the first, which closes with
+//! 4002, as on one node.
 
 use std::time::Duration;
 
@@ -50,6 +52,8 @@ fn node(redis: &str, name: &str, project: &str) -> (Program, String) {
             "agent-one",
             "--agent-token",
             "agent-two",
+            "--agent-token",
+            "agent-three",
             "--hmac-secret",
             SECRET,
             "--dashboard-token",
@@ -189,6 +193,25 @@ fn two_nodes_share_agents_commands_events_and_fan_out_through_redis() {
     let output = again.output();
     assert!(output.contains("4003"), "{output}");
     assert_eq!(event_count(&b, &two), 6000);
+
+    // One agent, two processes: the first on C, then the second on B. B takes the
+    // agent's ownership and tells C, which closes its connection with 4002 (replaced);
+    // that agent stops, and its heartbeats before the close leave B the owner.
+    let (_node_c, c) = node(&redis.url, "c", &project);
+    let three = AgentAccount::new("agent-three").agent_id;
+    let mut first = agent(&[&c], "agent-three", "10", &["--stay-connected", "60"]);
+    first.line("agent          (connected (connection 1))", START);
+    eventually(START, "agent three on C", || {
+        agent_node(&b, &three).filter(|n| n == "c")
+    });
+    let second = agent(&[&b], "agent-three", "10", &["--stay-connected", "60"]);
+    let exit = first.wait(RUN);
+    assert!(!exit.success(), "{}", first.output());
+    assert!(first.output().contains("4002"), "{}", first.output());
+    let held_by = eventually(START, "agent three on B, as C sees it", || {
+        agent_node(&c, &three)
+    });
+    assert_eq!(held_by, "b", "{}", second.output());
 }
 
 #[test]

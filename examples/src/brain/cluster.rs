@@ -5,7 +5,7 @@
 //!
 //! | key | what |
 //! |---|---|
-//! | `owner:{agent}` | the node holding the agent's connection; 30 s TTL, refreshed on heartbeats |
+//! | `owner:{agent}` | the node holding the agent's connection; 30 s TTL, refreshed on heartbeats by that node only |
 //! | `agents` | every agent id seen |
 //! | `batch:{agent}:{batch}` | a stored batch (set with its events, in one script: each batch once) |
 //! | `events:{agent}` | the agent's events, a stream |
@@ -15,7 +15,11 @@
 //!
 //! and on pub/sub: `run` (encoded run messages), `chan:{channel}` (encoded channel events,
 //! subscribed by a node only while one of its clients watches the channel) and
-//! `node:{name}` (commands and revocations for the agents a node holds).
+//! `node:{name}` (commands, revocations and replacements for the agents a node holds).
+//!
+//! An agent has one live connection in the cluster, as on one node: the node it connects
+//! to takes its ownership and tells the node that held it, which closes its older
+//! connection with 4002 (replaced).
 
 use std::collections::{BTreeSet, HashMap, HashSet};
 use std::sync::{Arc, Mutex};
@@ -82,6 +86,9 @@ pub(crate) enum NodeMessage {
     },
     /// Close the agent's connection with 4003.
     Revoke { agent_id: String },
+    /// The agent connected to another node: close its connection here with 4002, unless
+    /// this node has taken it back meanwhile.
+    Replaced { agent_id: String },
 }
 
 /// The brain's shared state and bus; cheap to clone.
@@ -208,24 +215,60 @@ impl Cluster {
             Backend::Redis(redis) => {
                 let mut c = redis.connection.clone();
                 let owner = format!("{}owner:{agent_id}", redis.prefix);
-                let () = redis::pipe()
-                    .set_ex(&owner, &*self.node, OWNER_TTL_SECONDS)
-                    .ignore()
+                // SET .. GET: the node that held the agent, read in the same step.
+                let (previous,): (Option<String>,) = redis::pipe()
+                    .cmd("SET")
+                    .arg(&owner)
+                    .arg(&*self.node)
+                    .arg("EX")
+                    .arg(OWNER_TTL_SECONDS)
+                    .arg("GET")
                     .sadd(format!("{}agents", redis.prefix), agent_id)
                     .ignore()
                     .query_async(&mut c)
                     .await?;
+                if let Some(previous) = previous.filter(|p| **p != *self.node) {
+                    let replaced = NodeMessage::Replaced {
+                        agent_id: agent_id.to_owned(),
+                    };
+                    self.announce(&previous, &replaced).await?;
+                }
                 Ok(())
             }
         }
     }
 
-    /// `agent_id`'s connection here is still alive (a heartbeat): its ownership lasts.
+    /// Whether this node holds `agent_id`'s ownership (always, on one node).
+    pub(crate) async fn owns(&self, agent_id: &str) -> anyhow::Result<bool> {
+        match &self.backend {
+            Backend::Memory(_) => Ok(true),
+            Backend::Redis(redis) => {
+                let mut c = redis.connection.clone();
+                let owner: Option<String> =
+                    c.get(format!("{}owner:{agent_id}", redis.prefix)).await?;
+                Ok(owner.as_deref() == Some(&*self.node))
+            }
+        }
+    }
+
+    /// `agent_id`'s connection here is still alive (a heartbeat): its ownership lasts,
+    /// or comes back once expired. A heartbeat on a connection another node has replaced
+    /// (before it closes) leaves that node's ownership alone.
     pub(crate) async fn agent_alive(&self, agent_id: &str) -> anyhow::Result<()> {
         if let Backend::Redis(redis) = &self.backend {
+            let script = redis::Script::new(
+                "local held = redis.call('GET', KEYS[1]) \
+                 if held == false or held == ARGV[1] then \
+                 return redis.call('SET', KEYS[1], ARGV[1], 'EX', ARGV[2]) end return 0",
+            );
             let mut c = redis.connection.clone();
             let owner = format!("{}owner:{agent_id}", redis.prefix);
-            let () = c.set_ex(owner, &*self.node, OWNER_TTL_SECONDS).await?;
+            let _: redis::Value = script
+                .key(owner)
+                .arg(&*self.node)
+                .arg(OWNER_TTL_SECONDS)
+                .invoke_async(&mut c)
+                .await?;
         }
         Ok(())
     }

@@ -359,6 +359,12 @@ pub async fn serve(
                 cluster::NodeMessage::Revoke { agent_id } => {
                     for_messages.live_agents.tell(&agent_id, Control::Revoke)
                 }
+                // A node that took the agent back since the message was sent keeps it.
+                cluster::NodeMessage::Replaced { agent_id } => {
+                    if !for_messages.cluster.owns(&agent_id).await.unwrap_or(true) {
+                        for_messages.live_agents.tell(&agent_id, Control::Replaced)
+                    }
+                }
             }
         }
     });
