@@ -79,15 +79,12 @@ impl NonceWindow {
         self.accepted.len()
     }
 
-    fn entry(&self, number: u64) -> &(NonceKey, Timestamp) {
-        &self.accepted[(number - self.forgotten) as usize]
-    }
-
     /// When `nonce` was last accepted, if it is remembered.
     pub(crate) fn accepted_at(&self, nonce: &NonceKey) -> Option<Timestamp> {
+        let entry = |number| entry(&self.accepted, self.forgotten, number);
         self.latest
-            .find(nonce.hash, |&number| self.entry(number).0 == *nonce)
-            .map(|&number| self.entry(number).1)
+            .find(nonce.hash, |&number| entry(number).0 == *nonce)
+            .map(|&number| entry(number).1)
     }
 
     /// Remembers `nonce` as accepted `now`, the newest entry.
@@ -95,13 +92,13 @@ impl NonceWindow {
         let number = self.forgotten + self.accepted.len() as u64;
         let hash = nonce.hash;
         self.accepted.push_back((nonce, now));
-        let (accepted, forgotten) = (&self.accepted, self.forgotten);
-        let key_at = |number: u64| &accepted[(number - forgotten) as usize].0;
-        let pushed = &accepted.back().expect("just pushed").0;
-        match self.latest.find_mut(hash, |&n| key_at(n) == pushed) {
+        // The index changes while the entries are read: the closure borrows only them.
+        let key = |number| &entry(&self.accepted, self.forgotten, number).0;
+        let pushed = key(number);
+        match self.latest.find_mut(hash, |&n| key(n) == pushed) {
             Some(latest) => *latest = number,
             None => {
-                self.latest.insert_unique(hash, number, |&n| key_at(n).hash);
+                self.latest.insert_unique(hash, number, |&n| key(n).hash);
             }
         }
     }
@@ -123,6 +120,15 @@ impl NonceWindow {
             entry.remove();
         }
     }
+}
+
+/// The entry accepted `number`-th, of a window that has forgotten `forgotten` entries.
+fn entry(
+    accepted: &VecDeque<(NonceKey, Timestamp)>,
+    forgotten: u64,
+    number: u64,
+) -> &(NonceKey, Timestamp) {
+    &accepted[(number - forgotten) as usize]
 }
 
 #[cfg(test)]
