@@ -7,7 +7,7 @@
 //! cargo run -p brainwire-examples --example brain -- --listen 127.0.0.1:7400
 //! cargo run -p brainwire-examples --example brain -- --agent-token TOKEN --hmac-secret SECRET \
 //!     [--dashboard-token TOKEN] [--run-stream-token TOKEN] [--no-command] \
-//!     [--agents N] [--token-file FILE] [--admin-token TOKEN] \
+//!     [--agents N] [--token-file FILE] [--admin-token TOKEN] [--heartbeat-seconds N] \
 //!     [--redis redis://HOST:PORT --node NAME --project-id ID]
 //! ```
 //!
@@ -23,7 +23,8 @@
 //! first with `--agent-token`, the others with fresh tokens; `--token-file` writes every
 //! agent token to FILE, one per line (for `brainwire-probe load`); without `--dashboard-token`, a fresh one is printed for the
 //! `dashboard` example. With `--run-stream-token`, the run stream and its status document
-//! require that token (`?token=` or `Authorization: Bearer`). Once it accepts connections
+//! require that token (`?token=` or `Authorization: Bearer`). `--heartbeat-seconds N` is
+//! the heartbeat interval asked of agents (1 to 10, default 10). Once it accepts connections
 //! it prints
 //! `listening on ws://ADDR/ws/agent`, then the other endpoints.
 
@@ -36,6 +37,10 @@ use brainwire_examples::brain::{
 };
 use brainwire_examples::transcript::Transcript;
 use brainwire_sign::decode_agent_hmac_secret;
+
+/// The longest heartbeat interval `--heartbeat-seconds` takes: an agent silent for three
+/// intervals is dropped, and a node's hold on an agent lasts 30 s without a heartbeat.
+const MAX_HEARTBEAT_SECONDS: u64 = 10;
 
 #[tokio::main]
 async fn main() -> anyhow::Result<()> {
@@ -51,6 +56,7 @@ async fn main() -> anyhow::Result<()> {
     let mut send_command = true;
     let mut agents = 1usize;
     let mut token_file = None;
+    let mut heartbeat_seconds = 10;
     let mut args = std::env::args().skip(1);
     while let Some(arg) = args.next() {
         match arg.as_str() {
@@ -76,6 +82,15 @@ async fn main() -> anyhow::Result<()> {
                     .and_then(|n| n.parse().ok())
                     .filter(|&n| n >= 1)
                     .context("--agents needs a count of at least 1")?
+            }
+            "--heartbeat-seconds" => {
+                heartbeat_seconds = args
+                    .next()
+                    .and_then(|n| n.parse().ok())
+                    .filter(|n| (1..=MAX_HEARTBEAT_SECONDS).contains(n))
+                    .with_context(|| {
+                        format!("--heartbeat-seconds needs 1 to {MAX_HEARTBEAT_SECONDS}")
+                    })?
             }
             "--token-file" => token_file = Some(args.next().context("--token-file needs FILE")?),
             other => bail!("unknown argument {other:?}; see the header of examples/brain.rs"),
@@ -116,7 +131,7 @@ async fn main() -> anyhow::Result<()> {
         write_private(&file, &tokens).with_context(|| format!("writing {file}"))?;
     }
     options.send_command = send_command;
-    options.heartbeat_interval = Duration::from_secs(10);
+    options.heartbeat_interval = Duration::from_secs(heartbeat_seconds);
     if let Some(dashboard_token) = dashboard_token {
         options.dashboard_token = dashboard_token;
     }

@@ -4,14 +4,15 @@
 //! nodes; node A is killed mid-stream, the agent fails over to B and the cluster stores
 //! every event exactly once; a revocation posted to B closes the agent with 4003; an agent
 //! connecting to a second node replaces its connection on the first, which closes with
-//! 4002, as on one node.
+//! 4002, as on one node; heartbeats refresh an agent's ownership only on the node that
+//! holds it.
 
 use std::time::Duration;
 
 use brainwire_examples::brain::AgentAccount;
 use serde_json::{json, Value};
 
-use crate::processes::{address_in, api, eventually, Program, TestRedis};
+use crate::processes::{address_in, api, counter, eventually, Program, TestRedis};
 
 const START: Duration = Duration::from_secs(30);
 const RUN: Duration = Duration::from_secs(120);
@@ -37,32 +38,36 @@ fn agent(nodes: &[&str], token: &str, events: &str, more: &[&str]) -> Program {
 
 /// A node of the brain: `brain --redis URL --node NAME` with the shared configuration.
 fn node(redis: &str, name: &str, project: &str) -> (Program, String) {
-    let brain = Program::start(
-        "brain",
-        &[
-            "--listen",
-            "127.0.0.1:0",
-            "--redis",
-            redis,
-            "--node",
-            name,
-            "--project-id",
-            project,
-            "--agent-token",
-            "agent-one",
-            "--agent-token",
-            "agent-two",
-            "--agent-token",
-            "agent-three",
-            "--hmac-secret",
-            SECRET,
-            "--dashboard-token",
-            "dash",
-            "--admin-token",
-            ADMIN,
-            "--no-command",
-        ],
-    );
+    node_with(redis, name, project, &[])
+}
+
+/// [`node`] with `more` arguments.
+fn node_with(redis: &str, name: &str, project: &str, more: &[&str]) -> (Program, String) {
+    let mut args = vec![
+        "--listen",
+        "127.0.0.1:0",
+        "--redis",
+        redis,
+        "--node",
+        name,
+        "--project-id",
+        project,
+        "--agent-token",
+        "agent-one",
+        "--agent-token",
+        "agent-two",
+        "--agent-token",
+        "agent-three",
+        "--hmac-secret",
+        SECRET,
+        "--dashboard-token",
+        "dash",
+        "--admin-token",
+        ADMIN,
+        "--no-command",
+    ];
+    args.extend(more);
+    let brain = Program::start("brain", &args);
     let addr = address_in(&brain.line("listening on ", START));
     // Serving once the API answers (Redis reached).
     eventually(START, "the node's API", || {
@@ -212,6 +217,37 @@ fn two_nodes_share_agents_commands_events_and_fan_out_through_redis() {
         agent_node(&c, &three)
     });
     assert_eq!(held_by, "b", "{}", second.output());
+}
+
+#[test]
+fn a_heartbeat_refreshes_an_agents_ownership_only_on_the_node_that_holds_it() {
+    let redis = TestRedis::start();
+    let project = uuid::Uuid::new_v4().to_string();
+    let (_node_a, a) = node_with(&redis.url, "a", &project, &["--heartbeat-seconds", "1"]);
+    let one = AgentAccount::new("agent-one").agent_id;
+    let owner = format!("bw:{project}:owner:{one}");
+    let mut agent = agent(&[&a], "agent-one", "1", &["--stay-connected", "60"]);
+    agent.line("agent          (connected (connection 1))", START);
+    eventually(START, "agent one on A", || {
+        agent_node(&a, &one).filter(|n| n == "a")
+    });
+    // Another node took the agent, and its notice to A has not come: A's heartbeats
+    // must leave that node's ownership alone.
+    assert_eq!(
+        redis.command(&["SET", &owner, "elsewhere", "EX", "60"]),
+        "OK"
+    );
+    let heartbeats = counter(&a, "brainwire_heartbeats_total");
+    eventually(START, "two more heartbeats on A", || {
+        (counter(&a, "brainwire_heartbeats_total") >= heartbeats + 2).then_some(())
+    });
+    assert_eq!(redis.command(&["GET", &owner]), "elsewhere");
+    // The ownership gone (expired), A's next heartbeat takes it back.
+    assert_eq!(redis.command(&["DEL", &owner]), "1");
+    eventually(START, "A holding agent one again", || {
+        (redis.command(&["GET", &owner]) == "a").then_some(())
+    });
+    agent.kill();
 }
 
 #[test]

@@ -243,6 +243,21 @@ impl TestRedis {
     }
 }
 
+impl TestRedis {
+    /// Runs one command through `redis-cli` (installed beside `redis-server`) and gives
+    /// its reply as printed.
+    pub fn command(&self, args: &[&str]) -> String {
+        let output = Command::new("redis-cli")
+            .arg("-u")
+            .arg(&self.url)
+            .args(args)
+            .output()
+            .expect("redis-cli, installed with redis-server");
+        assert!(output.status.success(), "redis-cli {args:?}: {output:?}");
+        String::from_utf8_lossy(&output.stdout).trim().to_owned()
+    }
+}
+
 impl Drop for TestRedis {
     fn drop(&mut self) {
         if let Some(server) = &mut self.server {

@@ -126,7 +126,9 @@ impl ReplayTicket {
 #[derive(Debug, Clone)]
 pub struct ReplayGuard {
     config: ReplayConfig,
+    /// The highest `seq` committed; a frame must carry a higher one.
     last_seq: u64,
+    /// The nonces committed within the window, oldest first, each held once.
     nonces: NonceWindow,
 }
 

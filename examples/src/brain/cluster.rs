@@ -22,7 +22,7 @@
 //! connection with 4002 (replaced).
 
 use std::collections::{BTreeSet, HashMap, HashSet};
-use std::sync::{Arc, Mutex};
+use std::sync::{Arc, LazyLock, Mutex};
 use std::time::Duration;
 
 use anyhow::Context;
@@ -226,12 +226,15 @@ impl Cluster {
                     .sadd(format!("{}agents", redis.prefix), agent_id)
                     .ignore()
                     .query_async(&mut c)
-                    .await?;
+                    .await
+                    .context("ownership not recorded")?;
                 if let Some(previous) = previous.filter(|p| **p != *self.node) {
                     let replaced = NodeMessage::Replaced {
                         agent_id: agent_id.to_owned(),
                     };
-                    self.announce(&previous, &replaced).await?;
+                    self.announce(&previous, &replaced).await.with_context(|| {
+                        format!("ownership recorded, but node {previous} was not told")
+                    })?;
                 }
                 Ok(())
             }
@@ -256,14 +259,9 @@ impl Cluster {
     /// (before it closes) leaves that node's ownership alone.
     pub(crate) async fn agent_alive(&self, agent_id: &str) -> anyhow::Result<()> {
         if let Backend::Redis(redis) = &self.backend {
-            let script = redis::Script::new(
-                "local held = redis.call('GET', KEYS[1]) \
-                 if held == false or held == ARGV[1] then \
-                 return redis.call('SET', KEYS[1], ARGV[1], 'EX', ARGV[2]) end return 0",
-            );
             let mut c = redis.connection.clone();
             let owner = format!("{}owner:{agent_id}", redis.prefix);
-            let _: redis::Value = script
+            let _: redis::Value = REFRESH_OWNER
                 .key(owner)
                 .arg(&*self.node)
                 .arg(OWNER_TTL_SECONDS)
@@ -282,12 +280,9 @@ impl Cluster {
                 Ok(())
             }
             Backend::Redis(redis) => {
-                let script = redis::Script::new(
-                    "if redis.call('GET', KEYS[1]) == ARGV[1] then return redis.call('DEL', KEYS[1]) end return 0",
-                );
                 let mut c = redis.connection.clone();
                 let owner = format!("{}owner:{agent_id}", redis.prefix);
-                let _: i64 = script
+                let _: i64 = RELEASE_OWNER
                     .key(owner)
                     .arg(&*self.node)
                     .invoke_async(&mut c)
@@ -349,18 +344,7 @@ impl Cluster {
                 Ok(true)
             }
             Backend::Redis(redis) => {
-                // The batch's id and its events in one script: a node that dies between
-                // the two leaves neither, and the agent's re-send stores it then.
-                let script = redis::Script::new(
-                    r"if redis.call('SET', KEYS[1], '1', 'NX', 'EX', ARGV[1]) then
-                        for i = 3, #ARGV do
-                          redis.call('XADD', KEYS[2], 'MAXLEN', '~', ARGV[2], '*', 'e', ARGV[i])
-                        end
-                        return 1
-                      end
-                      return 0",
-                );
-                let mut invocation = script.prepare_invoke();
+                let mut invocation = STORE_BATCH.prepare_invoke();
                 invocation
                     .key(format!("{}batch:{agent_id}:{batch}", redis.prefix))
                     .key(format!("{}events:{agent_id}", redis.prefix))
@@ -712,6 +696,39 @@ async fn publish_in_order(
         let _: Result<(), _> = pipe.query_async(&mut connection).await;
     }
 }
+
+/// Refreshes an agent's ownership (`KEYS[1]`) for node `ARGV[1]`, for `ARGV[2]` seconds,
+/// unless another node holds it. Each script is built once: building one hashes its text.
+static REFRESH_OWNER: LazyLock<redis::Script> = LazyLock::new(|| {
+    redis::Script::new(
+        "local held = redis.call('GET', KEYS[1]) \
+         if held == false or held == ARGV[1] then \
+         return redis.call('SET', KEYS[1], ARGV[1], 'EX', ARGV[2]) end return 0",
+    )
+});
+
+/// Deletes an agent's ownership (`KEYS[1]`) if node `ARGV[1]` still holds it.
+static RELEASE_OWNER: LazyLock<redis::Script> = LazyLock::new(|| {
+    redis::Script::new(
+        "if redis.call('GET', KEYS[1]) == ARGV[1] then \
+         return redis.call('DEL', KEYS[1]) end return 0",
+    )
+});
+
+/// Stores a batch once: its id (`KEYS[1]`, for `ARGV[1]` seconds) and its events
+/// (`ARGV[3..]`, into the stream `KEYS[2]` capped near `ARGV[2]`) in one script, so a
+/// node that dies between the two leaves neither, and the agent's re-send stores it then.
+static STORE_BATCH: LazyLock<redis::Script> = LazyLock::new(|| {
+    redis::Script::new(
+        r"if redis.call('SET', KEYS[1], '1', 'NX', 'EX', ARGV[1]) then
+            for i = 3, #ARGV do
+              redis.call('XADD', KEYS[2], 'MAXLEN', '~', ARGV[2], '*', 'e', ARGV[i])
+            end
+            return 1
+          end
+          return 0",
+    )
+});
 
 /// How often a node looks for commands its agents should have and did not get (a
 /// notification lost while a node restarted, or sent before the agent connected).

@@ -234,7 +234,7 @@ impl Shared {
             .register(agent_id, accepted_at)
             .ok_or(Refused::Replaced)?;
         if let Err(e) = self.cluster.agent_online(agent_id).await {
-            let text = format!("cluster: agent {agent_id} not recorded online: {e}");
+            let text = format!("cluster: agent {agent_id} online: {e:#}");
             self.transcript.note(Side::Brain, text).await;
         }
         Ok(registration)
