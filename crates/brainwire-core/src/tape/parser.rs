@@ -79,9 +79,13 @@ impl<'a> Parser<'a, '_> {
     /// [`skip_ws`](Self::skip_ws), saying whether there was none (canonical text has none
     /// between tokens).
     fn skip_ws_none(&mut self) -> Wire {
-        let at = self.pos;
-        self.skip_ws();
-        Wire::of(self.pos == at)
+        match self.peek() {
+            Some(b' ' | b'\t' | b'\n' | b'\r') => {
+                self.skip_ws();
+                Wire::Respelled
+            }
+            _ => Wire::Canonical,
+        }
     }
 
     // Inlined into `value`, where each literal's length is known: the comparison is then
